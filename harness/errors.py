@@ -1,0 +1,96 @@
+"""The two families of errors: usage errors (you wrote something wrong) and findings.
+
+``UsageError`` means the input to the harness is wrong: a bad configuration value, a bad scenario
+file, an unparsable condition. ``Finding`` means the system under test misbehaved. Both carry
+structured fields so reports can be built from them instead of parsing messages.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "Finding",
+    "HarnessError",
+    "InvalidConfig",
+    "Reproduction",
+    "StorageUnavailable",
+    "UsageError",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Reproduction:
+    """How to replay a failing run: the seed and the command that replays it."""
+
+    seed: int
+    command: str
+
+    def __str__(self) -> str:
+        return f"Reproduce with: {self.command}"
+
+
+class HarnessError(Exception):
+    """Base class of every error the harness raises on purpose."""
+
+    def __init__(self, message: str, **fields: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields: dict[str, Any] = dict(fields)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(HarnessError):
+    """The harness was used wrongly: a bad value, file, URL or expression.
+
+    Messages quote the offending value and say how to fix it.
+    """
+
+
+class InvalidConfig(UsageError):
+    """A configuration value is out of range or inconsistent.
+
+    ``field`` names the setting, ``value`` the rejected value.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, value: Any = None) -> None:
+        super().__init__(message, field=field, value=value)
+        self.field = field
+        self.value = value
+
+
+class StorageUnavailable(UsageError):
+    """A storage backend (for example a Redis URL) could not be reached in bounded time."""
+
+    def __init__(self, message: str, *, url: str) -> None:
+        super().__init__(message, url=url)
+        self.url = url
+
+
+class Finding(HarnessError):
+    """The system under test misbehaved: an SLO was missed, a steady state was violated.
+
+    ``observed`` and ``limit`` say what was measured against what; ``seed`` and ``scenario`` say
+    how to replay it. When a seed is known the message ends with the reproduction line.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        observed: Any = None,
+        limit: Any = None,
+        seed: int | None = None,
+        scenario: str | None = None,
+        reproduce: Reproduction | None = None,
+    ) -> None:
+        full = message if reproduce is None else f"{message}\n{reproduce}"
+        super().__init__(full, observed=observed, limit=limit, seed=seed, scenario=scenario)
+        self.observed = observed
+        self.limit = limit
+        self.seed = seed
+        self.scenario = scenario
+        self.reproduce = reproduce
