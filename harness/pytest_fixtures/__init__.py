@@ -1,0 +1,1 @@
+"""Fixture modules loaded by the pytest plugin (``harness.pytest_plugin.pytest_plugins``)."""
