@@ -1,0 +1,68 @@
+"""The window/decision contract the scenario engine relies on."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from harness import rollout
+from harness.errors import InvalidConfig
+from harness.rollout import Action, Decision, Reason, Verdict, VersionWindow, Window
+
+
+def test_all_is_sorted_and_resolves() -> None:
+    """The public surface is sorted and every name exists."""
+    assert list(rollout.__all__) == sorted(rollout.__all__)
+    for name in rollout.__all__:
+        assert getattr(rollout, name) is not None
+
+
+def test_decision_round_trips_through_json() -> None:
+    """to_dict is JSON-serialisable (non-finite numbers too) and from_dict inverts it."""
+    reason = Reason(metric="latency", statistic="p95_ratio", value=math.inf, threshold=1.1,
+                    verdict=Verdict.FAIL, message="slower")
+    d = Decision(action=Action.ROLLBACK, weights={"v2": 0.0, "v1": 100.0}, reasons=(reason,), terminal=True)
+    data = json.loads(json.dumps(d.to_dict()))
+    back = Decision.from_dict(data)
+    assert back.action is Action.ROLLBACK
+    assert dict(back.weights) == {"v1": 100.0, "v2": 0.0}
+    assert back.reasons[0].value == math.inf
+    assert back.failed == back.reasons
+    assert "latency p95_ratio" in d.explain()
+
+
+def test_decision_weights_are_read_only() -> None:
+    """A decision cannot be mutated after the fact."""
+    d = Decision(action=Action.CONTINUE, weights={"a": 50.0})
+    with pytest.raises(TypeError):
+        d.weights["a"] = 1.0  # type: ignore[index]
+
+
+def test_version_window_validates_counts_and_shapes() -> None:
+    """Errors above requests and 2-D latency arrays are rejected with the field named."""
+    with pytest.raises(InvalidConfig, match="errors"):
+        VersionWindow(requests=3, errors=4)
+    with pytest.raises(InvalidConfig, match="1-D"):
+        VersionWindow(requests=3, latencies=np.zeros((2, 2)))
+
+
+def test_window_lookup_and_metric_values() -> None:
+    """Missing versions read as empty; named metrics resolve; bad bounds are rejected."""
+    vw = VersionWindow(requests=10, errors=1, latencies=[0.1, 0.2], metrics={"cpu": [1.0]})
+    w = Window(start=0.0, end=10.0, versions={"v1": vw})
+    assert w.duration == 10.0
+    assert w.version("v1").error_rate == pytest.approx(0.1)
+    assert w.version("nope").requests == 0
+    assert list(vw.values("cpu")) == [1.0]
+    assert vw.values("latency").dtype == np.float64
+    assert vw.values("missing").size == 0
+    with pytest.raises(InvalidConfig, match="start"):
+        Window(start=5.0, end=1.0)
+
+
+def test_parse_enum_lists_valid_values() -> None:
+    """A bad enum value names the valid ones."""
+    with pytest.raises(InvalidConfig, match="valid: continue, set_weight"):
+        rollout.parse_enum(Action, "go", field_name="action")
+    assert rollout.parse_enum(Action, "pause", field_name="action") is Action.PAUSE
