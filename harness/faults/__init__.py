@@ -1,0 +1,50 @@
+"""Fault injection: in-process faults, schedules, a Toxiproxy-compatible fault proxy and more."""
+
+from harness.faults.inject import FaultEvent, Injection, inject
+from harness.faults.inprocess import (
+    AddLatency,
+    CorruptResult,
+    Decision,
+    Fault,
+    FaultKind,
+    Fixed,
+    Hang,
+    LatencyDistribution,
+    LogNormal,
+    Normal,
+    RaiseError,
+    Uniform,
+    add_latency,
+    corrupt_result,
+    decide,
+    hang,
+    raise_error,
+)
+from harness.faults.schedule import ALL_TARGETS, FaultSchedule, FaultWindow, Swarm
+
+__all__ = [
+    "ALL_TARGETS",
+    "AddLatency",
+    "CorruptResult",
+    "Decision",
+    "Fault",
+    "FaultEvent",
+    "FaultKind",
+    "FaultSchedule",
+    "FaultWindow",
+    "Fixed",
+    "Hang",
+    "Injection",
+    "LatencyDistribution",
+    "LogNormal",
+    "Normal",
+    "RaiseError",
+    "Swarm",
+    "Uniform",
+    "add_latency",
+    "corrupt_result",
+    "decide",
+    "hang",
+    "inject",
+    "raise_error",
+]

@@ -1,0 +1,359 @@
+"""``inject(target, *faults)``: patch a function with seeded faults, and always restore it.
+
+The target is a dotted path ``"pkg.module:attr"`` (``attr`` may be ``Class.method``) or a
+callable: a module-level function, a method of a class or a bound method of an object. While the
+injection is active the attribute is replaced by a wrapper that, on each call, asks
+:func:`~harness.faults.inprocess.decide` which faults fire (from a stream seeded by the run seed
+and the target's name) and applies them. It works as a context manager (sync or async), as a
+decorator, and by hand with ``start()``/``stop()``. The attribute is restored on every exit path.
+
+Every fault that fires is recorded as a :class:`FaultEvent` (time, target, fault, call number),
+kept on the injection and, when a :class:`~harness.journal.Journal` is given, appended to it::
+
+    with inject("myapp.cache:get", raise_error(ConnectionError, rate=0.2), seed=7) as inj:
+        run_checkout()
+    assert all(e.fault == "raise_error(ConnectionError)" for e in inj.events)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import importlib
+import inspect
+import math
+import sys
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import ModuleType, TracebackType
+from typing import Any, TypeVar, cast
+
+from harness.clock import Clock, SystemClock
+from harness.errors import InvalidConfig, UsageError
+from harness.faults.inprocess import (
+    AddLatency,
+    CorruptResult,
+    Decision,
+    Fault,
+    FaultKind,
+    Hang,
+    RaiseError,
+    decide,
+)
+from harness.faults.schedule import FaultSchedule, Swarm
+from harness.journal import Event, Journal
+from harness.seeding import Seeds
+
+__all__ = ["FaultEvent", "Injection", "inject"]
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+_FAULT_TYPES = (RaiseError, AddLatency, CorruptResult, Hang)
+
+
+@dataclass(frozen=True, slots=True)
+class FaultEvent:
+    """One fault that fired: when, where, which, and on which call (1-based)."""
+
+    t: float
+    target: str
+    fault: str
+    kind: FaultKind
+    call: int
+    delay: float = 0.0
+
+    def to_event(self) -> Event:
+        """The journal form (kind ``fault``, source ``faults/<target>``)."""
+        data: dict[str, str | int | float] = {
+            "target": self.target,
+            "fault": self.fault,
+            "kind": self.kind.value,
+            "call": self.call,
+        }
+        if self.delay:
+            data["delay"] = self.delay
+        return Event(t=self.t, kind="fault", source=f"faults/{self.target}", data=data)
+
+
+@dataclass(slots=True)
+class _Site:
+    """Where a target lives: ``getattr(owner, name)``; ``raw`` is what ``owner.__dict__`` held."""
+
+    owner: Any
+    name: str
+    had_own: bool
+    raw: Any
+
+
+def _resolve_path(path: str) -> tuple[str, Any, _Site]:
+    module_name, sep, attr_path = path.partition(":")
+    if not sep or not module_name or not attr_path:
+        raise InvalidConfig(
+            f"target {path!r} must look like 'package.module:attribute' (e.g. 'myapp.cache:get').",
+            field="target",
+            value=path,
+        )
+    try:
+        owner: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise InvalidConfig(
+            f"target {path!r}: cannot import {module_name!r}: {exc}", field="target"
+        ) from None
+    parts = attr_path.split(".")
+    for part in parts[:-1]:
+        owner = _getattr_or_fail(owner, part, path)
+    func = _getattr_or_fail(owner, parts[-1], path)
+    return path, func, _site(owner, parts[-1])
+
+
+def _getattr_or_fail(owner: Any, name: str, path: str) -> Any:
+    try:
+        return getattr(owner, name)
+    except AttributeError:
+        raise InvalidConfig(
+            f"target {path!r}: {owner!r} has no attribute {name!r}; check the spelling.", field="target"
+        ) from None
+
+
+def _site(owner: Any, name: str) -> _Site:
+    own = getattr(owner, "__dict__", {})
+    return _Site(owner=owner, name=name, had_own=name in own, raw=own.get(name))
+
+
+def _resolve_callable(func: Callable[..., Any]) -> tuple[str, Any, _Site | None]:
+    owner = getattr(func, "__self__", None)
+    name = getattr(func, "__name__", None)
+    if owner is not None and name is not None and not isinstance(owner, ModuleType):
+        label = f"{type(owner).__module__}:{type(owner).__qualname__}.{name}"
+        if isinstance(owner, type):
+            label = f"{owner.__module__}:{owner.__qualname__}.{name}"
+        return label, func, _site(owner, name)
+    module = sys.modules.get(getattr(func, "__module__", "") or "")
+    qualname = getattr(func, "__qualname__", "") or ""
+    label = f"{getattr(func, '__module__', '?')}:{qualname or repr(func)}"
+    if module is None or not qualname or "<" in qualname:
+        return label, func, None
+    holder: Any = module
+    parts = qualname.split(".")
+    for part in parts[:-1]:
+        holder = getattr(holder, part, None)
+    if holder is None or getattr(holder, parts[-1], None) is not func:
+        return label, func, None
+    return label, func, _site(holder, parts[-1])
+
+
+class Injection:
+    """Faults patched into one target; see :func:`inject`."""
+
+    def __init__(
+        self,
+        target: str | Callable[..., Any],
+        faults: Sequence[Fault],
+        *,
+        seed: int = 0,
+        clock: Clock | None = None,
+        schedule: FaultSchedule | None = None,
+        swarm: Swarm | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        for fault in faults:
+            if not isinstance(fault, _FAULT_TYPES):
+                raise InvalidConfig(
+                    f"inject(): {fault!r} is not a fault; use raise_error, add_latency, "
+                    "corrupt_result or hang.",
+                    field="faults",
+                    value=fault,
+                )
+        site: _Site | None
+        if isinstance(target, str):
+            self.target, self._original, site = _resolve_path(target)
+        elif callable(target):
+            self.target, self._original, site = _resolve_callable(target)
+        else:
+            raise InvalidConfig(
+                f"inject() target {target!r} must be a callable or 'package.module:attribute'.",
+                field="target",
+                value=target,
+            )
+        self._site = site
+        self.seed = Seeds(seed).seed
+        self.faults: tuple[Fault, ...] = swarm.select(faults) if swarm else tuple(faults)
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._schedule = schedule
+        self._journal = journal
+        self._lock = threading.Lock()
+        self._rng = Seeds(self.seed).stream(f"faults/{self.target}")
+        self.calls = 0
+        self.events: list[FaultEvent] = []
+        self._active = False
+        self.wrapper: Callable[..., Any] = self._build_wrapper()
+
+    @property
+    def active(self) -> bool:
+        """Whether the target is currently patched."""
+        return self._active
+
+    @property
+    def patches(self) -> bool:
+        """Whether the target can be patched in place (else only :attr:`wrapper` is faulty)."""
+        return self._site is not None
+
+    # --- decisions -------------------------------------------------------------------------
+    def _decide(self) -> tuple[int, list[Decision]]:
+        with self._lock:
+            self.calls += 1
+            call = self.calls
+            now = self._clock.now()
+            faults = self.faults
+            if self._schedule is not None:
+                faults = faults + self._schedule.active(now, self.target)
+            decisions = decide(faults, self._rng)
+            for d in decisions:
+                self._record(now, call, d)
+        return call, decisions
+
+    def _record(self, now: float, call: int, d: Decision) -> None:
+        delay = d.delay if math.isfinite(d.delay) else 0.0
+        event = FaultEvent(now, self.target, d.fault.describe(), d.fault.kind, call, delay)
+        self.events.append(event)
+        if self._journal is not None:
+            self._journal.append(event.to_event())
+
+    # --- wrappers ----------------------------------------------------------------------------
+    def _build_wrapper(self) -> Callable[..., Any]:
+        original = self._original
+        if inspect.iscoroutinefunction(original):
+
+            @functools.wraps(original)
+            async def async_faulty(*args: Any, **kwargs: Any) -> Any:
+                _, decisions = self._decide()
+                for d in decisions:
+                    await self._before_async(d)
+                result = await original(*args, **kwargs)
+                return _corrupt(decisions, result)
+
+            return async_faulty
+
+        @functools.wraps(original)
+        def faulty(*args: Any, **kwargs: Any) -> Any:
+            _, decisions = self._decide()
+            for d in decisions:
+                self._before_sync(d)
+            return _corrupt(decisions, original(*args, **kwargs))
+
+        return faulty
+
+    def _before_sync(self, d: Decision) -> None:
+        fault = d.fault
+        if isinstance(fault, RaiseError):
+            raise fault.make()
+        if isinstance(fault, Hang) and not math.isfinite(d.delay):
+            raise UsageError(
+                f"hang() on synchronous target {self.target!r} needs finite seconds, for example "
+                "hang(seconds=30): a blocked synchronous call cannot be cancelled."
+            )
+        if isinstance(fault, (AddLatency, Hang)):
+            self._clock.sleep_sync(d.delay)
+
+    async def _before_async(self, d: Decision) -> None:
+        fault = d.fault
+        if isinstance(fault, RaiseError):
+            raise fault.make()
+        if isinstance(fault, Hang) and not math.isfinite(d.delay):
+            await asyncio.Event().wait()
+        if isinstance(fault, (AddLatency, Hang)):
+            await self._clock.sleep(d.delay)
+
+    # --- patching ----------------------------------------------------------------------------
+    def start(self) -> Injection:
+        """Patch the target (idempotent errors: starting twice is a usage error)."""
+        if self._active:
+            raise UsageError(f"injection into {self.target!r} is already active; stop() it first.")
+        site = self._site
+        if site is not None:
+            replacement: Any = self.wrapper
+            if isinstance(site.raw, (staticmethod, classmethod)):
+                replacement = staticmethod(self.wrapper)
+            setattr(site.owner, site.name, replacement)
+        self._active = True
+        return self
+
+    def stop(self) -> None:
+        """Restore the target exactly as it was; safe to call more than once."""
+        if not self._active:
+            return
+        site = self._site
+        self._active = False
+        if site is None:
+            return
+        if site.had_own:
+            setattr(site.owner, site.name, site.raw)
+        else:
+            with contextlib.suppress(AttributeError):
+                delattr(site.owner, site.name)
+
+    def __enter__(self) -> Injection:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    async def __aenter__(self) -> Injection:
+        return self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def __call__(self, func: _F) -> _F:
+        """Decorate ``func`` so the injection is active while it runs."""
+        if inspect.iscoroutinefunction(func):
+
+            @functools.wraps(func)
+            async def async_run(*args: Any, **kwargs: Any) -> Any:
+                async with self:
+                    return await func(*args, **kwargs)
+
+            return cast(_F, async_run)
+
+        @functools.wraps(func)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            with self:
+                return func(*args, **kwargs)
+
+        return cast(_F, run)
+
+    def __repr__(self) -> str:
+        state = "active" if self._active else "inactive"
+        return f"Injection({self.target!r}, faults={len(self.faults)}, seed={self.seed}, {state})"
+
+
+def _corrupt(decisions: list[Decision], result: Any) -> Any:
+    for d in decisions:
+        if isinstance(d.fault, CorruptResult):
+            result = d.fault.fn(result)
+    return result
+
+
+def inject(
+    target: str | Callable[..., Any],
+    *faults: Fault,
+    seed: int = 0,
+    clock: Clock | None = None,
+    schedule: FaultSchedule | None = None,
+    swarm: Swarm | None = None,
+    journal: Journal | None = None,
+) -> Injection:
+    """Patch ``target`` with ``faults`` while the returned injection is active.
+
+    ``seed`` seeds the per-target decision stream; ``clock`` times latencies and events;
+    ``schedule`` adds the faults of its windows that are open at each call's time; ``swarm``
+    switches fault kinds on or off for the run; ``journal`` receives every fault event.
+    A callable that cannot be patched in place (a lambda, a local function) is not patched:
+    use the injection's ``wrapper`` instead.
+    """
+    return Injection(target, faults, seed=seed, clock=clock, schedule=schedule, swarm=swarm, journal=journal)
