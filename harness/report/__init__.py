@@ -1,0 +1,42 @@
+"""Reports of a run: ``result.json``, ``junit.xml``, ``summary.md``, ``report.html``, ``journal.jsonl``.
+
+Fill a :class:`RunReport` and call :func:`write_run_reports`; ``harness report`` re-renders the
+files from a ``result.json``.
+"""
+
+from harness.report.html import render_html
+from harness.report.junit import render_junit
+from harness.report.markdown import render_markdown
+from harness.report.model import (
+    REPORT_SCHEMA,
+    REPORT_SCHEMA_VERSION,
+    DecisionReason,
+    DecisionRecord,
+    ExpectationResult,
+    FaultWindow,
+    RunMode,
+    RunReport,
+    SeriesPoint,
+    load_run_report,
+)
+from harness.report.writers import ARTEFACTS, report_dir, safe_name, write_run_reports
+
+__all__ = [
+    "ARTEFACTS",
+    "REPORT_SCHEMA",
+    "REPORT_SCHEMA_VERSION",
+    "DecisionReason",
+    "DecisionRecord",
+    "ExpectationResult",
+    "FaultWindow",
+    "RunMode",
+    "RunReport",
+    "SeriesPoint",
+    "load_run_report",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "report_dir",
+    "safe_name",
+    "write_run_reports",
+]
