@@ -1,0 +1,85 @@
+"""Load: profiles as data, an open-model driver with corrected latency, and a Locust runner.
+
+* Profiles (:class:`ConstantArrival`, :class:`StepLoad`, :class:`RampLoad`, :class:`SpikeLoad`,
+  :class:`SoakLoad`, :class:`DiurnalLoad`, composed with ``a.then(b)``) give a target arrival rate
+  over time; :func:`arrival_times` turns one into intended start times.
+* :class:`OpenModelDriver` sends on schedule (HTTP or Python callables) and reports latency
+  measured from the intended start (coordinated omission corrected) beside service time.
+* :func:`run_locust` runs Locust headless in subprocesses (this process never imports Locust or
+  gevent), alone or as a master with local workers, and parses its statistics.
+* :class:`Threshold` checks results k6-style (``p99 < 300ms``); failures exit with
+  :data:`EXIT_THRESHOLDS`.
+"""
+
+from harness.load.driver import DriverConfig, DriverResult, OpenModelDriver
+from harness.load.histogram import LatencyRecorder, LatencySummary
+from harness.load.locust_runner import (
+    EndpointStats,
+    LocustConfig,
+    LocustResult,
+    LocustRunError,
+    run_locust,
+    run_locust_async,
+)
+from harness.load.profiles import (
+    ArrivalProcess,
+    ConstantArrival,
+    DiurnalLoad,
+    Profile,
+    RampLoad,
+    SequenceLoad,
+    SoakLoad,
+    SpikeLoad,
+    StepLoad,
+    arrival_times,
+    profile_from_dict,
+    profile_to_dict,
+)
+from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, Target, ensure_loopback
+from harness.load.thresholds import (
+    EXIT_THRESHOLDS,
+    Comparison,
+    Threshold,
+    ThresholdOutcome,
+    ThresholdReport,
+    ThresholdsFailed,
+    evaluate_thresholds,
+)
+
+__all__ = [
+    "EXIT_THRESHOLDS",
+    "ArrivalProcess",
+    "CallableTarget",
+    "Comparison",
+    "ConstantArrival",
+    "DiurnalLoad",
+    "DriverConfig",
+    "DriverResult",
+    "EndpointStats",
+    "HttpTarget",
+    "LatencyRecorder",
+    "LatencySummary",
+    "LocustConfig",
+    "LocustResult",
+    "LocustRunError",
+    "OpenModelDriver",
+    "Profile",
+    "RampLoad",
+    "RemoteTargetRefused",
+    "SequenceLoad",
+    "SoakLoad",
+    "SpikeLoad",
+    "StepLoad",
+    "Target",
+    "Threshold",
+    "ThresholdOutcome",
+    "ThresholdReport",
+    "ThresholdsFailed",
+    "arrival_times",
+    "ensure_loopback",
+    "evaluate_thresholds",
+    "profile_from_dict",
+    "profile_to_dict",
+    "run_locust",
+    "run_locust_async",
+]

@@ -1,0 +1,417 @@
+"""Run Locust headless in subprocesses and read its statistics back as typed results.
+
+Importing Locust monkey-patches the importing process with gevent, which breaks asyncio code and
+pytest-xdist workers, so this module never imports it: it writes a small locustfile, starts
+``python -m locust`` (one process, or a master and ``workers`` worker processes on 127.0.0.1),
+waits with a time limit, and parses the CSV files Locust leaves in ``output_dir`` (kept, with
+the HTML report and each process's log).
+
+Several machines: start the master here with ``workers=0`` and ``extra_args=("--master",
+"--expect-workers", "4", "--master-bind-host", "0.0.0.0")`` (or run ``locust --master`` by
+hand), and on each load machine ``python -m locust -f <the generated locustfile> --worker
+--master-host <master>``; the master's CSV holds the merged statistics. See the README section.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import json
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from harness.atomic import write_atomic
+from harness.errors import InvalidConfig, UsageError
+from harness.load.profiles import Profile, profile_to_dict
+from harness.load.targets import ensure_loopback
+
+__all__ = [
+    "EndpointStats",
+    "LocustConfig",
+    "LocustResult",
+    "LocustRunError",
+    "run_locust",
+    "run_locust_async",
+]
+
+_PERCENTILES = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%")
+
+
+class LocustRunError(UsageError):
+    """Locust did not run to the end (bad locustfile, crash, time limit); its log is named."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocustConfig:
+    """One headless Locust run.
+
+    Give a ``profile`` (the shape drives the user count and the built-in user paces itself to
+    the profile's rate) or ``users``/``spawn_rate``/``duration`` (closed model: users send as
+    fast as responses return unless their own ``wait_time`` says otherwise). User classes are
+    ``"module:Class"`` references or a ``locustfile`` path; without either, a built-in
+    ``FastHttpUser`` cycles through ``paths``.
+    """
+
+    host: str
+    output_dir: Path
+    profile: Profile | None = None
+    users: int | None = None
+    spawn_rate: float = 100.0
+    duration: float | None = None
+    user_classes: tuple[str, ...] = ()
+    locustfile: Path | None = None
+    paths: tuple[str, ...] = ("/",)
+    user_rate: float = 10.0  # requests/s per built-in user when following a profile
+    workers: int = 0  # 0: one process; N: a master and N local workers
+    allow_remote: bool = False
+    time_limit: float | None = None  # wall seconds before the run is killed (default duration + 60)
+    extra_args: tuple[str, ...] = ()
+    python: str = field(default_factory=lambda: sys.executable)
+
+    def __post_init__(self) -> None:
+        ensure_loopback(self.host, allow_remote=self.allow_remote)
+        object.__setattr__(self, "output_dir", Path(self.output_dir))
+        if self.profile is None and (self.users is None or self.duration is None):
+            raise InvalidConfig(
+                "give either profile= or both users= and duration= (closed model); Locust needs to "
+                "know how many users to run and for how long.",
+                field="profile",
+                value=None,
+            )
+        _check_positive("users", self.users)
+        _check_positive("duration", self.duration)
+        _check_positive("spawn_rate", self.spawn_rate)
+        _check_positive("user_rate", self.user_rate)
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise InvalidConfig(
+                f"workers={self.workers!r} must be an integer >= 0.", field="workers", value=self.workers
+            )
+        if not self.paths or any(not p.startswith("/") for p in self.paths):
+            raise InvalidConfig(
+                f"paths={self.paths!r} must be non-empty and start with '/'.", field="paths", value=self.paths
+            )
+        for ref in self.user_classes:
+            if ":" not in ref:
+                raise InvalidConfig(
+                    f"user class {ref!r} must be 'module:Class' (imported inside the Locust process only).",
+                    field="user_classes",
+                    value=ref,
+                )
+        if self.locustfile is not None and not Path(self.locustfile).is_file():
+            raise InvalidConfig(
+                f"locustfile {str(self.locustfile)!r} does not exist.",
+                field="locustfile",
+                value=self.locustfile,
+            )
+
+    @property
+    def run_seconds(self) -> float:
+        """How long the load lasts."""
+        if self.duration is not None:
+            return self.duration
+        assert self.profile is not None
+        return self.profile.duration
+
+
+def _check_positive(name: str, value: float | None) -> None:
+    if value is not None and not value > 0:
+        raise InvalidConfig(f"{name}={value!r} must be > 0.", field=name, value=value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EndpointStats:
+    """One row of Locust's statistics; times in seconds."""
+
+    method: str
+    name: str
+    requests: int
+    failures: int
+    rps: float
+    mean: float
+    min: float
+    max: float
+    percentiles: dict[str, float]  # "50%" ... "100%"
+
+    @property
+    def error_rate(self) -> float:
+        """Failures per request."""
+        return self.failures / self.requests if self.requests else 0.0
+
+    def percentile(self, q: str) -> float:
+        """``percentile("99%")`` in seconds."""
+        return self.percentiles[q]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LocustResult:
+    """Locust's merged statistics for one run, and where its files are."""
+
+    total: EndpointStats
+    endpoints: tuple[EndpointStats, ...]
+    failures: tuple[dict[str, str], ...]
+    returncode: int
+    workers: int
+    output_dir: Path
+    csv_prefix: Path
+    html: Path
+    logs: tuple[Path, ...]
+
+    @property
+    def requests_per_second(self) -> float:
+        """Aggregated requests per second as Locust computed it."""
+        return self.total.rps
+
+    def endpoint(self, name: str) -> EndpointStats:
+        """Statistics of the endpoint named ``name`` (the request's ``name``, usually its path)."""
+        for row in self.endpoints:
+            if row.name == name:
+                return row
+        raise KeyError(f"{name!r} is not an endpoint of this run; seen: {[r.name for r in self.endpoints]}")
+
+    def metrics(self) -> dict[str, float]:
+        """Flat metrics for thresholds. Locust measures service time only (not CO-corrected)."""
+        t = self.total
+        out: dict[str, float] = {}
+        pairs = {"p50": "50%", "p90": "90%", "p95": "95%", "p99": "99%", "p99.9": "99.9%", "max": "100%"}
+        for prefix in ("", "service_"):
+            for key, column in pairs.items():
+                out[prefix + key] = t.percentiles[column]
+            out[prefix + "mean"] = t.mean
+        out.update(
+            error_rate=t.error_rate,
+            dropped_rate=0.0,
+            rps=t.rps,
+            requests=float(t.requests),
+            errors=float(t.failures),
+        )
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The processes to start and the files they leave (no I/O)."""
+
+    commands: tuple[tuple[str, ...], ...]  # master/standalone first
+    locustfile: Path
+    csv_prefix: Path
+    html: Path
+    logs: tuple[Path, ...]
+    env: dict[str, str]
+    time_limit: float
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _spec(config: LocustConfig) -> dict[str, Any]:
+    default_user = not config.user_classes and config.locustfile is None
+    return {
+        "profile": profile_to_dict(config.profile) if config.profile is not None else None,
+        "user_classes": list(config.user_classes),
+        "paths": list(config.paths),
+        "user_rate": config.user_rate,
+        "spawn_rate": config.spawn_rate,
+        "default_user": default_user,
+    }
+
+
+def _locustfile_text(config: LocustConfig) -> str:
+    spec = json.dumps(_spec(config), sort_keys=True)
+    return (
+        '"""Generated by harness.load.run_locust; runs only inside the Locust process."""\n'
+        "from harness.load._locust_shim import install\n\n"
+        f"install(globals(), {spec!r})\n"
+    )
+
+
+def _plan(config: LocustConfig) -> _Plan:
+    out = config.output_dir
+    locustfile = out / "harness_locustfile.py"
+    files = str(locustfile) if config.locustfile is None else f"{config.locustfile},{locustfile}"
+    base = [config.python, "-m", "locust", "-f", files, "--host", config.host]
+    csv_prefix, html = out / "locust", out / "locust.html"
+    lead = [
+        *base,
+        "--headless",
+        "--csv",
+        str(csv_prefix),
+        "--html",
+        str(html),
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--stop-timeout",
+        "5",
+    ]
+    if config.profile is None:
+        lead += [
+            "--users",
+            str(config.users),
+            "--spawn-rate",
+            str(config.spawn_rate),
+            "--run-time",
+            f"{config.duration}s",
+        ]
+    commands: list[tuple[str, ...]] = []
+    if config.workers:
+        port = _free_port()
+        lead += [
+            "--master",
+            "--master-bind-host",
+            "127.0.0.1",
+            "--master-bind-port",
+            str(port),
+            "--expect-workers",
+            str(config.workers),
+            "--expect-workers-max-wait",
+            "30",
+        ]
+        worker = (
+            *base,
+            "--worker",
+            "--master-host",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+            "--loglevel",
+            "WARNING",
+        )
+        commands = [tuple(lead + list(config.extra_args))] + [worker] * config.workers
+    else:
+        commands = [tuple(lead + list(config.extra_args))]
+    logs = tuple(out / (f"worker-{i}.log" if i else "locust.log") for i in range(len(commands)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH", "")]))
+    limit = config.time_limit if config.time_limit is not None else config.run_seconds + 60.0
+    return _Plan(tuple(commands), locustfile, csv_prefix, html, logs, env, limit)
+
+
+def _prepare(config: LocustConfig) -> _Plan:
+    config.output_dir.mkdir(parents=True, exist_ok=True)
+    plan = _plan(config)
+    write_atomic(plan.locustfile, _locustfile_text(config))
+    return plan
+
+
+def run_locust(config: LocustConfig | None = None, /, **options: Any) -> LocustResult:
+    """Run Locust headless in subprocesses and return its statistics (blocks until done).
+
+    ``run_locust(host=..., output_dir=..., profile=...)`` or ``run_locust(LocustConfig(...))``.
+    Raises :class:`LocustRunError` when Locust fails or exceeds its time limit.
+    """
+    config = config or LocustConfig(**options)
+    plan = _prepare(config)
+    handles: list[TextIO] = [path.open("w") for path in plan.logs]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for cmd, log in zip(plan.commands, handles, strict=True):
+            procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=plan.env))  # noqa: S603
+        try:
+            code = procs[0].wait(timeout=plan.time_limit)
+        except subprocess.TimeoutExpired:
+            raise LocustRunError(
+                f"Locust ran longer than {plan.time_limit:g}s and was stopped; see {plan.logs[0]}."
+            ) from None
+        for proc in procs[1:]:
+            proc.wait(timeout=30)
+    finally:
+        _stop_all(procs)
+        for handle in handles:
+            handle.close()
+    return _result(config, plan, code)
+
+
+async def run_locust_async(config: LocustConfig | None = None, /, **options: Any) -> LocustResult:
+    """:func:`run_locust` for asyncio code: the event loop keeps running while Locust works."""
+    config = config or LocustConfig(**options)
+    plan = _prepare(config)
+    handles: list[TextIO] = [path.open("w") for path in plan.logs]
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        for cmd, log in zip(plan.commands, handles, strict=True):
+            procs.append(
+                await asyncio.create_subprocess_exec(*cmd, stdout=log, stderr=subprocess.STDOUT, env=plan.env)
+            )
+        try:
+            async with asyncio.timeout(plan.time_limit):
+                code = await procs[0].wait()
+                for proc in procs[1:]:
+                    await proc.wait()
+        except TimeoutError:
+            raise LocustRunError(
+                f"Locust ran longer than {plan.time_limit:g}s and was stopped; see {plan.logs[0]}."
+            ) from None
+    finally:
+        for proc in procs:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+        for handle in handles:
+            handle.close()
+    return _result(config, plan, code)
+
+
+def _stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _result(config: LocustConfig, plan: _Plan, code: int) -> LocustResult:
+    stats_csv = Path(f"{plan.csv_prefix}_stats.csv")
+    if code not in (0, 1) or not stats_csv.is_file():
+        tail = plan.logs[0].read_text(errors="replace")[-2000:] if plan.logs[0].is_file() else ""
+        raise LocustRunError(f"Locust exited with code {code}; log {plan.logs[0]}:\n{tail}")
+    rows = _read_csv(stats_csv)
+    endpoints = tuple(_row(r) for r in rows if r.get("Name") != "Aggregated")
+    total = next((_row(r) for r in rows if r.get("Name") == "Aggregated"), None)
+    if total is None:
+        raise LocustRunError(f"{stats_csv} has no Aggregated row; see {plan.logs[0]}.")
+    failures_csv = Path(f"{plan.csv_prefix}_failures.csv")
+    failures = tuple(_read_csv(failures_csv)) if failures_csv.is_file() else ()
+    return LocustResult(
+        total=total,
+        endpoints=endpoints,
+        failures=failures,
+        returncode=code,
+        workers=config.workers,
+        output_dir=config.output_dir,
+        csv_prefix=plan.csv_prefix,
+        html=plan.html,
+        logs=plan.logs,
+    )
+
+
+def _read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _ms(value: str) -> float:
+    try:
+        return float(value) / 1000.0
+    except ValueError:
+        return 0.0  # Locust writes "N/A" for percentiles of an endpoint with no requests
+
+
+def _row(row: dict[str, str]) -> EndpointStats:
+    return EndpointStats(
+        method=row.get("Type", ""),
+        name=row.get("Name", ""),
+        requests=int(row.get("Request Count", "0") or 0),
+        failures=int(row.get("Failure Count", "0") or 0),
+        rps=float(row.get("Requests/s", "0") or 0),
+        mean=_ms(row.get("Average Response Time", "0")),
+        min=_ms(row.get("Min Response Time", "0")),
+        max=_ms(row.get("Max Response Time", "0")),
+        percentiles={q: _ms(row.get(q, "0")) for q in _PERCENTILES},
+    )

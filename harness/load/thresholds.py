@@ -1,0 +1,218 @@
+"""Pass/fail thresholds on load results, written as k6 writes them: ``p99 < 300ms``, ``error_rate < 1%``.
+
+A threshold names a metric, a comparison and a limit. Latency metrics (``p50``, ``p90``, ``p95``,
+``p99``, ``p99.9``, ``max``, ``mean``; prefix ``service_`` for service time instead of the
+coordinated-omission-corrected latency) take ``us``, ``ms`` or ``s`` (bare numbers are
+milliseconds, as in k6). ``error_rate`` and ``dropped_rate`` take a fraction or a percentage;
+``rps`` is achieved requests per second. ``abort_on_fail`` stops a running load test as soon as the
+threshold fails, after ``delay`` seconds of grace (k6's ``abortOnFail`` / ``delayAbortEval``).
+A failed evaluation raises :class:`ThresholdsFailed`; the CLI exits with :data:`EXIT_THRESHOLDS`.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from harness.errors import Finding, InvalidConfig
+
+__all__ = [
+    "EXIT_THRESHOLDS",
+    "LATENCY_METRICS",
+    "Comparison",
+    "Threshold",
+    "ThresholdOutcome",
+    "ThresholdReport",
+    "ThresholdsFailed",
+    "evaluate_thresholds",
+]
+
+EXIT_THRESHOLDS = 99
+"""Exit code of a load run whose thresholds failed (the same as k6's)."""
+
+_LATENCY = ("p50", "p90", "p95", "p99", "p99.9", "max", "mean")
+LATENCY_METRICS: frozenset[str] = frozenset(_LATENCY) | frozenset(f"service_{m}" for m in _LATENCY)
+_RATIO_METRICS = frozenset({"error_rate", "dropped_rate"})
+_COUNT_METRICS = frozenset({"rps", "requests", "errors"})
+_ALL = LATENCY_METRICS | _RATIO_METRICS | _COUNT_METRICS
+_TIME_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
+_PATTERN = re.compile(
+    r"^\s*([a-z_][a-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*([a-zµ%]*)\s*$"
+)
+
+
+class Comparison(Enum):
+    """The comparison a threshold makes between observed value and limit."""
+
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    EQ = "=="
+    NE = "!="
+
+    @property
+    def test(self) -> Callable[[float, float], bool]:
+        """The comparison as a function ``(observed, limit) -> bool``."""
+        ops: dict[Comparison, Callable[[float, float], bool]] = {
+            Comparison.LT: operator.lt,
+            Comparison.LE: operator.le,
+            Comparison.GT: operator.gt,
+            Comparison.GE: operator.ge,
+            Comparison.EQ: operator.eq,
+            Comparison.NE: operator.ne,
+        }
+        return ops[self]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Threshold:
+    """``metric comparison limit``; latencies in seconds, rates as fractions."""
+
+    metric: str
+    comparison: Comparison
+    limit: float
+    abort_on_fail: bool = False
+    delay: float = 0.0
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if self.metric not in _ALL:
+            raise InvalidConfig(
+                f"{self.metric!r} is not a threshold metric; valid: {', '.join(sorted(_ALL))}.",
+                field="metric",
+                value=self.metric,
+            )
+        if not math.isfinite(self.limit) or self.limit < 0:
+            raise InvalidConfig(
+                f"limit={self.limit!r} must be a finite number >= 0.", field="limit", value=self.limit
+            )
+        if not math.isfinite(self.delay) or self.delay < 0:
+            raise InvalidConfig(
+                f"delay={self.delay!r} must be >= 0 seconds (grace before abort_on_fail may stop a run).",
+                field="delay",
+                value=self.delay,
+            )
+
+    @classmethod
+    def parse(cls, text: str, *, abort_on_fail: bool = False, delay: float = 0.0) -> Threshold:
+        """Parse ``"p99 < 300ms"``, ``"error_rate < 1%"``, ``"rps >= 500"``."""
+        match = _PATTERN.match(text.lower()) if isinstance(text, str) else None
+        if match is None:
+            raise InvalidConfig(
+                f"threshold {text!r} is not 'metric op value[unit]'; write for example 'p99 < 300ms' "
+                "or 'error_rate < 1%'.",
+                field="threshold",
+                value=text,
+            )
+        metric, op, number, unit = match.groups()
+        limit = _scale(metric, float(number), unit, text)
+        return cls(
+            metric=metric,
+            comparison=Comparison(op),
+            limit=limit,
+            abort_on_fail=abort_on_fail,
+            delay=delay,
+            text=text.strip(),
+        )
+
+    def check(self, metrics: Mapping[str, float]) -> ThresholdOutcome:
+        """Compare this threshold with ``metrics`` (as given by a result's ``metrics()``)."""
+        observed = float(metrics[self.metric])
+        return ThresholdOutcome(
+            threshold=self, observed=observed, passed=self.comparison.test(observed, self.limit)
+        )
+
+    def __str__(self) -> str:
+        return self.text or f"{self.metric} {self.comparison.value} {self.limit:g}"
+
+
+def _scale(metric: str, number: float, unit: str, text: str) -> float:
+    if metric in LATENCY_METRICS:
+        if unit == "":
+            return number * 1e-3
+        if unit in _TIME_UNITS:
+            return number * _TIME_UNITS[unit]
+        allowed = "us, ms or s"
+    elif metric in _RATIO_METRICS:
+        if unit == "%":
+            return number / 100.0
+        if unit == "":
+            return number
+        allowed = "a fraction (0.01) or a percentage (1%)"
+    else:
+        if unit == "":
+            return number
+        allowed = "no unit"
+    raise InvalidConfig(
+        f"threshold {text!r}: unit {unit!r} does not fit {metric!r}; use {allowed}.",
+        field="threshold",
+        value=text,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdOutcome:
+    """One threshold's verdict and the value it saw."""
+
+    threshold: Threshold
+    observed: float
+    passed: bool
+
+    def describe(self) -> str:
+        """``p99 < 300ms: observed 0.412`` with a pass/fail mark."""
+        mark = "ok" if self.passed else "FAILED"
+        return f"{self.threshold}: observed {self.observed:.6g} ({mark})"
+
+
+@dataclass(frozen=True, slots=True)
+class ThresholdReport:
+    """Every threshold's outcome; ``passed`` when all passed."""
+
+    outcomes: tuple[ThresholdOutcome, ...]
+
+    @property
+    def passed(self) -> bool:
+        """True when no threshold failed."""
+        return all(o.passed for o in self.outcomes)
+
+    @property
+    def failed(self) -> tuple[ThresholdOutcome, ...]:
+        """The outcomes that failed."""
+        return tuple(o for o in self.outcomes if not o.passed)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every threshold passed, :data:`EXIT_THRESHOLDS` otherwise."""
+        return 0 if self.passed else EXIT_THRESHOLDS
+
+    def raise_for_failures(self) -> None:
+        """Raise :class:`ThresholdsFailed` if any threshold failed."""
+        if not self.passed:
+            raise ThresholdsFailed(self)
+
+
+class ThresholdsFailed(Finding):
+    """A load run crossed at least one of its thresholds."""
+
+    exit_code = EXIT_THRESHOLDS
+
+    def __init__(self, report: ThresholdReport) -> None:
+        lines = "; ".join(o.describe() for o in report.failed)
+        first = report.failed[0]
+        super().__init__(
+            f"load thresholds failed: {lines}", observed=first.observed, limit=first.threshold.limit
+        )
+        self.report = report
+
+
+def evaluate_thresholds(
+    thresholds: Iterable[Threshold | str], metrics: Mapping[str, float]
+) -> ThresholdReport:
+    """Check every threshold (``Threshold`` or text) against ``metrics``."""
+    parsed = [t if isinstance(t, Threshold) else Threshold.parse(t) for t in thresholds]
+    return ThresholdReport(tuple(t.check(metrics) for t in parsed))
