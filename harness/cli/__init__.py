@@ -50,7 +50,7 @@ def _root(
 
 
 # Subcommand modules: each defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("harness.cli.load",)
 
 
 def _register_commands() -> None:

@@ -1,0 +1,116 @@
+"""``harness load``: drive an HTTP endpoint at a constant arrival rate, or run Locust headless.
+
+``harness load drive URL --rate 200 --duration 30 --threshold 'p99 < 300ms'`` prints corrected and
+service-time percentiles and exits 0, or 99 (``EXIT_THRESHOLDS``) when a threshold failed.
+``harness load locust URL --users 50 --duration 60 --workers 2 --output-dir reports/locust``
+runs Locust in subprocesses and prints its merged statistics.
+Only loopback targets are accepted unless ``--allow-remote`` is given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import typer
+
+__all__ = ["register"]
+
+load_app = typer.Typer(help="Load: open-model driver and headless Locust.", no_args_is_help=True)
+
+
+def _print_driver(result: Any) -> None:
+    rows = [("corrected", result.corrected), ("service", result.service), ("sched lag", result.lag)]
+    typer.echo(
+        f"target {result.target_rate:.1f} req/s  achieved {result.achieved_rate:.1f} req/s  "
+        f"sent {result.sent}  errors {result.errors}  dropped {result.dropped}"
+    )
+    for name, s in rows:
+        typer.echo(
+            f"{name:>10}  p50 {s.p50 * 1e3:8.2f} ms  p90 {s.p90 * 1e3:8.2f}  p99 {s.p99 * 1e3:8.2f}  "
+            f"p99.9 {s.p999 * 1e3:8.2f}  max {s.max * 1e3:8.2f}"
+        )
+    typer.echo("valid" if result.valid else "INVALID: " + "; ".join(result.invalid_reasons))
+    for outcome in result.thresholds.outcomes:
+        typer.echo(f"threshold {outcome.describe()}")
+
+
+@load_app.command("drive")
+def drive(  # noqa: PLR0917 - typer turns each parameter into an option
+    url: Annotated[str, typer.Argument(help="URL to request, e.g. http://127.0.0.1:8080/checkout")],
+    rate: Annotated[float, typer.Option(help="requests per second (open model)")] = 100.0,
+    duration: Annotated[float, typer.Option(help="seconds of load")] = 10.0,
+    connections: Annotated[int, typer.Option(help="concurrent connections")] = 64,
+    threshold: Annotated[list[str] | None, typer.Option(help="e.g. 'p99 < 300ms'; repeatable")] = None,
+    latency_target: Annotated[float, typer.Option(help="seconds; for the driver-bound check")] = 0.1,
+    allow_remote: Annotated[bool, typer.Option(help="permit a non-loopback target")] = False,
+    json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
+) -> None:
+    """Send RATE requests/s to URL for DURATION seconds; report coordinated-omission-corrected latency."""
+    from harness.atomic import write_atomic
+    from harness.load import ConstantArrival, DriverConfig, HttpTarget, OpenModelDriver, Threshold
+
+    thresholds = tuple(Threshold.parse(t) for t in threshold or [])
+    config = DriverConfig(
+        profile=ConstantArrival(rate=rate, duration=duration),
+        connections=connections,
+        thresholds=thresholds,
+        latency_target=latency_target,
+    )
+    target = HttpTarget(url, allow_remote=allow_remote)
+    result = asyncio.run(OpenModelDriver(config, target).run())
+    _print_driver(result)
+    if json_out is not None:
+        write_atomic(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True))
+    raise typer.Exit(result.thresholds.exit_code)
+
+
+@load_app.command("locust")
+def locust(  # noqa: PLR0917 - typer turns each parameter into an option
+    url: Annotated[str, typer.Argument(help="base URL (host) of the service")],
+    users: Annotated[int, typer.Option(help="concurrent Locust users")] = 10,
+    duration: Annotated[float, typer.Option(help="seconds of load")] = 10.0,
+    path: Annotated[list[str] | None, typer.Option(help="path to request; repeatable")] = None,
+    user_class: Annotated[
+        list[str] | None, typer.Option(help="'module:Class' user class; repeatable")
+    ] = None,
+    workers: Annotated[int, typer.Option(help="local worker processes (0: single process)")] = 0,
+    output_dir: Annotated[Path, typer.Option(help="where Locust's CSV, HTML and logs go")] = Path(
+        "reports/locust"
+    ),
+    threshold: Annotated[list[str] | None, typer.Option(help="e.g. 'p99 < 300ms'; repeatable")] = None,
+    allow_remote: Annotated[bool, typer.Option(help="permit a non-loopback host")] = False,
+) -> None:
+    """Run Locust headless in subprocesses and print its statistics (Locust's own files are kept)."""
+    from harness.load import LocustConfig, evaluate_thresholds, run_locust
+
+    parts = urlsplit(url)
+    config = LocustConfig(
+        host=f"{parts.scheme}://{parts.netloc}",
+        output_dir=output_dir,
+        users=users,
+        duration=duration,
+        paths=tuple(path or [parts.path or "/"]),
+        user_classes=tuple(user_class or []),
+        workers=workers,
+        allow_remote=allow_remote,
+    )
+    result = run_locust(config)
+    for row in (*result.endpoints, result.total):
+        typer.echo(
+            f"{row.name:<30} {row.requests:>8} req  {row.failures:>6} fail  {row.rps:9.1f} req/s  "
+            f"p50 {row.percentiles['50%'] * 1e3:7.1f} ms  p99 {row.percentiles['99%'] * 1e3:7.1f} ms"
+        )
+    typer.echo(f"CSV and HTML in {result.output_dir}")
+    report = evaluate_thresholds(threshold or [], result.metrics())
+    for outcome in report.outcomes:
+        typer.echo(f"threshold {outcome.describe()}")
+    raise typer.Exit(report.exit_code)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``harness load`` to the CLI."""
+    app.add_typer(load_app, name="load")
