@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 # Fixture modules of the other subsystems, loaded with this plugin (and disabled with it).
-pytest_plugins: list[str] = ["harness.pytest_fixtures.load"]
+pytest_plugins: list[str] = ["harness.pytest_fixtures.load", "harness.health.pytest_fixtures"]
 
 OPTION_CHAOS_SEED = "--chaos-seed"
 INI_CHAOS_SEED = "chaos_seed"
