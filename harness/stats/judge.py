@@ -1,0 +1,534 @@
+"""A Kayenta-style canary judge that pairs every significance test with an effect size.
+
+Each metric is classified PASS, HIGH, LOW or NODATA. A sample metric is HIGH only when the
+Mann-Whitney test says the candidate is stochastically larger (one-sided p below ``alpha``) *and*
+the configured effect size (mean ratio by default) exceeds ``allowed_increase``; LOW likewise. The
+pairing is what Kayenta's rank-only classifier misses: spinnaker/spinnaker#6278, where a canary of
+seven 100s and three 1s against ten 1s (a 70-fold mean increase) was judged PASS. A count metric
+(errors of requests) uses the two-proportion test with the rate ratio as effect size.
+Metric classifications roll up into weighted group scores and a 0-100 score with pass and
+marginal thresholds, as in Kayenta; a HIGH/LOW critical metric fails the whole judgement.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from harness.errors import InvalidConfig
+from harness.stats.effects import EffectSize, effect_size
+from harness.stats.proportions import proportion_test
+from harness.stats.ranks import Alternative, hodges_lehmann, u_test_sorted
+
+__all__ = [
+    "CanaryJudge",
+    "Classification",
+    "Counts",
+    "Direction",
+    "JudgeConfig",
+    "JudgeResult",
+    "JudgeVerdict",
+    "MetricConfig",
+    "MetricResult",
+    "NanStrategy",
+    "judge_metric",
+    "mann_whitney_judge",
+]
+
+FloatArray = npt.NDArray[np.float64]
+_SHIFT_POINTS = 1000
+
+
+class Direction(enum.Enum):
+    """Which change of a metric is bad."""
+
+    INCREASE = "increase"
+    DECREASE = "decrease"
+    EITHER = "either"
+
+
+class NanStrategy(enum.Enum):
+    """What to do with NaN samples: drop them or count them as 0."""
+
+    REMOVE = "remove"
+    REPLACE = "replace"
+
+
+class Classification(enum.Enum):
+    """One metric's classification."""
+
+    PASS = "pass"  # noqa: S105 - a classification, not a password
+    HIGH = "high"
+    LOW = "low"
+    NODATA = "nodata"
+
+
+class JudgeVerdict(enum.Enum):
+    """The judgement as a whole, from the score and the critical metrics."""
+
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
+    MARGINAL = "marginal"
+    FAIL = "fail"
+    NODATA = "nodata"
+
+
+@dataclass(frozen=True, slots=True)
+class Counts:
+    """Events out of a total, for rate metrics (errors of requests)."""
+
+    events: int
+    total: int
+
+    def __post_init__(self) -> None:
+        if self.total < 0 or not 0 <= self.events <= self.total:
+            raise InvalidConfig(
+                f"Counts(events={self.events!r}, total={self.total!r}) needs 0 <= events <= total.",
+                field="events",
+                value=self.events,
+            )
+
+
+def _check_effect_limits(name: str, effect: EffectSize, up: float, down: float) -> None:
+    if effect is EffectSize.CLES:
+        if not 0.0 < down <= 0.5 <= up < 1.0:
+            raise InvalidConfig(
+                f"metric {name!r}: with effect=cles allowed_decrease={down!r} and allowed_increase={up!r} "
+                "are probabilities P(candidate > baseline); need 0 < allowed_decrease <= 0.5 <= "
+                "allowed_increase < 1 (e.g. 0.44 and 0.56).",
+                field="allowed_increase",
+                value=up,
+            )
+    elif not 0.0 <= down <= 1.0 <= up:
+        raise InvalidConfig(
+            f"metric {name!r}: allowed_decrease={down!r}, allowed_increase={up!r} are ratios "
+            "candidate/baseline; need 0 <= allowed_decrease <= 1 <= allowed_increase (1.1 allows +10%).",
+            field="allowed_increase",
+            value=up,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricConfig:
+    """How one metric is judged.
+
+    ``allowed_increase`` / ``allowed_decrease`` bound the effect size that still passes even when
+    the difference is statistically significant (ratios for the ratio effects, probabilities for
+    CLES). ``outlier_iqr`` removes values beyond that many IQRs outside the quartiles (Tukey
+    fences) from both samples before testing; ``None`` keeps them.
+    """
+
+    name: str
+    direction: Direction = Direction.INCREASE
+    effect: EffectSize = EffectSize.MEAN_RATIO
+    allowed_increase: float = 1.1
+    allowed_decrease: float = 0.9
+    critical: bool = False
+    nan_strategy: NanStrategy = NanStrategy.REMOVE
+    outlier_iqr: float | None = None
+    group: str = "default"
+    min_samples: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise InvalidConfig("metric name must be a non-empty string.", field="name", value=self.name)
+        for attr, kind in (("direction", Direction), ("effect", EffectSize), ("nan_strategy", NanStrategy)):
+            object.__setattr__(self, attr, _enum(kind, getattr(self, attr), f"{self.name}.{attr}"))
+        _check_effect_limits(self.name, self.effect, self.allowed_increase, self.allowed_decrease)
+        if self.outlier_iqr is not None and not self.outlier_iqr > 0:
+            raise InvalidConfig(
+                f"metric {self.name!r}: outlier_iqr={self.outlier_iqr!r} must be > 0 "
+                "(1.5 or 3.0 are usual) or None.",
+                field="outlier_iqr",
+                value=self.outlier_iqr,
+            )
+        if self.min_samples < 1:
+            raise InvalidConfig(
+                f"metric {self.name!r}: min_samples={self.min_samples!r} must be >= 1.",
+                field="min_samples",
+                value=self.min_samples,
+            )
+
+
+def _enum(kind: type[enum.Enum], value: object, name: str) -> Any:
+    if isinstance(value, kind):
+        return value
+    try:
+        return kind(value)
+    except ValueError:
+        valid = ", ".join(str(m.value) for m in kind)
+        raise InvalidConfig(
+            f"{name}={value!r} is not a {kind.__name__}; valid: {valid}.", field=name, value=value
+        ) from None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JudgeConfig:
+    """Metrics, group weights, per-metric level ``alpha`` and the score thresholds (0-100)."""
+
+    metrics: tuple[MetricConfig, ...]
+    group_weights: Mapping[str, float] = field(default_factory=dict)
+    alpha: float = 0.05
+    pass_threshold: float = 95.0
+    marginal_threshold: float = 75.0
+    shift_estimate: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", tuple(self.metrics))
+        if not self.metrics:
+            raise InvalidConfig(
+                "JudgeConfig.metrics is empty; configure at least one MetricConfig.", field="metrics"
+            )
+        names = [m.name for m in self.metrics]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise InvalidConfig(
+                f"metric names {dupes} appear more than once; each metric is judged once.",
+                field="metrics",
+                value=dupes,
+            )
+        if not 0.0 < self.alpha < 0.5:
+            raise InvalidConfig(
+                f"alpha={self.alpha!r} must be in (0, 0.5), e.g. 0.05.", field="alpha", value=self.alpha
+            )
+        if not 0.0 <= self.marginal_threshold <= self.pass_threshold <= 100.0:
+            raise InvalidConfig(
+                f"marginal_threshold={self.marginal_threshold!r}, pass_threshold={self.pass_threshold!r}: "
+                "need 0 <= marginal_threshold <= pass_threshold <= 100.",
+                field="pass_threshold",
+                value=self.pass_threshold,
+            )
+        self._check_groups()
+
+    def _check_groups(self) -> None:
+        groups = {m.group for m in self.metrics}
+        unknown = sorted(set(self.group_weights) - groups)
+        if unknown:
+            raise InvalidConfig(
+                f"group_weights names unknown groups {unknown}; known groups: {sorted(groups)}.",
+                field="group_weights",
+                value=unknown,
+            )
+        bad = {g: w for g, w in self.group_weights.items() if not (w >= 0 and math.isfinite(w))}
+        if bad:
+            raise InvalidConfig(
+                f"group_weights {bad} must be finite and >= 0.", field="group_weights", value=bad
+            )
+        object.__setattr__(self, "group_weights", MappingProxyType(dict(self.group_weights)))
+
+    def weight(self, group: str) -> float:
+        """The weight of ``group`` (1.0 when not configured)."""
+        return float(self.group_weights.get(group, 1.0))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricResult:
+    """One metric's classification and every statistic that produced it."""
+
+    name: str
+    group: str
+    classification: Classification
+    critical: bool
+    effect: EffectSize | None
+    effect_size: float
+    p_value: float
+    alpha: float
+    allowed_increase: float
+    allowed_decrease: float
+    shift: float = math.nan
+    cles: float = math.nan
+    n_candidate: int = 0
+    n_baseline: int = 0
+    candidate_mean: float = math.nan
+    baseline_mean: float = math.nan
+    message: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (NaN as None)."""
+        out: dict[str, Any] = {}
+        for name in self.__slots__:
+            v = getattr(self, name)
+            if isinstance(v, enum.Enum):
+                v = v.value
+            elif isinstance(v, float) and not math.isfinite(v):
+                v = None if math.isnan(v) else str(v)
+            out[name] = v
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JudgeResult:
+    """The judgement: score 0-100, verdict, per-group scores and per-metric results."""
+
+    score: float
+    verdict: JudgeVerdict
+    group_scores: Mapping[str, float]
+    metrics: tuple[MetricResult, ...]
+    pass_threshold: float
+    marginal_threshold: float
+
+    def metric(self, name: str) -> MetricResult:
+        """The result of metric ``name``."""
+        for m in self.metrics:
+            if m.name == name:
+                return m
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "score": self.score,
+            "verdict": self.verdict.value,
+            "group_scores": dict(self.group_scores),
+            "metrics": [m.to_dict() for m in self.metrics],
+            "pass_threshold": self.pass_threshold,
+            "marginal_threshold": self.marginal_threshold,
+        }
+
+
+def _clean(values: object, cfg: MetricConfig) -> FloatArray:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    nan = ~np.isfinite(arr)
+    if nan.any():
+        arr = arr[~nan] if cfg.nan_strategy is NanStrategy.REMOVE else np.where(nan, 0.0, arr)
+    return arr
+
+
+def _drop_outliers(arr: FloatArray, k: float) -> FloatArray:
+    if arr.size < 4:
+        return arr
+    q1, q3 = np.quantile(arr, [0.25, 0.75])
+    iqr = q3 - q1
+    kept: FloatArray = arr[(arr >= q1 - k * iqr) & (arr <= q3 + k * iqr)]
+    return kept
+
+
+def _thin(sorted_arr: FloatArray) -> FloatArray:
+    if sorted_arr.size <= _SHIFT_POINTS:
+        return sorted_arr
+    idx = np.round(np.linspace(0, sorted_arr.size - 1, _SHIFT_POINTS)).astype(np.int64)
+    return sorted_arr[idx]
+
+
+def _classify(
+    cfg: MetricConfig, p_high: float, p_low: float, eff: float, alpha: float
+) -> tuple[Classification, str]:
+    high_ok = cfg.direction in (Direction.INCREASE, Direction.EITHER)
+    low_ok = cfg.direction in (Direction.DECREASE, Direction.EITHER)
+    if high_ok and p_high < alpha and eff > cfg.allowed_increase:
+        return Classification.HIGH, (
+            f"candidate higher: p={p_high:.3g} < {alpha:g} and "
+            f"{cfg.effect.value}={eff:.4g} > {cfg.allowed_increase:g}"
+        )
+    if low_ok and p_low < alpha and eff < cfg.allowed_decrease:
+        return Classification.LOW, (
+            f"candidate lower: p={p_low:.3g} < {alpha:g} and "
+            f"{cfg.effect.value}={eff:.4g} < {cfg.allowed_decrease:g}"
+        )
+    return Classification.PASS, f"p_high={p_high:.3g}, p_low={p_low:.3g}, {cfg.effect.value}={eff:.4g}"
+
+
+def _judge_samples(
+    cfg: MetricConfig, x_raw: object, y_raw: object, alpha: float, shift: bool
+) -> MetricResult:
+    x, y = _clean(x_raw, cfg), _clean(y_raw, cfg)
+    if cfg.outlier_iqr is not None:
+        x, y = _drop_outliers(x, cfg.outlier_iqr), _drop_outliers(y, cfg.outlier_iqr)
+    x, y = np.sort(x), np.sort(y)
+    base: dict[str, Any] = {
+        "name": cfg.name,
+        "group": cfg.group,
+        "critical": cfg.critical,
+        "effect": cfg.effect,
+        "alpha": alpha,
+        "allowed_increase": cfg.allowed_increase,
+        "allowed_decrease": cfg.allowed_decrease,
+        "n_candidate": int(x.size),
+        "n_baseline": int(y.size),
+    }
+    if min(x.size, y.size) < cfg.min_samples:
+        return MetricResult(
+            classification=Classification.NODATA,
+            effect_size=math.nan,
+            p_value=math.nan,
+            message=f"fewer than min_samples={cfg.min_samples} values",
+            **base,
+        )
+    res = u_test_sorted(x, y)
+    eff = effect_size(cfg.effect, x, y)
+    cls, msg = _classify(cfg, res.p_greater, res.p_less, eff, alpha)
+    hl = hodges_lehmann(_thin(x), _thin(y)) if shift else math.nan
+    # The reported shift uses at most 1,000 evenly spaced order statistics per sample.
+    p = res.p_less if cls is Classification.LOW else res.p_greater
+    if cls is Classification.PASS and cfg.direction is not Direction.INCREASE:
+        p = res.p_less if cfg.direction is Direction.DECREASE else min(res.p_greater, res.p_less)
+    return MetricResult(
+        classification=cls,
+        effect_size=eff,
+        p_value=p,
+        shift=hl,
+        cles=res.cles,
+        candidate_mean=float(x.mean()),
+        baseline_mean=float(y.mean()),
+        message=msg,
+        **base,
+    )
+
+
+def _judge_counts(cfg: MetricConfig, x: Counts, y: Counts, alpha: float) -> MetricResult:
+    base: dict[str, Any] = {
+        "name": cfg.name,
+        "group": cfg.group,
+        "critical": cfg.critical,
+        "effect": None,
+        "alpha": alpha,
+        "allowed_increase": cfg.allowed_increase,
+        "allowed_decrease": cfg.allowed_decrease,
+        "n_candidate": x.total,
+        "n_baseline": y.total,
+    }
+    if min(x.total, y.total) < cfg.min_samples:
+        return MetricResult(
+            classification=Classification.NODATA,
+            effect_size=math.nan,
+            p_value=math.nan,
+            message=f"fewer than min_samples={cfg.min_samples} requests",
+            **base,
+        )
+    hi = proportion_test(x.events, x.total, y.events, y.total, alternative=Alternative.GREATER)
+    lo = proportion_test(x.events, x.total, y.events, y.total, alternative=Alternative.LESS)
+    cls, msg = _classify(cfg, hi.p_value, lo.p_value, hi.ratio, alpha)
+    msg = msg.replace(cfg.effect.value, "rate_ratio")
+    return MetricResult(
+        classification=cls,
+        effect_size=hi.ratio,
+        p_value=lo.p_value if cls is Classification.LOW else hi.p_value,
+        candidate_mean=hi.rate_x,
+        baseline_mean=hi.rate_y,
+        shift=hi.difference,
+        message=msg + (" (exact)" if hi.exact else ""),
+        **base,
+    )
+
+
+def judge_metric(
+    cfg: MetricConfig, candidate: object, baseline: object, *, alpha: float = 0.05, shift: bool = True
+) -> MetricResult:
+    """Classify one metric from the candidate's and baseline's data (arrays, or :class:`Counts`)."""
+    if candidate is None or baseline is None:
+        return MetricResult(
+            name=cfg.name,
+            group=cfg.group,
+            classification=Classification.NODATA,
+            critical=cfg.critical,
+            effect=cfg.effect,
+            effect_size=math.nan,
+            p_value=math.nan,
+            alpha=alpha,
+            allowed_increase=cfg.allowed_increase,
+            allowed_decrease=cfg.allowed_decrease,
+            message="no data for this metric",
+        )
+    if isinstance(candidate, Counts) and isinstance(baseline, Counts):
+        return _judge_counts(cfg, candidate, baseline, alpha)
+    if isinstance(candidate, Counts) or isinstance(baseline, Counts):
+        raise InvalidConfig(
+            f"metric {cfg.name!r}: candidate and baseline must both be Counts or both arrays.", field=cfg.name
+        )
+    return _judge_samples(cfg, candidate, baseline, alpha, shift)
+
+
+def mann_whitney_judge(
+    candidate: object,
+    baseline: object,
+    *,
+    name: str = "metric",
+    direction: Direction | str = Direction.INCREASE,
+    effect: EffectSize | str = EffectSize.MEAN_RATIO,
+    allowed_increase: float = 1.1,
+    allowed_decrease: float = 0.9,
+    alpha: float = 0.05,
+) -> MetricResult:
+    """Judge one metric: rank test at ``alpha`` combined with an effect-size limit."""
+    cfg = MetricConfig(
+        name=name,
+        direction=_enum(Direction, direction, "direction"),
+        effect=_enum(EffectSize, effect, "effect"),
+        allowed_increase=allowed_increase,
+        allowed_decrease=allowed_decrease,
+        min_samples=1,
+    )
+    return judge_metric(cfg, candidate, baseline, alpha=alpha)
+
+
+class CanaryJudge:
+    """Scores a candidate against a baseline over the configured metrics (Kayenta's model)."""
+
+    __slots__ = ("config",)
+
+    def __init__(self, config: JudgeConfig) -> None:
+        self.config = config
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The configured metric names."""
+        return tuple(m.name for m in self.config.metrics)
+
+    def judge(self, candidate: Mapping[str, object], baseline: Mapping[str, object]) -> JudgeResult:
+        """Classify every metric and roll the classifications up into a score and verdict."""
+        c = self.config
+        results = tuple(
+            judge_metric(
+                m, candidate.get(m.name), baseline.get(m.name), alpha=c.alpha, shift=c.shift_estimate
+            )
+            for m in c.metrics
+        )
+        return self._score(results)
+
+    def _score(self, results: tuple[MetricResult, ...]) -> JudgeResult:
+        c = self.config
+        groups: dict[str, list[MetricResult]] = {}
+        for r in results:
+            if r.classification is not Classification.NODATA:
+                groups.setdefault(r.group, []).append(r)
+        group_scores = {
+            g: 100.0 * sum(r.classification is Classification.PASS for r in rs) / len(rs)
+            for g, rs in sorted(groups.items())
+        }
+        weight = sum(c.weight(g) for g in group_scores)
+        if not group_scores or weight == 0:
+            return JudgeResult(
+                score=math.nan,
+                verdict=JudgeVerdict.NODATA,
+                group_scores=group_scores,
+                metrics=results,
+                pass_threshold=c.pass_threshold,
+                marginal_threshold=c.marginal_threshold,
+            )
+        score = sum(c.weight(g) * s for g, s in group_scores.items()) / weight
+        critical_failed = any(
+            r.critical and r.classification in (Classification.HIGH, Classification.LOW) for r in results
+        )
+        if critical_failed:
+            score = 0.0
+        verdict = (
+            JudgeVerdict.PASS
+            if score >= c.pass_threshold
+            else JudgeVerdict.MARGINAL
+            if score >= c.marginal_threshold
+            else JudgeVerdict.FAIL
+        )
+        return JudgeResult(
+            score=score,
+            verdict=verdict,
+            group_scores=MappingProxyType(group_scores),
+            metrics=results,
+            pass_threshold=c.pass_threshold,
+            marginal_threshold=c.marginal_threshold,
+        )

@@ -1,0 +1,130 @@
+"""Comparing two error rates: a pooled z-test, or Fisher's exact test when errors are sparse."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from scipy.special import ndtr, ndtri
+from scipy.stats import hypergeom
+
+from harness.errors import InvalidConfig
+from harness.stats.ranks import Alternative
+
+__all__ = ["ProportionResult", "proportion_test"]
+
+_MIN_EXPECTED = 5.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProportionResult:
+    """Two error rates compared: estimates, difference with a Newcombe interval, p-value, method."""
+
+    rate_x: float
+    rate_y: float
+    difference: float
+    ratio: float
+    ci_low: float
+    ci_high: float
+    p_value: float
+    exact: bool
+    alternative: Alternative
+
+
+def _check_counts(errors: int, total: int, name: str) -> None:
+    if total < 0 or not 0 <= errors <= total:
+        raise InvalidConfig(
+            f"{name}: errors={errors!r}, total={total!r}; need 0 <= errors <= total.",
+            field=name,
+            value=(errors, total),
+        )
+
+
+def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    if n == 0:
+        return 0.0, 1.0
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _newcombe(kx: int, nx: int, ky: int, ny: int, confidence: float) -> tuple[float, float]:
+    z = float(ndtri(1 - (1 - confidence) / 2))
+    px, py = kx / nx, ky / ny
+    lx, ux = _wilson(kx, nx, z)
+    ly, uy = _wilson(ky, ny, z)
+    d = px - py
+    return d - math.sqrt((px - lx) ** 2 + (uy - py) ** 2), d + math.sqrt((ux - px) ** 2 + (py - ly) ** 2)
+
+
+def _fisher_p(kx: int, nx: int, ky: int, ny: int, alt: Alternative) -> float:
+    big, draws, k = nx + ny, nx, kx + ky
+    dist = hypergeom(big, k, draws)
+    if alt is Alternative.GREATER:
+        return float(dist.sf(kx - 1))
+    if alt is Alternative.LESS:
+        return float(dist.cdf(kx))
+    lo, hi = max(0, draws - (big - k)), min(k, draws)
+    support = range(lo, hi + 1)
+    pmf = dist.pmf(list(support))
+    observed = dist.pmf(kx)
+    return float(min(1.0, pmf[pmf <= observed * (1 + 1e-7)].sum()))
+
+
+def _z_p(kx: int, nx: int, ky: int, ny: int, alt: Alternative) -> float:
+    pooled = (kx + ky) / (nx + ny)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / nx + 1 / ny))
+    if se == 0:
+        return 1.0
+    z = (kx / nx - ky / ny) / se
+    if alt is Alternative.GREATER:
+        return float(ndtr(-z))
+    if alt is Alternative.LESS:
+        return float(ndtr(z))
+    return float(min(1.0, 2 * ndtr(-abs(z))))
+
+
+def proportion_test(
+    errors_x: int,
+    total_x: int,
+    errors_y: int,
+    total_y: int,
+    *,
+    alternative: Alternative | str = Alternative.GREATER,
+    confidence: float = 0.95,
+    method: str = "auto",
+) -> ProportionResult:
+    """Is the error rate of x (candidate) different from y's (baseline)?
+
+    ``method="auto"`` uses the pooled two-proportion z-test when every expected cell count is at
+    least 5 and Fisher's exact (hypergeometric) test otherwise, so sparse errors (3 in 10,000) get an
+    exact p-value. The default alternative is ``greater``: the candidate errs more.
+    """
+    _check_counts(errors_x, total_x, "x")
+    _check_counts(errors_y, total_y, "y")
+    alt = alternative if isinstance(alternative, Alternative) else Alternative(alternative)
+    if method not in ("auto", "exact", "z"):
+        raise InvalidConfig(f"method={method!r}; valid: auto, exact, z.", field="method", value=method)
+    if total_x == 0 or total_y == 0:
+        raise InvalidConfig("both samples need at least one request to compare error rates.", field="total")
+    k = errors_x + errors_y
+    big = total_x + total_y
+    expected = min(total_x * k / big, total_y * k / big, total_x * (big - k) / big, total_y * (big - k) / big)
+    exact = method == "exact" or (method == "auto" and expected < _MIN_EXPECTED)
+    p = (_fisher_p if exact else _z_p)(errors_x, total_x, errors_y, total_y, alt)
+    rx, ry = errors_x / total_x, errors_y / total_y
+    lo, hi = _newcombe(errors_x, total_x, errors_y, total_y, confidence)
+    ratio = rx / ry if ry > 0 else (math.inf if rx > 0 else 1.0)
+    return ProportionResult(
+        rate_x=rx,
+        rate_y=ry,
+        difference=rx - ry,
+        ratio=ratio,
+        ci_low=lo,
+        ci_high=hi,
+        p_value=min(max(p, 0.0), 1.0),
+        exact=exact,
+        alternative=alt,
+    )

@@ -1,0 +1,382 @@
+"""Mann-Whitney U with the Hodges-Lehmann shift and its confidence interval.
+
+Conventions follow R's ``wilcox.test(x, y, conf.int=TRUE)``: ``x`` is the candidate (experiment),
+``y`` the baseline (control), ``U`` counts pairs with ``x > y`` (ties count one half), the shift is
+the median of the pairwise differences ``x_i - y_j`` and ``alternative="greater"`` means ``x`` is
+shifted to the right. P-values match ``scipy.stats.mannwhitneyu`` (continuity and tie corrected
+normal approximation, or the exact null distribution). The exact interval is R's (order statistics
+of the pairwise differences at ``qwilcox`` ranks); the asymptotic one uses the normal-approximation
+ranks. Pairwise differences are never materialised for large samples: order statistics are found
+by sampling-narrowed selection over the implicit sorted difference matrix, exactly.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import numpy.typing as npt
+from scipy.special import ndtr, ndtri
+
+from harness.errors import InvalidConfig
+
+__all__ = [
+    "Alternative",
+    "MannWhitneyResult",
+    "UTest",
+    "hodges_lehmann",
+    "kth_pairwise_difference",
+    "mann_whitney",
+    "u_test",
+    "u_test_sorted",
+    "wilcox_cdf",
+    "wilcox_quantile",
+]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+_EXACT_LIMIT = 50
+_GATHER_LIMIT = 40_000
+_SAMPLE = 4096
+
+
+class Alternative(enum.Enum):
+    """The alternative hypothesis about ``x`` relative to ``y``."""
+
+    TWO_SIDED = "two-sided"
+    GREATER = "greater"
+    LESS = "less"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MannWhitneyResult:
+    """Everything the rank test computed: U, p-value, shift estimate and its interval."""
+
+    u: float
+    p_value: float
+    shift: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    n_x: int
+    n_y: int
+    exact: bool
+    alternative: Alternative
+
+    @property
+    def cles(self) -> float:
+        """Common-language effect size P(X > Y) + P(X = Y)/2 (``U / (n_x n_y)``)."""
+        return self.u / (self.n_x * self.n_y)
+
+
+@lru_cache(maxsize=256)
+def _wilcox_counts(n: int, m: int) -> tuple[int, ...]:
+    """Number of arrangements giving each U in 0..n*m (the Gaussian binomial coefficient)."""
+    size = n * m + 1
+    c = [0] * size
+    c[0] = 1
+    for i in range(1, n + 1):
+        a, b = m + i, i
+        for k in range(size - 1, a - 1, -1):  # multiply by (1 - q^a)
+            c[k] -= c[k - a]
+        for k in range(b, size):  # divide by (1 - q^b)
+            c[k] += c[k - b]
+    return tuple(c)
+
+
+def wilcox_cdf(q: float, n: int, m: int) -> float:
+    """P(U <= q) under H0 without ties (R's ``pwilcox(q, n, m)``)."""
+    counts = _wilcox_counts(n, m)
+    k = math.floor(q)
+    if k < 0:
+        return 0.0
+    total = math.comb(n + m, n)
+    return min(1.0, sum(counts[: k + 1]) / total)
+
+
+def wilcox_quantile(p: float, n: int, m: int) -> int:
+    """Smallest q with P(U <= q) >= p (R's ``qwilcox(p, n, m)``)."""
+    counts = _wilcox_counts(n, m)
+    total = math.comb(n + m, n)
+    target = p * total
+    acc = 0
+    for q, c in enumerate(counts):
+        acc += c
+        if acc >= target * (1 - 1e-12):
+            return q
+    return n * m
+
+
+def _as_sample(name: str, values: object) -> FloatArray:
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    if arr.size == 0:
+        raise InvalidConfig(f"{name} is empty; the rank test needs one value per sample.", field=name)
+    if not np.all(np.isfinite(arr)):
+        raise InvalidConfig(
+            f"{name} holds NaN or infinite values; drop or replace them first (CanaryJudge's nan_strategy).",
+            field=name,
+        )
+    return arr
+
+
+def _row_counts_le(xs: FloatArray, ys: FloatArray, d: float) -> npt.NDArray[np.int64]:
+    """Per x_i, how many j have x_i - y_j <= d."""
+    return ys.size - np.searchsorted(ys, xs - d, side="left").astype(np.int64)
+
+
+def _gather(xs: FloatArray, ys: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
+    sizes = hi - lo
+    rows = np.repeat(np.arange(xs.size), sizes)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)
+    pos = np.repeat(lo, sizes) + (np.arange(rows.size) - starts)
+    out: FloatArray = xs[rows] - ys[ys.size - 1 - pos]
+    return out
+
+
+def _sample_candidates(
+    xs: FloatArray, ys: FloatArray, lo: IntArray, hi: IntArray, rng: np.random.Generator
+) -> FloatArray:
+    sizes = hi - lo
+    ends = np.cumsum(sizes)
+    u = rng.integers(0, int(ends[-1]), size=_SAMPLE)
+    rows = np.searchsorted(ends, u, side="right")
+    pos = lo[rows] + (u - (ends[rows] - sizes[rows]))
+    return np.sort(xs[rows] - ys[ys.size - 1 - pos])
+
+
+def kth_pairwise_difference(x: FloatArray, y: FloatArray, k: int, k_last: int | None = None) -> list[float]:
+    """The k-th .. k_last-th smallest (1-based) of the differences ``x_i - y_j``, exactly.
+
+    ``x`` and ``y`` must be sorted ascending. Memory stays O(n + m + sample), whatever n * m is.
+    """
+    n, m = x.size, y.size
+    k_last = k if k_last is None else k_last
+    if not 1 <= k <= k_last <= n * m:
+        raise InvalidConfig(f"ranks {k!r}..{k_last!r} must lie in 1..{n * m}.", field="k", value=k)
+    lo = np.zeros(n, dtype=np.int64)  # per row: how many differences are <= the low bound (< answer)
+    hi = np.full(n, m, dtype=np.int64)  # per row: how many are <= the high bound (covers answer)
+    rng = np.random.default_rng(0x4C)  # affects speed only, never the result
+    while True:
+        total = int((hi - lo).sum())
+        below = int(lo.sum())
+        if total <= _GATHER_LIMIT:
+            cand = np.sort(_gather(x, y, lo, hi))
+            return [float(v) for v in cand[k - below - 1 : k_last - below]]
+        vals = _sample_candidates(x, y, lo, hi, rng)
+        f_lo, f_hi = (k - below) / total, (k_last - below) / total
+        for f, side in ((f_lo, -1.0), (f_hi, 1.0)):
+            spread = 3.5 * math.sqrt(f * (1 - f) / _SAMPLE) + 2.0 / _SAMPLE
+            q = min(max(f + side * spread, 0.0), 1.0)
+            v = float(vals[min(int(q * _SAMPLE), _SAMPLE - 1)])
+            counts = np.clip(_row_counts_le(x, y, v), lo, hi)
+            if int(counts.sum()) < k:
+                lo = counts
+            elif int(counts.sum()) >= k_last:
+                hi = counts
+
+
+def _pairwise_order_stats(xs: FloatArray, ys: FloatArray, ks: list[int]) -> list[float]:
+    """Order statistics at sorted 1-based ranks ``ks``; adjacent ranks share one selection."""
+    n, m = xs.size, ys.size
+    if n * m <= _GATHER_LIMIT:
+        diffs = np.sort(np.subtract.outer(xs, ys).ravel())
+        return [float(diffs[k - 1]) for k in ks]
+    out: list[float] = []
+    i = 0
+    while i < len(ks):
+        j = i
+        while j + 1 < len(ks) and ks[j + 1] - ks[i] <= 2:
+            j += 1
+        block = kth_pairwise_difference(xs, ys, ks[i], ks[j])
+        out.extend(block[r - ks[i]] for r in ks[i : j + 1])
+        i = j + 1
+    return out
+
+
+def hodges_lehmann(x: object, y: object) -> float:
+    """The Hodges-Lehmann shift: median of all pairwise differences ``x_i - y_j``."""
+    xs, ys = np.sort(_as_sample("x", x)), np.sort(_as_sample("y", y))
+    total = xs.size * ys.size
+    ranks = sorted({(total + 1) // 2, total // 2 + 1})
+    stats = _pairwise_order_stats(xs, ys, ranks)
+    return (stats[0] + stats[-1]) / 2.0
+
+
+def _tie_term(combined_sorted: FloatArray) -> float:
+    if combined_sorted.size < 2:
+        return 0.0
+    change = np.flatnonzero(np.diff(combined_sorted)) + 1
+    bounds = np.concatenate(([0], change, [combined_sorted.size]))
+    t = np.diff(bounds).astype(np.float64)
+    return float(np.sum(t**3 - t))
+
+
+def _u_statistic(xs: FloatArray, ys: FloatArray) -> tuple[float, float]:
+    """U for x (pairs x > y, ties one half) and the tie term, from one merge of the sorted samples."""
+    n = xs.size
+    combined = np.concatenate((xs, ys))
+    order = np.argsort(combined, kind="stable")  # a linear merge of two sorted runs
+    merged = combined[order]
+    if not bool(np.any(merged[1:] == merged[:-1])):
+        positions = np.flatnonzero(order < n)
+        return float(positions.sum() - n * (n - 1) / 2), 0.0
+    below = np.searchsorted(ys, xs, side="left")
+    at_or_below = np.searchsorted(ys, xs, side="right")
+    u = float(below.sum() + 0.5 * (at_or_below - below).sum())
+    return u, _tie_term(merged)
+
+
+def _asymptotic_p(u: float, n: int, m: int, ties: float, alt: Alternative) -> float:
+    mu = n * m / 2.0
+    big = n + m
+    var = n * m / 12.0 * ((big + 1) - ties / (big * (big - 1)))
+    if var <= 0:
+        return 1.0
+    s = math.sqrt(var)
+    if alt is Alternative.GREATER:
+        return float(ndtr(-(u - mu - 0.5) / s))
+    if alt is Alternative.LESS:
+        return float(ndtr(-((n * m - u) - mu - 0.5) / s))
+    big_u = max(u, n * m - u)
+    return min(1.0, 2.0 * float(ndtr(-(big_u - mu - 0.5) / s)))
+
+
+def _exact_p(u: float, n: int, m: int, alt: Alternative) -> float:
+    if alt is Alternative.GREATER:
+        return 1.0 - wilcox_cdf(u - 1, n, m)
+    if alt is Alternative.LESS:
+        return wilcox_cdf(u, n, m)
+    big_u = max(u, n * m - u)
+    return min(1.0, 2.0 * (1.0 - wilcox_cdf(big_u - 1, n, m)))
+
+
+def _exact_ranks(n: int, m: int, alpha: float, alt: Alternative) -> tuple[int | None, int | None]:
+    """1-based order-statistic ranks of the exact interval (None = infinite end), as in R."""
+    if alt is Alternative.TWO_SIDED:
+        qu = max(wilcox_quantile(alpha / 2, n, m), 1)
+        return qu, n * m - qu + 1
+    qu = max(wilcox_quantile(alpha, n, m), 1)
+    return (qu, None) if alt is Alternative.GREATER else (None, n * m - qu + 1)
+
+
+def _normal_ranks(n: int, m: int, alpha: float, alt: Alternative) -> tuple[int | None, int | None]:
+    total = n * m
+    z = float(ndtri(1 - (alpha / 2 if alt is Alternative.TWO_SIDED else alpha)))
+    c = math.floor(total / 2.0 - z * math.sqrt(total * (n + m + 1) / 12.0))
+    c = min(max(c, 1), total)
+    low, high = c, total - c + 1
+    if alt is Alternative.GREATER:
+        return low, None
+    if alt is Alternative.LESS:
+        return None, high
+    return low, high
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UTest:
+    """The U statistic of ``x`` and both one-sided p-values, from a single ranking."""
+
+    u: float
+    p_greater: float
+    p_less: float
+    n_x: int
+    n_y: int
+    exact: bool
+
+    @property
+    def cles(self) -> float:
+        """P(X > Y) + P(X = Y)/2."""
+        return self.u / (self.n_x * self.n_y)
+
+    def p_value(self, alternative: Alternative) -> float:
+        """The p-value for ``alternative``."""
+        if alternative is Alternative.GREATER:
+            return self.p_greater
+        if alternative is Alternative.LESS:
+            return self.p_less
+        return min(1.0, 2.0 * min(self.p_greater, self.p_less))
+
+
+def _check_method(method: str) -> None:
+    if method not in ("auto", "exact", "asymptotic"):
+        raise InvalidConfig(f"method={method!r}; valid: auto, exact, asymptotic.", field="method")
+
+
+def _u_test_sorted(xs: FloatArray, ys: FloatArray, method: str) -> UTest:
+    n, m = xs.size, ys.size
+    u, ties = _u_statistic(xs, ys)
+    exact = method == "exact" or (method == "auto" and ties == 0 and n < _EXACT_LIMIT and m < _EXACT_LIMIT)
+    if exact:
+        pg, pl = _exact_p(u, n, m, Alternative.GREATER), _exact_p(u, n, m, Alternative.LESS)
+    else:
+        pg = _asymptotic_p(u, n, m, ties, Alternative.GREATER)
+        pl = _asymptotic_p(u, n, m, ties, Alternative.LESS)
+    pg, pl = min(max(pg, 0.0), 1.0), min(max(pl, 0.0), 1.0)
+    return UTest(u=u, p_greater=pg, p_less=pl, n_x=n, n_y=m, exact=exact)
+
+
+def u_test_sorted(xs: FloatArray, ys: FloatArray, *, method: str = "auto") -> UTest:
+    """:func:`u_test` for finite samples that are already sorted ascending (skips the checks)."""
+    _check_method(method)
+    return _u_test_sorted(xs, ys, method)
+
+
+def u_test(x: object, y: object, *, method: str = "auto") -> UTest:
+    """Mann-Whitney U of ``x`` vs ``y`` with both one-sided p-values (no shift estimate)."""
+    _check_method(method)
+    return _u_test_sorted(np.sort(_as_sample("x", x)), np.sort(_as_sample("y", y)), method)
+
+
+def mann_whitney(
+    x: object,
+    y: object,
+    *,
+    alternative: Alternative | str = Alternative.TWO_SIDED,
+    confidence: float = 0.95,
+    method: str = "auto",
+    interval: bool = True,
+) -> MannWhitneyResult:
+    """Mann-Whitney U test of ``x`` against ``y`` with the Hodges-Lehmann shift and its interval.
+
+    ``method``: ``"exact"`` (no ties), ``"asymptotic"``, or ``"auto"`` (exact when both samples
+    are under 50 and there are no ties, as R does). ``interval=False`` skips the interval (the
+    bounds are NaN) when only the test and the shift are needed.
+    """
+    alt = Alternative(alternative) if not isinstance(alternative, Alternative) else alternative
+    if not 0.0 < confidence < 1.0:
+        raise InvalidConfig(f"confidence={confidence!r} must be in (0, 1), e.g. 0.95.", field="confidence")
+    _check_method(method)
+    xs, ys = np.sort(_as_sample("x", x)), np.sort(_as_sample("y", y))
+    n, m = xs.size, ys.size
+    test = _u_test_sorted(xs, ys, method)
+    exact, u, p = test.exact, test.u, test.p_value(alt)
+    total = n * m
+    ranks_wanted = {(total + 1) // 2, total // 2 + 1}
+    low_rank: int | None = None
+    high_rank: int | None = None
+    if interval:
+        ranks = _exact_ranks if exact else _normal_ranks
+        low_rank, high_rank = ranks(n, m, 1.0 - confidence, alt)
+        ranks_wanted |= {r for r in (low_rank, high_rank) if r is not None}
+    wanted = sorted(ranks_wanted)
+    stats = dict(zip(wanted, _pairwise_order_stats(xs, ys, wanted), strict=True))
+    shift = (stats[(total + 1) // 2] + stats[total // 2 + 1]) / 2.0
+    ci_low = -math.inf if low_rank is None else stats[low_rank]
+    ci_high = math.inf if high_rank is None else stats[high_rank]
+    if not interval:
+        ci_low = ci_high = math.nan
+    return MannWhitneyResult(
+        u=u,
+        p_value=min(max(p, 0.0), 1.0),
+        shift=shift,
+        ci_low=ci_low,
+        ci_high=ci_high,
+        confidence=confidence,
+        n_x=n,
+        n_y=m,
+        exact=exact,
+        alternative=alt,
+    )
