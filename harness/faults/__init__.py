@@ -1,5 +1,7 @@
 """Fault injection: in-process faults, schedules, a Toxiproxy-compatible fault proxy and more."""
 
+from harness.faults.api import ApiServer, RunningApi, serve_api, start_api
+from harness.faults.backend import ProxyHandle, Toxiproxy, ToxiproxyError, backend_from_env
 from harness.faults.inject import FaultEvent, Injection, inject
 from harness.faults.inprocess import (
     AddLatency,
@@ -20,16 +22,22 @@ from harness.faults.inprocess import (
     hang,
     raise_error,
 )
+from harness.faults.proxy import ConnectionInfo, FaultProxy
+from harness.faults.registry import ProxyRegistry
 from harness.faults.schedule import ALL_TARGETS, FaultSchedule, FaultWindow, Swarm
+from harness.faults.toxics import Stream, Toxic, ToxicError, ToxicType
 
 __all__ = [
     "ALL_TARGETS",
     "AddLatency",
+    "ApiServer",
+    "ConnectionInfo",
     "CorruptResult",
     "Decision",
     "Fault",
     "FaultEvent",
     "FaultKind",
+    "FaultProxy",
     "FaultSchedule",
     "FaultWindow",
     "Fixed",
@@ -38,13 +46,25 @@ __all__ = [
     "LatencyDistribution",
     "LogNormal",
     "Normal",
+    "ProxyHandle",
+    "ProxyRegistry",
     "RaiseError",
+    "RunningApi",
+    "Stream",
     "Swarm",
+    "Toxic",
+    "ToxicError",
+    "ToxicType",
+    "Toxiproxy",
+    "ToxiproxyError",
     "Uniform",
     "add_latency",
+    "backend_from_env",
     "corrupt_result",
     "decide",
     "hang",
     "inject",
     "raise_error",
+    "serve_api",
+    "start_api",
 ]
