@@ -1,0 +1,184 @@
+"""Side-by-side overhead of our resilience primitives and their Python peers.
+
+Every case runs in this one process, interleaved round by round in a shuffled order, so load on
+the machine hits every library alike. For each case we take the median over rounds of the
+per-call time of a batch, subtract the bare call's median, and print the overheads and the
+ratios the project's targets are stated in.
+
+    .venv/bin/python benchmarks/compare_resilience.py [--rounds 25] [--batch 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any
+
+import aiobreaker
+import circuitbreaker
+import purgatory
+import pybreaker
+import stamina
+import tenacity
+
+from harness.resilience import (
+    CircuitBreaker,
+    CircuitBreakerConfig,
+    CircuitOpenError,
+    Retry,
+    RetryConfig,
+)
+
+Case = Callable[[int], float]
+
+
+def f() -> int:
+    return 1
+
+
+async def af() -> int:
+    return 1
+
+
+class Boom(Exception):
+    pass
+
+
+def boom() -> None:
+    raise Boom("x")
+
+
+def sync_case(fn: Callable[[], Any]) -> Case:
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        return (time.perf_counter() - t0) / n
+
+    return run
+
+
+def raising_case(fn: Callable[[], Any], exc: type[BaseException]) -> Case:
+    def run(n: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            try:  # noqa: SIM105 - contextlib.suppress would add its own cost to the case
+                fn()
+            except exc:
+                pass
+        return (time.perf_counter() - t0) / n
+
+    return run
+
+
+def async_case(loop: asyncio.AbstractEventLoop, fn: Callable[[], Awaitable[Any]]) -> Case:
+    async def body(n: int) -> float:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            await fn()
+        return (time.perf_counter() - t0) / n
+
+    def run(n: int) -> float:
+        return loop.run_until_complete(body(n))
+
+    return run
+
+
+def build_cases(loop: asyncio.AbstractEventLoop) -> dict[str, Case]:
+    ours100 = CircuitBreaker(CircuitBreakerConfig(window=100), name="w100")
+    ours1000 = CircuitBreaker(CircuitBreakerConfig(window=1000), name="w1000")
+    ours_slow = CircuitBreaker(CircuitBreakerConfig(window=100, slow_call_duration=1.0), name="slow")
+    ours_async = CircuitBreaker(CircuitBreakerConfig(window=100), name="async")
+    ours_open = CircuitBreaker(CircuitBreakerConfig(open_for=3600.0), name="open")
+    ours_open.force_open()
+    pyb = pybreaker.CircuitBreaker(fail_max=5, reset_timeout=60)
+    cbf = purgatory.AsyncCircuitBreakerFactory(default_threshold=5, default_ttl=30)
+    aio = aiobreaker.CircuitBreaker(fail_max=5, timeout_duration=timedelta(seconds=60))
+    retry = Retry(RetryConfig(max_attempts=3))
+    stamina.set_testing(False)
+    return {
+        "bare": sync_case(f),
+        "ours breaker (window 100)": sync_case(ours100(f)),
+        "ours breaker (window 1000)": sync_case(ours1000(f)),
+        "ours breaker (slow-call timing on)": sync_case(ours_slow(f)),
+        "pybreaker": sync_case(pyb(f)),
+        "circuitbreaker": sync_case(circuitbreaker.circuit(failure_threshold=5, recovery_timeout=30)(f)),
+        "bare raise+catch": raising_case(boom, Boom),
+        "ours open rejection": raising_case(ours_open(f), CircuitOpenError),
+        "ours retry (first try ok)": sync_case(retry(f)),
+        "tenacity": sync_case(tenacity.retry(stop=tenacity.stop_after_attempt(3))(f)),
+        "stamina": sync_case(stamina.retry(on=Exception, attempts=3)(f)),
+        "async bare": async_case(loop, af),
+        "ours async breaker": async_case(loop, ours_async(af)),
+        "aiobreaker": async_case(loop, aio(af)),
+        "purgatory": async_case(loop, cbf("purgatory")(af)),
+    }
+
+
+def measure(cases: dict[str, Case], rounds: int, batch: int, seed: int) -> dict[str, float]:
+    rng = random.Random(seed)
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
+    for name in names:  # warm-up
+        cases[name](batch // 10)
+    for _ in range(rounds):
+        rng.shuffle(names)
+        for name in names:
+            samples[name].append(cases[name](batch))
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def report(med: dict[str, float]) -> list[tuple[str, float, float, bool]]:
+    bare, abare = med["bare"], med["async bare"]
+
+    def over(name: str, base: float = bare) -> float:
+        return max(med[name] - base, 1e-12)
+
+    print(f"{'case':38} {'median/call':>12} {'overhead':>10}")
+    for name, value in med.items():
+        base = abare if name.startswith(("async", "ours async", "aiobreaker", "purgatory")) else bare
+        print(f"{name:38} {value * 1e9:10.0f}ns {(value - base) * 1e9:8.0f}ns")
+    ours = over("ours breaker (window 100)")
+    ours_a = over("ours async breaker", abare)
+    raise_catch = med["bare raise+catch"]
+    checks = [
+        ("sync breaker overhead / circuitbreaker", ours / over("circuitbreaker"), 1 / 3),
+        ("sync breaker overhead / pybreaker", ours / over("pybreaker"), 1 / 8),
+        ("async breaker overhead / aiobreaker", ours_a / over("aiobreaker", abare), 1 / 3),
+        ("async breaker overhead / purgatory", ours_a / over("purgatory", abare), 1 / 3),
+        ("open rejection / bare raise+catch", med["ours open rejection"] / raise_catch, 2.0),
+        ("retry first-try overhead / tenacity", over("ours retry (first try ok)") / over("tenacity"), 1 / 20),
+        ("retry first-try overhead / stamina", over("ours retry (first try ok)") / over("stamina"), 1 / 20),
+        ("window 1000 / window 100 (per call)", over("ours breaker (window 1000)") / ours, 1.2),
+    ]
+    print()
+    print(f"{'ratio':44} {'measured':>9} {'target':>9}")
+    rows = []
+    for label, value, target in checks:
+        ok = value <= target
+        rows.append((label, value, target, ok))
+        print(f"{label:44} {value:9.3f} {'<=' + format(target, '.3f'):>9} {'ok' if ok else 'MISSED'}")
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=25)
+    parser.add_argument("--batch", type=int, default=20000)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    loop = asyncio.new_event_loop()
+    try:
+        med = measure(build_cases(loop), args.rounds, args.batch, args.seed)
+    finally:
+        loop.close()
+    report(med)
+
+
+if __name__ == "__main__":
+    main()
