@@ -2,14 +2,22 @@
 
 Subpackages hold the public names (``harness.clock``, ``harness.storage``, ``harness.resilience``,
 ``harness.faults``, ``harness.rollout``, ``harness.scenario`` ...). This module re-exports the
-foundation: clocks, seeds, storage and the error families.
+foundation: clocks, seeds, storage and the error families. Names are imported on first use, so
+``import harness.seeding`` (as the pytest plugin does) does not pay for the Redis client.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from harness._version import __version__
-from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop
-from harness.errors import Finding, HarnessError, InvalidConfig, StorageUnavailable, UsageError
-from harness.seeding import Seeds
-from harness.storage import MemoryStorage, RedisStorage, Storage
+
+if TYPE_CHECKING:
+    from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop
+    from harness.errors import Finding, HarnessError, InvalidConfig, StorageUnavailable, UsageError
+    from harness.seeding import Seeds
+    from harness.storage import MemoryStorage, RedisStorage, Storage
 
 __all__ = [
     "Clock",
@@ -27,3 +35,32 @@ __all__ = [
     "VirtualTimeLoop",
     "__version__",
 ]
+
+_HOMES = {
+    "Clock": "harness.clock",
+    "SystemClock": "harness.clock",
+    "VirtualClock": "harness.clock",
+    "VirtualTimeLoop": "harness.clock",
+    "Finding": "harness.errors",
+    "HarnessError": "harness.errors",
+    "InvalidConfig": "harness.errors",
+    "StorageUnavailable": "harness.errors",
+    "UsageError": "harness.errors",
+    "Seeds": "harness.seeding",
+    "MemoryStorage": "harness.storage",
+    "RedisStorage": "harness.storage",
+    "Storage": "harness.storage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'harness' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -97,7 +97,7 @@ class Journal:
             self._sorted = False
         self._events.append(event)
 
-    def record(self, t: float, kind: str, source: str, **data: Any) -> Event:
+    def record(self, t: float, kind: str, source: str, /, **data: Any) -> Event:
         """Build an event from keyword data, append it and return it."""
         event = Event(t=t, kind=kind, source=source, data=data)
         self.append(event)

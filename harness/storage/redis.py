@@ -71,6 +71,37 @@ def _px(ttl: float | None) -> str:
     return str(max(1, round(ttl * 1000)))
 
 
+def _bad_url(url: str, why: str) -> InvalidConfig:
+    shown = redact_url(url)
+    return InvalidConfig(
+        f"invalid Redis URL {shown!r}: {why}; expected redis://host:port/db, rediss://... or unix:///path.sock.",
+        field="url",
+        value=shown,
+    )
+
+
+def _validate_url(url: str) -> None:
+    """Check scheme, port and database number before redis-py parses the URL lazily."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise _bad_url(url, str(exc)) from None
+    if parts.scheme not in {"redis", "rediss", "unix"}:
+        raise _bad_url(url, f"unsupported scheme {parts.scheme or '(none)'!r}")
+    if parts.scheme == "unix":
+        if not parts.path:
+            raise _bad_url(url, "a unix URL needs a socket path")
+        return
+    if not parts.hostname:
+        raise _bad_url(url, "no host")
+    if port == 0:
+        raise _bad_url(url, "port 0 is not a server port")
+    db = parts.path.strip("/")
+    if db and not db.isdigit():
+        raise _bad_url(url, f"database {db!r} is not a number")
+
+
 class RedisStorage:
     """A ``Storage`` on Redis: keys are ``<namespace>:<key>``, values canonical JSON.
 
@@ -103,14 +134,7 @@ class RedisStorage:
         command_timeout: float = 5.0,
     ) -> RedisStorage:
         """Storage on the Redis server at ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
-        scheme = url.split("://", 1)[0] if "://" in url else ""
-        if scheme not in {"redis", "rediss", "unix"}:
-            raise InvalidConfig(
-                f"invalid Redis URL {redact_url(url)!r}: expected redis://host:port/db, "
-                "rediss://... or unix:///path.sock.",
-                field="url",
-                value=redact_url(url),
-            )
+        _validate_url(url)
         try:
             client = aioredis.Redis.from_url(
                 url,

@@ -1,0 +1,96 @@
+"""Atomic writes and journals: never torn, digests stable, bad files named precisely."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from harness.atomic import write_atomic
+from harness.errors import InvalidConfig
+from harness.journal import Event, Journal
+
+
+def test_write_atomic_replaces_content_and_leaves_no_temp_files(tmp_path: Path) -> None:
+    target = tmp_path / "deep" / "file.json"
+    write_atomic(target, "old")
+    write_atomic(target, b"new")
+    assert target.read_text() == "new"
+    assert sorted(p.name for p in target.parent.iterdir()) == ["file.json"]
+
+
+def test_a_writer_killed_mid_write_leaves_old_or_new_never_torn(tmp_path: Path) -> None:
+    """A child rewrites a 4 MB file in a loop; SIGKILL after a varying number of writes (and so
+    at varying points inside the next one) never leaves a torn file or a temp file behind."""
+    target = tmp_path / "baseline.json"
+    size = 4_000_000
+    write_atomic(target, "A" * size)
+    script = textwrap.dedent(
+        f"""
+        from harness.atomic import write_atomic
+        for i in range(10_000):
+            write_atomic({str(target)!r}, ("B" if i % 2 == 0 else "A") * {size})
+            print("w", flush=True)
+        """
+    )
+    for writes_before_kill in range(8):
+        proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        assert proc.stdout is not None
+        for _ in range(writes_before_kill):
+            assert proc.stdout.readline().strip() == "w"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        content = target.read_text()
+        assert content in ("A" * size, "B" * size)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "baseline.json"]
+    # A killed writer may leave its private temp file; the target itself is never torn.
+    assert all(name.startswith(".baseline.json.") for name in leftovers)
+
+
+def test_journal_orders_by_time_and_digest_is_stable(tmp_path: Path) -> None:
+    j = Journal(meta={"scenario": "x", "started_at": "whenever"})
+    j.record(2.0, "decision", "canary", action="promote")
+    j.record(1.0, "fault.on", "faults/redis", kind="outage")
+    j.record(1.0, "window", "engine", requests=10, p99=float("nan"))
+    assert [e.kind for e in j.events] == ["fault.on", "window", "decision"]
+    path = j.write(tmp_path / "journal.jsonl")
+    again = Journal.read(path)
+    assert again.digest() == j.digest()
+    assert again.events[1].data["p99"] is None
+    other = Journal(meta={"scenario": "x", "started_at": "another day"}, events=j.events)
+    assert other.digest() == j.digest()
+    other.record(3.0, "decision", "canary", action="rollback")
+    assert other.digest() != j.digest()
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("", "empty"),
+        ("not json\n", ":1: not JSON"),
+        ('{"journal": 99}\n', "not a chaos-harness journal"),
+        ('{"journal": 1, "meta": {}}\n[1, 2]\n', ":2: an event must be a JSON object"),
+        ('{"journal": 1, "meta": {}}\n{"t": "x", "kind": "k", "source": "s"}\n', "malformed"),
+    ],
+)
+def test_bad_journal_files_name_the_problem(tmp_path: Path, content: str, message: str) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_text(content)
+    with pytest.raises(InvalidConfig, match=message):
+        Journal.read(path)
+
+
+def test_missing_journal_file_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(InvalidConfig, match="cannot read journal"):
+        Journal.read(tmp_path / "absent.jsonl")
+
+
+def test_event_round_trip() -> None:
+    e = Event(t=1.5, kind="k", source="s", data={"a": [1, 2]})
+    assert Event.from_dict(e.to_dict()) == e
