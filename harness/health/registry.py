@@ -39,7 +39,7 @@ class ChangeReason(enum.Enum):
     REGISTERED = "registered"
     DISCOVERED = "discovered"
     DEREGISTERED = "deregistered"
-    EXPIRED = "expired"
+    GONE = "gone"  # seen missing on refresh(): expired, or removed by another process
     FAILED_CHECKS = "failed_checks"
 
 
@@ -53,6 +53,7 @@ class ServiceInstance:
     metadata: Mapping[str, JSONValue] = field(default_factory=dict)
     ttl: float = 30.0
     heartbeats: int = 0
+    failures: int = 0  # consecutive failed health checks
 
     def to_json(self) -> dict[str, JSONValue]:
         """The stored form."""
@@ -63,6 +64,7 @@ class ServiceInstance:
             "metadata": dict(self.metadata),
             "ttl": self.ttl,
             "heartbeats": self.heartbeats,
+            "failures": self.failures,
         }
 
     @classmethod
@@ -75,6 +77,7 @@ class ServiceInstance:
             metadata=dict(data.get("metadata") or {}),
             ttl=float(data.get("ttl", 30.0)),
             heartbeats=int(data.get("heartbeats", 0)),
+            failures=int(data.get("failures", 0)),
         )
 
 
@@ -144,9 +147,6 @@ class ServiceRegistry:
     def _key(self, instance_id: str) -> str:
         return self._prefix + instance_id
 
-    def _failures_key(self, instance_id: str) -> str:
-        return f"{self.config.namespace}:failures:{instance_id}"
-
     def on_up(self, callback: ServiceCallback) -> None:
         """Call ``callback(instance, reason)`` when an instance is registered or discovered."""
         self._on_up.append(callback)
@@ -185,7 +185,6 @@ class ServiceRegistry:
         )
         encode(instance.to_json())  # metadata must be JSON; fails here with a clear message
         await self.storage.set(self._key(instance.id), instance.to_json(), ttl=instance.ttl)
-        await self.storage.delete(self._failures_key(instance.id))
         self._known[instance.id] = instance
         await self._fire(self._on_up, instance, ChangeReason.REGISTERED)
         return instance
@@ -208,7 +207,6 @@ class ServiceRegistry:
         key = self._key(instance_id)
         stored = await self.storage.get(key)
         existed = await self.storage.delete(key)
-        await self.storage.delete(self._failures_key(instance_id))
         known = self._known.pop(instance_id, None)
         instance = ServiceInstance.from_json(stored) if stored is not None else known
         if existed and instance is not None:
@@ -247,7 +245,7 @@ class ServiceRegistry:
         for instance in up:
             await self._fire(self._on_up, instance, ChangeReason.DISCOVERED)
         for instance in down:
-            await self._fire(self._on_down, instance, ChangeReason.EXPIRED)
+            await self._fire(self._on_down, instance, ChangeReason.GONE)
         return up, down
 
     def _failed(self, outcome: bool | HealthStatus) -> bool:
@@ -260,20 +258,27 @@ class ServiceRegistry:
     async def record_check(self, instance_id: str, outcome: bool | HealthStatus) -> int:
         """Record a health-check outcome; returns the consecutive failures so far.
 
-        A success resets the count; reaching ``failure_threshold`` deregisters the instance
-        (down callbacks get ``ChangeReason.FAILED_CHECKS``).
+        The count lives in the instance's record (it expires with it); recording keeps the
+        instance's remaining TTL (a check is not a heartbeat). A success resets the count;
+        reaching ``failure_threshold`` deregisters the instance (down callbacks get
+        ``ChangeReason.FAILED_CHECKS``). An instance that is gone records nothing and returns 0.
         """
-        key = self._failures_key(instance_id)
-        if not self._failed(outcome):
-            await self.storage.delete(key)
-            return 0
-        instance = await self.get(instance_id)
-        if instance is None:
-            return 0
-        failures = await self.storage.incr(key, ttl=instance.ttl * (self.config.failure_threshold + 1))
-        if failures >= self.config.failure_threshold:
-            await self.deregister(instance_id, reason=ChangeReason.FAILED_CHECKS)
-        return failures
+        failed = self._failed(outcome)
+        key = self._key(instance_id)
+        for _ in range(_CAS_ATTEMPTS):
+            current = await self.storage.get(key)
+            remaining = await self.storage.ttl(key)
+            if current is None or remaining is None:
+                return 0
+            failures = int(current.get("failures", 0)) + 1 if failed else 0
+            if failures >= self.config.failure_threshold:
+                await self.deregister(instance_id, reason=ChangeReason.FAILED_CHECKS)
+                return failures
+            updated = dict(current, failures=failures)
+            if updated == current or await self.storage.compare_and_set(key, current, updated, ttl=remaining):
+                return failures
+            await asyncio.sleep(0)
+        return 0
 
     async def check(self, instance_id: str, check: HealthCheck) -> HealthStatus:
         """Run ``check`` for the instance and record its outcome."""
