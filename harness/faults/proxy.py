@@ -84,6 +84,7 @@ class _Side(asyncio.Protocol):
         self.pipe: _Pipe | None = None
         self.peer: _Side | None = None
         self.lost = False
+        self.gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._pauses: set[str] = set()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -111,6 +112,8 @@ class _Side(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        if not self.gone.done():
+            self.gone.set_result(None)
         if self.pipe is not None:
             self.pipe.source_lost = True
             self.pipe.feed_eof()
@@ -400,6 +403,21 @@ class _ClientProtocol(_Side):
         self.conn.client_made(transport)
 
 
+_CLOSE_GRACE = 2.0
+
+
+async def _wait_gone(conns: list[_Connection]) -> None:
+    """Let closed sockets finish closing, so no transport outlives its proxy."""
+    futures = [
+        side.gone
+        for conn in conns
+        for side in (conn.client, conn.server)
+        if side.transport is not None and not side.gone.done()
+    ]
+    if futures:
+        await asyncio.wait(futures, timeout=_CLOSE_GRACE)
+
+
 class FaultProxy:
     """A TCP proxy from ``listen`` to ``upstream`` with toxics; asyncio, one per listener.
 
@@ -458,12 +476,14 @@ class FaultProxy:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        for conn in list(self._conns.values()):
+        conns = list(self._conns.values())
+        for conn in conns:
             conn.close()
         for task in list(self._tasks):
             task.cancel()
         if server is not None:
             await server.wait_closed()
+        await _wait_gone(conns)
         self._record("proxy.down")
 
     async def enable(self) -> None:
@@ -551,6 +571,26 @@ class FaultProxy:
     def connections(self) -> list[ConnectionInfo]:
         """The live connections, oldest first."""
         return [c.info() for c in sorted(self._conns.values(), key=lambda c: c.id)]
+
+    def decisions(self) -> list[dict[str, Any]]:
+        """Per live connection, direction and toxic: whether it applies and its random draws.
+
+        Two runs with the same seed and the same traffic give equal lists: the replay check.
+        """
+        out: list[dict[str, Any]] = []
+        for conn in sorted(self._conns.values(), key=lambda c: c.id):
+            for pipe in (conn.up, conn.down):
+                for name, state in pipe.states.items():
+                    out.append(
+                        {
+                            "conn": conn.id,
+                            "direction": pipe.direction.value,
+                            "toxic": name,
+                            "applies": state.applies,
+                            "draws": list(state.draws),
+                        }
+                    )
+        return out
 
     def to_json(self) -> dict[str, Any]:
         """The Toxiproxy JSON form (without the ``Logger`` field Toxiproxy leaks)."""
