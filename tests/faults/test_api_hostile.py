@@ -14,7 +14,6 @@ from harness.faults import ApiServer, serve_api
 from tests.faults.test_api_conformance import request
 from tests.faults.wire import connect, echo_server, recv_exactly
 
-
 TOXICS = "/proxies/healthy/toxics"
 
 
