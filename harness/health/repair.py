@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import enum
-import importlib
 import inspect
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
@@ -45,10 +44,10 @@ class RepairOutcome(enum.Enum):
 
 
 def _compile(text: str) -> Predicate:
-    conditions = importlib.import_module("harness.conditions")
-    condition = conditions.parse_condition(text)
-    evaluate = conditions.evaluate
-    return lambda context: bool(evaluate(condition, context))
+    from harness.conditions import parse_condition
+
+    condition = parse_condition(text)
+    return condition.evaluate
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
