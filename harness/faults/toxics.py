@@ -347,14 +347,14 @@ def _slicer(state: ToxicState, pieces: list[Piece]) -> list[Piece]:
         return pieces
     out: list[Piece] = []
     for piece in pieces:
-        at, data = piece.at, piece.data
-        while data:
+        at, data, start = piece.at, piece.data, 0
+        while start < len(data):
             size = average
             if variation:
                 size += int(state._draw(state.rng.randint(-variation, variation)))
-            size = max(1, size)
-            out.append(Piece(at, data[:size]))
-            data = data[size:]
+            end = start + max(1, size)
+            out.append(Piece(at, data[start:end]))
+            start = end
             at += delay
     return out
 
