@@ -50,7 +50,7 @@ def _root(
 
 
 # Subcommand modules: each defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("harness.cli.load",)
+COMMAND_MODULES: tuple[str, ...] = ("harness.cli.load", "harness.cli.gate", "harness.cli.report")
 
 
 def _register_commands() -> None:

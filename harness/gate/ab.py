@@ -1,0 +1,141 @@
+"""Interleaved A/B: run the baseline and the current command alternately in one job.
+
+On a noisy CI machine two runs minutes apart differ by more than many regressions; alternating
+``A B B A A B ...`` exposes both sides to the same drift. Each command either writes a results
+file (put ``{out}`` in the command where the path goes, for example
+``pytest benchmarks --benchmark-json={out}``) or is timed as a whole (metric ``command.wall_time``).
+Every round contributes one value per metric (its median), so the test runs on rounds, the unit
+that is independent, rather than on thousands of correlated timings.
+
+Commands are split with ``shlex`` and run without a shell; wrap them in ``sh -c '...'`` if you
+need one.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from harness.clock import Clock, SystemClock
+from harness.errors import InvalidConfig, UsageError
+from harness.gate.baseline import Baseline
+from harness.gate.metrics import Metric
+
+__all__ = ["OUT_PLACEHOLDER", "WALL_TIME", "ABConfig", "ABResult", "CommandFailed", "run_ab", "run_command"]
+
+OUT_PLACEHOLDER = "{out}"
+WALL_TIME = "command.wall_time"
+
+CommandRunner = Callable[[Sequence[str], float], None]
+"""Runs ``argv`` with a timeout in seconds; raises :class:`CommandFailed` when it fails."""
+
+
+class CommandFailed(UsageError):
+    """A command of an A/B comparison exited non-zero or timed out."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ABConfig:
+    """Two commands and how many rounds to alternate them."""
+
+    baseline: str
+    current: str
+    rounds: int = 6
+    timeout: float = 3600.0
+
+    def __post_init__(self) -> None:
+        for name in ("baseline", "current"):
+            text = getattr(self, name)
+            try:
+                argv = shlex.split(text)
+            except ValueError as exc:
+                raise InvalidConfig(f"{name} command {text!r} cannot be split: {exc}.", field=name) from None
+            if not argv:
+                raise InvalidConfig(f"the {name} command is empty; pass it as one quoted string.", field=name)
+        if not 2 <= self.rounds <= 1000:
+            raise InvalidConfig(
+                f"rounds={self.rounds!r} must be in [2, 1000]; 6 or more lets a 99% interval exclude zero.",
+                field="rounds",
+                value=self.rounds,
+            )
+        if not self.timeout > 0:
+            raise InvalidConfig(
+                f"timeout={self.timeout!r} must be > 0 seconds.", field="timeout", value=self.timeout
+            )
+
+    def order(self) -> list[str]:
+        """``A B B A A B ...``: balanced, so a linear drift cancels."""
+        pairs = [("A", "B") if r % 2 == 0 else ("B", "A") for r in range(self.rounds)]
+        return [side for pair in pairs for side in pair]
+
+
+@dataclass(frozen=True, slots=True)
+class ABResult:
+    """Both sides as result sets (one sample per round per metric) and the order they ran in."""
+
+    baseline: Baseline
+    current: Baseline
+    order: tuple[str, ...]
+
+
+def run_command(argv: Sequence[str], timeout: float) -> None:
+    """Run ``argv`` without a shell; a non-zero exit or a timeout raises :class:`CommandFailed`."""
+    try:
+        # The user's own command line, run without a shell.
+        proc = subprocess.run(list(argv), capture_output=True, text=True, timeout=timeout, check=False)  # noqa: S603
+    except subprocess.TimeoutExpired:
+        raise CommandFailed(f"`{shlex.join(argv)}` did not finish within {timeout:g} s.") from None
+    except OSError as exc:
+        raise CommandFailed(f"cannot run `{shlex.join(argv)}`: {exc.strerror or exc}.") from None
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-5:])
+        raise CommandFailed(f"`{shlex.join(argv)}` exited with {proc.returncode}:\n{tail}")
+
+
+def _argv(command: str, out: Path) -> list[str]:
+    return [part.replace(OUT_PLACEHOLDER, str(out)) for part in shlex.split(command)]
+
+
+def _collect(samples: dict[str, list[float]], units: dict[str, Metric], result: Baseline) -> None:
+    for name, metric in result.metrics.items():
+        samples.setdefault(name, []).append(metric.median)
+        units.setdefault(name, metric)
+
+
+def _as_baseline(samples: dict[str, list[float]], units: dict[str, Metric], name: str) -> Baseline:
+    metrics = {
+        metric: Metric.from_samples(
+            metric, values, unit=units[metric].unit, direction=units[metric].direction
+        )
+        for metric, values in samples.items()
+    }
+    return Baseline(metrics=metrics, source="interleaved", name=name)
+
+
+def run_ab(
+    config: ABConfig, out_dir: Path, *, runner: CommandRunner = run_command, clock: Clock | None = None
+) -> ABResult:
+    """Run both commands alternately ``config.rounds`` times each and collect their metrics."""
+    clock = clock or SystemClock()
+    commands = {"A": config.baseline, "B": config.current}
+    samples: dict[str, dict[str, list[float]]] = {"A": {}, "B": {}}
+    units: dict[str, Metric] = {}
+    order = config.order()
+    for index, side in enumerate(order):
+        out = out_dir / f"{side}-{index // 2:03d}.json"
+        started = clock.now()
+        runner(_argv(commands[side], out), config.timeout)
+        elapsed = clock.now() - started
+        if OUT_PLACEHOLDER in commands[side]:
+            _collect(samples[side], units, Baseline.load(out))
+        else:
+            samples[side].setdefault(WALL_TIME, []).append(elapsed)
+            units.setdefault(WALL_TIME, Metric(name=WALL_TIME, median=elapsed, unit="s"))
+    return ABResult(
+        baseline=_as_baseline(samples["A"], units, f"A: {config.baseline}"),
+        current=_as_baseline(samples["B"], units, f"B: {config.current}"),
+        order=tuple(order),
+    )

@@ -1,0 +1,232 @@
+"""The decision: does ``current`` regress against ``baseline``?
+
+A metric regresses under a rule only when both hold:
+
+1. the estimated change in the worse direction is larger than the rule's threshold, and
+2. it is statistically significant: the ``1 - alpha`` confidence interval of the change lies
+   entirely on the worse side of zero.
+
+The estimate and interval come from the best evidence both sides have: Hodges-Lehmann with a
+Mann-Whitney interval on samples (paired Hodges-Lehmann with a Wilcoxon signed-rank interval for
+interleaved A/B rounds); the conservative summary rule when only median, IQR and
+rounds are known; and for single numbers (a seeded simulated run's summary, exact by
+construction) the threshold alone.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from harness.errors import InvalidConfig
+from harness.gate.baseline import Baseline
+from harness.gate.metrics import Direction, Evidence, Metric
+from harness.gate.rules import DEFAULT_RULES, Rule
+from harness.gate.stats import Shift, hodges_lehmann, median_interval_from_summary, paired_hodges_lehmann
+
+__all__ = ["DEFAULT_ALPHA", "GateResult", "MetricComparison", "Verdict", "compare", "compare_metric"]
+
+DEFAULT_ALPHA = 0.01
+"""Two-sided: a 99% interval, so at most 0.5% of unchanged metrics look significantly worse."""
+
+
+class Verdict(enum.StrEnum):
+    """The outcome for one metric."""
+
+    REGRESSION = "regression"
+    IMPROVEMENT = "improvement"
+    UNCHANGED = "unchanged"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricComparison:
+    """One metric judged under one rule; ``change``, ``low``, ``high`` are in the rule's units.
+
+    For a relative rule they are fractions of the baseline median (0.12 = +12%); for an absolute
+    rule, the metric's unit. Positive means the metric went up.
+    """
+
+    name: str
+    unit: str
+    direction: Direction
+    verdict: Verdict
+    baseline: Metric
+    current: Metric
+    change: float
+    low: float
+    high: float
+    method: str
+    rule: Rule
+
+    @property
+    def significant(self) -> bool:
+        """Whether the interval excludes zero."""
+        return self.low > 0 or self.high < 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GateResult:
+    """Every comparison, plus the metrics only one side has and notes about the comparison."""
+
+    comparisons: tuple[MetricComparison, ...]
+    missing: tuple[str, ...] = ()
+    new: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+    alpha: float = DEFAULT_ALPHA
+
+    @property
+    def regressions(self) -> tuple[MetricComparison, ...]:
+        """The comparisons that failed."""
+        return tuple(c for c in self.comparisons if c.verdict is Verdict.REGRESSION)
+
+    @property
+    def passed(self) -> bool:
+        """True when nothing regressed."""
+        return not self.regressions
+
+    @property
+    def exit_code(self) -> int:
+        """0 when nothing regressed, 1 otherwise (the CLI's finding code)."""
+        return 0 if self.passed else 1
+
+
+def _evidence(baseline: Metric, current: Metric) -> Evidence:
+    order = [Evidence.SINGLE, Evidence.SUMMARY, Evidence.SAMPLES]
+    return min(baseline.evidence, current.evidence, key=order.index)
+
+
+def _absolute_shift(baseline: Metric, current: Metric, alpha: float, paired: bool) -> Shift:
+    evidence = _evidence(baseline, current)
+    if evidence is Evidence.SAMPLES and paired and len(baseline.samples) == len(current.samples):
+        diffs = [c - b for b, c in zip(baseline.samples, current.samples, strict=True)]
+        return paired_hodges_lehmann(diffs, alpha)
+    if evidence is Evidence.SAMPLES:
+        return hodges_lehmann(baseline.samples, current.samples, alpha)
+    if evidence is Evidence.SUMMARY:
+        return median_interval_from_summary(
+            base_median=baseline.median,
+            base_iqr=baseline.iqr,
+            base_rounds=baseline.count,
+            cur_median=current.median,
+            cur_iqr=current.iqr,
+            cur_rounds=current.count,
+            alpha=alpha,
+        )
+    delta = current.median - baseline.median
+    return Shift(delta, delta, delta, "threshold only")
+
+
+def _relative(value: float, base: float) -> float:
+    if base != 0:
+        return value / abs(base)
+    if value == 0 or math.isnan(value):
+        return 0.0
+    return math.copysign(math.inf, value)
+
+
+def compare_metric(
+    baseline: Metric, current: Metric, rule: Rule, alpha: float = DEFAULT_ALPHA, *, paired: bool = False
+) -> MetricComparison:
+    """Judge one metric under one rule; ``paired`` compares sample ``i`` with sample ``i``."""
+    shift = _absolute_shift(baseline, current, alpha, paired)
+    change, low, high = shift.estimate, shift.low, shift.high
+    if rule.relative:
+        change, low, high = (_relative(v, baseline.median) for v in (change, low, high))
+    direction = rule.direction or baseline.direction
+    sign = 1.0 if direction is Direction.LOWER else -1.0
+    worse, worse_low, worse_high = sign * change, min(sign * low, sign * high), max(sign * low, sign * high)
+    if worse > rule.threshold and worse_low > 0:
+        verdict = Verdict.REGRESSION
+    elif worse < -rule.threshold and worse_high < 0:
+        verdict = Verdict.IMPROVEMENT
+    else:
+        verdict = Verdict.UNCHANGED
+    return MetricComparison(
+        name=baseline.name,
+        unit=baseline.unit,
+        direction=direction,
+        verdict=verdict,
+        baseline=baseline,
+        current=current,
+        change=change,
+        low=low,
+        high=high,
+        method=shift.method,
+        rule=rule,
+    )
+
+
+def _judge(
+    baseline: Metric, current: Metric, rules: Sequence[Rule], alpha: float, paired: bool
+) -> MetricComparison:
+    matching = [r for r in rules if r.matches(baseline.name)] or list(DEFAULT_RULES)
+    results = [compare_metric(baseline, current, rule, alpha, paired=paired) for rule in matching]
+    return next((r for r in results if r.verdict is Verdict.REGRESSION), results[0])
+
+
+def _some(names: Iterable[str]) -> str:
+    listed = sorted(names)
+    return ", ".join(listed[:3]) + (" ..." if len(listed) > 3 else "")
+
+
+def _check_compatible(baseline: Baseline, current: Baseline, common: list[str]) -> None:
+    if not common:
+        raise InvalidConfig(
+            f"{baseline.name or 'baseline'} ({baseline.source}) and {current.name or 'current'} "
+            f"({current.source}) have no metric in common: baseline has {_some(baseline.metrics)}; "
+            f"current has {_some(current.metrics)}. Compare results of the same suite or scenario."
+        )
+    for name in common:
+        b, c = baseline.metrics[name], current.metrics[name]
+        if b.unit != c.unit:
+            raise InvalidConfig(
+                f"metric {name!r} is in {b.unit or 'no unit'} in the baseline but {c.unit or 'no unit'} "
+                "in the current results; they cannot be compared."
+            )
+
+
+def _notes(baseline: Baseline, current: Baseline) -> tuple[str, ...]:
+    notes = []
+    differing = sorted(
+        k for k in set(baseline.machine) & set(current.machine) if baseline.machine[k] != current.machine[k]
+    )
+    if differing:
+        notes.append(f"measured on different machines ({', '.join(differing)} differ); expect extra noise.")
+    if (
+        baseline.package_version
+        and current.package_version
+        and baseline.package_version != current.package_version
+    ):
+        notes.append(f"package version {baseline.package_version} -> {current.package_version}.")
+    return tuple(notes)
+
+
+def compare(
+    baseline: Baseline,
+    current: Baseline,
+    rules: Sequence[Rule] = (),
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    paired: bool = False,
+) -> GateResult:
+    """Compare every metric both sides have; ``InvalidConfig`` if they share none or units differ.
+
+    ``paired=True`` (interleaved A/B results, sample ``i`` of each side from adjacent runs) uses
+    the paired Hodges-Lehmann estimate and the Wilcoxon signed-rank interval.
+    """
+    if not 0.0 < alpha < 0.5:
+        raise InvalidConfig(
+            f"alpha={alpha!r} must be in (0, 0.5); 0.01 is the default.", field="alpha", value=alpha
+        )
+    common = sorted(set(baseline.metrics) & set(current.metrics))
+    _check_compatible(baseline, current, common)
+    comparisons = tuple(_judge(baseline.metrics[n], current.metrics[n], rules, alpha, paired) for n in common)
+    return GateResult(
+        comparisons=comparisons,
+        missing=tuple(sorted(set(baseline.metrics) - set(current.metrics))),
+        new=tuple(sorted(set(current.metrics) - set(baseline.metrics))),
+        notes=_notes(baseline, current),
+        alpha=alpha,
+    )

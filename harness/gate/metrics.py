@@ -1,0 +1,157 @@
+"""What the gate compares: named metrics with a unit, a better direction and compact samples."""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.errors import InvalidConfig
+from harness.gate.stats import MAX_SAMPLES, compact
+
+__all__ = ["Direction", "Evidence", "Metric", "guess_direction"]
+
+_HIGHER_IS_BETTER = re.compile(
+    r"(^|[^a-z])(throughput|rps|qps|ops|success|availability|score|hit_rate|requests_per_s)([^a-z]|$)",
+    re.IGNORECASE,
+)
+
+
+class Direction(enum.StrEnum):
+    """Which way is better for a metric."""
+
+    LOWER = "lower"
+    HIGHER = "higher"
+
+    @classmethod
+    def parse(cls, text: str) -> Direction:
+        """``Direction("lower")`` with an error that lists the valid values."""
+        try:
+            return cls(text)
+        except ValueError:
+            valid = ", ".join(d.value for d in cls)
+            raise InvalidConfig(f"{text!r} is not a direction; valid: {valid}.", value=text) from None
+
+
+class Evidence(enum.StrEnum):
+    """How much a metric's numbers can say: the statistical method the gate can use on it."""
+
+    SAMPLES = "samples"  # two or more samples: Hodges-Lehmann shift, Mann-Whitney interval
+    SUMMARY = "summary"  # median, IQR and rounds only: conservative normal interval
+    SINGLE = "single"  # one number: threshold only (exact for simulated, seeded runs)
+
+
+def guess_direction(name: str) -> Direction:
+    """Higher is better for throughput-like names (throughput, rps, ops, success, score...)."""
+    return Direction.HIGHER if _HIGHER_IS_BETTER.search(name) else Direction.LOWER
+
+
+def _finite(name: str, what: str, value: float) -> float:
+    if not math.isfinite(value):
+        raise InvalidConfig(f"metric {name!r}: {what}={value!r} is not a finite number.", value=value)
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Metric:
+    """One measured quantity: at most :data:`MAX_SAMPLES` compact samples, or a summary.
+
+    ``count`` is how many raw samples (or benchmark rounds) were measured; ``median`` and ``iqr``
+    describe the raw data, so they stay exact after compaction.
+    """
+
+    name: str
+    median: float
+    unit: str = ""
+    direction: Direction = Direction.LOWER
+    samples: tuple[float, ...] = ()
+    count: int = 1
+    iqr: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            raise InvalidConfig("a metric needs a non-empty name.", field="name", value=self.name)
+        _finite(self.name, "median", self.median)
+        _finite(self.name, "iqr", self.iqr)
+        if self.count < max(1, len(self.samples)):
+            raise InvalidConfig(
+                f"metric {self.name!r}: count={self.count} is below its {len(self.samples)} samples; "
+                "count is the number of raw measurements.",
+                field="count",
+                value=self.count,
+            )
+        if len(self.samples) > MAX_SAMPLES:
+            raise InvalidConfig(
+                f"metric {self.name!r} has {len(self.samples)} samples; use Metric.from_samples to "
+                f"compact them to at most {MAX_SAMPLES}.",
+                field="samples",
+            )
+        for value in self.samples:
+            _finite(self.name, "sample", value)
+
+    @classmethod
+    def from_samples(
+        cls, name: str, values: Sequence[float], *, unit: str = "", direction: Direction = Direction.LOWER
+    ) -> Metric:
+        """A metric from raw samples: exact median and IQR, compact samples."""
+        if len(values) == 0:
+            raise InvalidConfig(f"metric {name!r} has no samples.", field="samples")
+        data = np.asarray(values, dtype=float)
+        if not np.all(np.isfinite(data)):
+            raise InvalidConfig(f"metric {name!r} has non-finite samples (NaN or infinity).", field="samples")
+        q1, median, q3 = (float(v) for v in np.quantile(data, [0.25, 0.5, 0.75]))
+        return cls(
+            name=name,
+            unit=unit,
+            direction=direction,
+            samples=tuple(compact(data.tolist())) if data.size > 1 else (),
+            count=int(data.size),
+            median=median,
+            iqr=q3 - q1,
+        )
+
+    @property
+    def evidence(self) -> Evidence:
+        """Which method can judge this metric."""
+        if len(self.samples) >= 2:
+            return Evidence.SAMPLES
+        if self.count >= 2:
+            return Evidence.SUMMARY
+        return Evidence.SINGLE
+
+    def to_dict(self) -> dict[str, object]:
+        """JSON form, samples rounded to nine significant digits."""
+        return {
+            "unit": self.unit,
+            "direction": self.direction.value,
+            "count": self.count,
+            "median": _round(self.median),
+            "iqr": _round(self.iqr),
+            "samples": [_round(v) for v in self.samples],
+        }
+
+    @classmethod
+    def from_dict(cls, name: str, raw: object, *, source: str) -> Metric:
+        """Parse :meth:`to_dict` output, raising ``InvalidConfig`` naming the file and metric."""
+        if not isinstance(raw, dict):
+            raise InvalidConfig(f"{source}: metric {name!r} must be an object.")
+        try:
+            return cls(
+                name=name,
+                unit=str(raw.get("unit", "")),
+                direction=Direction.parse(str(raw.get("direction", "lower"))),
+                samples=tuple(float(v) for v in raw.get("samples", ())),
+                count=int(raw["count"]),
+                median=float(raw["median"]),
+                iqr=float(raw.get("iqr", 0.0)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidConfig(f"{source}: metric {name!r} is malformed ({exc!r}).") from None
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.9g}")
