@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     )
     from harness.health.repair import AutoRepair, RepairOutcome, RepairResult, RepairRule, RuleState
     from harness.health.sinks import Labels, LoggingSink, MemorySink, MetricSink, NoOpSink, PrometheusSink
+    from harness.health.stats import EventCounter
     from harness.health.status import CheckResult, HealthStatus, Trend, worst
 
 __all__ = [
@@ -82,6 +83,7 @@ __all__ = [
     "Direction",
     "DiskSpaceCheck",
     "DiskUsage",
+    "EventCounter",
     "HealthCheck",
     "HealthMonitor",
     "HealthMonitorConfig",
@@ -134,6 +136,7 @@ _EXPORTS: dict[str, str] = {
     "Direction": "harness.health.alerts",
     "DiskSpaceCheck": "harness.health.checks",
     "DiskUsage": "harness.health.checks",
+    "EventCounter": "harness.health.stats",
     "HealthCheck": "harness.health.checks",
     "HealthMonitor": "harness.health.monitor",
     "HealthMonitorConfig": "harness.health.monitor",

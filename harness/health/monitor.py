@@ -27,6 +27,7 @@ from harness.errors import InvalidConfig
 from harness.health.checks import HealthCheck
 from harness.health.score import health_score, score_trend
 from harness.health.sinks import MetricSink, NoOpSink
+from harness.health.stats import EventCounter
 from harness.health.status import CheckResult, HealthStatus, Trend, worst
 
 __all__ = ["HealthMonitor", "HealthMonitorConfig", "HealthReport", "StatsSource", "Subscriber"]
@@ -39,6 +40,7 @@ Subscriber = Callable[["HealthReport"], Awaitable[None] | None]
 StatsSource = Callable[[], Mapping[str, Any]] | Any
 """Breaker or retry statistics: an object with ``metrics()`` / ``snapshot()`` / ``stats()``, or a function."""
 
+_STATS_METHODS = ("metrics", "snapshot", "stats")
 _IDENT = re.compile(r"[^0-9a-zA-Z_]")
 
 
@@ -163,8 +165,12 @@ class _Registration:
     critical: bool
 
 
+def _has_stats(source: StatsSource) -> bool:
+    return any(callable(getattr(source, attr, None)) for attr in _STATS_METHODS)
+
+
 def _read_stats(source: StatsSource) -> Mapping[str, Any]:
-    for attr in ("metrics", "snapshot", "stats"):
+    for attr in _STATS_METHODS:
         method = getattr(source, attr, None)
         if callable(method):
             return _as_mapping(method())
@@ -250,8 +256,16 @@ class HealthMonitor:
         self._breakers[name or str(getattr(breaker, "name", f"breaker{len(self._breakers)}"))] = breaker
 
     def track_retry(self, retry: StatsSource, *, name: str | None = None) -> None:
-        """Include ``retry``'s statistics in every report under ``name`` (default: its name)."""
-        self._retries[name or str(getattr(retry, "name", f"retry{len(self._retries)}"))] = retry
+        """Include ``retry``'s statistics in every report under ``name`` (default: its name).
+
+        A component that only emits events (a ``harness.resilience.Retry``) gets an
+        :class:`~harness.health.stats.EventCounter` attached, counting retries and give-ups
+        from now on.
+        """
+        key = name or str(getattr(retry, "name", f"retry{len(self._retries)}"))
+        if not _has_stats(retry) and callable(getattr(retry, "add_listener", None)):
+            retry = EventCounter(key).watch(retry)
+        self._retries[key] = retry
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         """Call ``subscriber(report)`` after every round; returns a function that unsubscribes."""
