@@ -38,7 +38,6 @@ JSONLike = Any
 """A JSON-like payload: None, bool, int, float, str, lists and str-keyed dicts."""
 
 
-
 def parse_enum(kind: type[enum.Enum], value: object, *, field_name: str) -> Any:
     """``kind(value)`` with an error that lists the valid values (``'canery' is not ...``)."""
     if isinstance(value, kind):
@@ -86,6 +85,7 @@ class Outcome(enum.Enum):
     RETAINED = "retained"
     PASSED = "passed"
     REJECTED = "rejected"
+    ROLLED_FORWARD = "rolled_forward"
 
 
 def _json_number(value: float | None) -> float | str | None:

@@ -1,0 +1,500 @@
+"""Canary rollout as a sans-IO controller, in the manner of Argo Rollouts with Kayenta-style judging.
+
+Steps run in order: :class:`SetWeight` moves traffic, :class:`Pause` holds (for a duration, or until
+:meth:`CanaryFlow.approve`), :class:`Analysis` pools windows into measurements and judges each one
+(candidate vs baseline with the :class:`~harness.stats.CanaryJudge`, and the candidate against SLOs).
+A measurement is successful, failed, inconclusive (marginal score) or an error (no data from the
+metric source); as in Argo, more failures than ``failure_limit`` roll back, more inconclusives than
+``inconclusive_limit`` pause for a human, more consecutive errors than ``consecutive_error_limit``
+roll back. Dry-run metrics are judged and reported but never act. After the last step the candidate
+is promoted; with ``fast_rollback_window`` the baseline is kept warm that long and an SLO breach or a
+manual rollback returns traffic at once.
+
+False rollbacks are controlled by ``alpha``: the per-metric level is ``alpha / (metrics x
+measurements)`` (Bonferroni), so over a whole canary an A/A comparison rolls back with probability
+at most ``alpha``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+from harness.errors import InvalidConfig
+from harness.rollout._analysis import Pool, judge_reasons, known_metrics, slo_reason, weights_of
+from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
+from harness.slo import SLO
+from harness.stats import CanaryJudge, JudgeConfig, JudgeVerdict, MetricConfig
+
+__all__ = ["Analysis", "CanaryConfig", "CanaryFlow", "CanaryPhase", "Pause", "SetWeight", "Step"]
+
+
+@dataclass(frozen=True, slots=True)
+class SetWeight:
+    """Send ``weight`` percent of traffic to the candidate."""
+
+    weight: float
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.weight <= 100.0:
+            raise InvalidConfig(
+                f"SetWeight(weight={self.weight!r}) is outside 0-100; weights are percents.",
+                field="weight",
+                value=self.weight,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Hold for ``duration`` seconds of run time, or until approved when ``duration`` is None."""
+
+    duration: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.duration is not None and not self.duration >= 0:
+            raise InvalidConfig(
+                f"Pause(duration={self.duration!r}) must be >= 0 seconds or None (wait for approve()).",
+                field="duration",
+                value=self.duration,
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """Judge ``measurements`` measurements, each pooling ``windows`` consecutive windows."""
+
+    windows: int = 1
+    measurements: int = 1
+
+    def __post_init__(self) -> None:
+        if self.windows < 1 or self.measurements < 1:
+            raise InvalidConfig(
+                f"Analysis(windows={self.windows!r}, measurements={self.measurements!r}) needs both >= 1.",
+                field="windows",
+                value=self.windows,
+            )
+
+
+Step = SetWeight | Pause | Analysis
+
+
+class CanaryPhase(enum.Enum):
+    """Where the canary is."""
+
+    PROGRESSING = "progressing"
+    PAUSED = "paused"
+    WATCHING = "watching"
+    DONE = "done"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CanaryConfig:
+    """A canary: which versions, the steps, how analysis judges and when it gives up."""
+
+    baseline: str
+    candidate: str
+    steps: tuple[Step, ...]
+    judge: JudgeConfig | None = None
+    slos: tuple[SLO, ...] = ()
+    alpha: float | None = 0.05
+    failure_limit: int = 0
+    inconclusive_limit: int = 0
+    consecutive_error_limit: int = 4
+    dry_run: tuple[str, ...] = ()
+    metrics: tuple[str, ...] = ()
+    fast_rollback_window: float = 0.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", tuple(self.steps))
+        object.__setattr__(self, "slos", tuple(self.slos))
+        object.__setattr__(self, "dry_run", tuple(self.dry_run))
+        if not self.baseline or not self.candidate or self.baseline == self.candidate:
+            raise InvalidConfig(
+                f"baseline={self.baseline!r} and candidate={self.candidate!r} must be two "
+                "different version names.",
+                field="candidate",
+                value=self.candidate,
+            )
+        if not self.steps:
+            raise InvalidConfig(
+                "steps is empty; e.g. (SetWeight(10), Analysis(windows=3), SetWeight(50), "
+                "Analysis(windows=3)).",
+                field="steps",
+            )
+        self._check_limits()
+        self._check_metrics()
+
+    def _check_limits(self) -> None:
+        for name in ("failure_limit", "inconclusive_limit", "consecutive_error_limit"):
+            if getattr(self, name) < 0:
+                raise InvalidConfig(
+                    f"{name}={getattr(self, name)!r} must be >= 0 (0: the first one acts).",
+                    field=name,
+                    value=getattr(self, name),
+                )
+        if self.alpha is not None and not 0.0 < self.alpha < 0.5:
+            raise InvalidConfig(
+                f"alpha={self.alpha!r} must be in (0, 0.5), or None to use judge.alpha per metric.",
+                field="alpha",
+                value=self.alpha,
+            )
+        if not self.fast_rollback_window >= 0:
+            raise InvalidConfig(
+                f"fast_rollback_window={self.fast_rollback_window!r} must be >= 0 seconds.",
+                field="fast_rollback_window",
+                value=self.fast_rollback_window,
+            )
+
+    def _check_metrics(self) -> None:
+        has_analysis = any(isinstance(s, Analysis) for s in self.steps)
+        if has_analysis and self.judge is None and not self.slos:
+            raise InvalidConfig(
+                "an Analysis step needs a judge or at least one SLO to judge with.", field="judge"
+            )
+        known = known_metrics(self.metrics)
+        judged = [m.name for m in self.judge.metrics] if self.judge else []
+        unknown = sorted(set(judged) - known)
+        if unknown:
+            raise InvalidConfig(
+                f"judge metrics {unknown} are not in the windows; known: {sorted(known)}. "
+                "Declare extra metrics in CanaryConfig.metrics.",
+                field="judge",
+                value=unknown,
+            )
+        targets = set(judged) | {s.name for s in self.slos}
+        stray = sorted(set(self.dry_run) - targets)
+        if stray:
+            raise InvalidConfig(
+                f"dry_run names {stray} are neither judge metrics nor SLOs; known: {sorted(targets)}.",
+                field="dry_run",
+                value=stray,
+            )
+
+    @property
+    def measurements(self) -> int:
+        """Measurements over the whole canary."""
+        return sum(s.measurements for s in self.steps if isinstance(s, Analysis))
+
+
+def _sub_judge(judge: JudgeConfig, metrics: tuple[MetricConfig, ...], alpha: float) -> CanaryJudge | None:
+    if not metrics:
+        return None
+    groups = {m.group for m in metrics}
+    weights = {g: w for g, w in judge.group_weights.items() if g in groups}
+    return CanaryJudge(replace(judge, metrics=metrics, group_weights=weights, alpha=alpha))
+
+
+def _split_judge(cfg: CanaryConfig) -> tuple[CanaryJudge | None, CanaryJudge | None]:
+    """The acting judge (Bonferroni level) and the dry-run judge."""
+    if cfg.judge is None:
+        return None, None
+    active = tuple(m for m in cfg.judge.metrics if m.name not in cfg.dry_run)
+    dry = tuple(m for m in cfg.judge.metrics if m.name in cfg.dry_run)
+    alpha = cfg.judge.alpha
+    if cfg.alpha is not None and active:
+        alpha = cfg.alpha / (len(active) * max(cfg.measurements, 1))
+    return _sub_judge(cfg.judge, active, alpha), _sub_judge(cfg.judge, dry, cfg.judge.alpha)
+
+
+class CanaryFlow:
+    """The canary controller: feed it windows with :meth:`observe`, act on the decisions."""
+
+    def __init__(self, config: CanaryConfig) -> None:
+        self.config = config
+        self._judge, self._dry_judge = _split_judge(config)
+        self._step = 0
+        self._weight = 0.0
+        self._phase = CanaryPhase.PROGRESSING
+        self._outcome = Outcome.RUNNING
+        self._manual_pause = False
+        self._approved = False
+        self._step_started: float | None = None
+        self._pool = Pool()
+        self._measured = 0
+        self._failures = 0
+        self._inconclusive = 0
+        self._consecutive_errors = 0
+        self._promoted_at: float | None = None
+        self._final: Decision | None = None
+        self.history: list[Decision] = []
+
+    # -- state -------------------------------------------------------------------------------
+    @property
+    def weights(self) -> Mapping[str, float]:
+        """Current percent per version."""
+        return weights_of(self.config.baseline, self.config.candidate, self._weight)
+
+    @property
+    def outcome(self) -> Outcome:
+        """RUNNING, PROMOTED, ROLLED_BACK or ABORTED."""
+        return self._outcome
+
+    @property
+    def phase(self) -> CanaryPhase:
+        """Progressing, paused, watching (fast-rollback window) or done."""
+        return self._phase
+
+    @property
+    def terminal(self) -> bool:
+        """True once the canary has finished; nothing is decided afterwards."""
+        return self._final is not None
+
+    @property
+    def promoted(self) -> bool:
+        """True when the candidate was promoted."""
+        return self._outcome is Outcome.PROMOTED
+
+    @property
+    def rolled_back(self) -> bool:
+        """True when the canary rolled back (automatically or by a manual abort)."""
+        return self._outcome in (Outcome.ROLLED_BACK, Outcome.ABORTED)
+
+    @property
+    def step_index(self) -> int:
+        """Index of the current step."""
+        return self._step
+
+    # -- manual gates ------------------------------------------------------------------------
+    def pause(self, reason: str = "manual pause") -> Decision:
+        """Hold traffic where it is until :meth:`approve` (or :meth:`resume`)."""
+        if self.terminal:
+            return self._final  # type: ignore[return-value]
+        self._manual_pause = True
+        self._phase = CanaryPhase.PAUSED
+        return self._emit(Action.PAUSE, [_manual("pause", reason)])
+
+    def approve(self) -> Decision:
+        """Resume after a pause; an indefinite Pause step completes."""
+        if self.terminal:
+            return self._final  # type: ignore[return-value]
+        self._manual_pause = False
+        self._approved = True
+        self._inconclusive = 0
+        if self._phase is CanaryPhase.PAUSED:
+            self._phase = CanaryPhase.PROGRESSING
+        return self._emit(Action.CONTINUE, [_manual("approve", "approved")])
+
+    resume = approve
+
+    def abort(self, reason: str = "manual abort") -> Decision:
+        """Stop now and send all traffic back to the baseline. Always wins over a running canary."""
+        if self.terminal:
+            return self._final  # type: ignore[return-value]
+        return self._finish(Outcome.ABORTED, Action.ABORT, [_manual("abort", reason)])
+
+    def rollback(self, reason: str = "manual rollback") -> Decision:
+        """Roll back now (also inside the fast-rollback window after promotion)."""
+        if self.terminal:
+            return self._final  # type: ignore[return-value]
+        return self._finish(Outcome.ROLLED_BACK, Action.ROLLBACK, [_manual("rollback", reason)])
+
+    # -- observation -------------------------------------------------------------------------
+    def observe(self, window: Window) -> Decision:
+        """Take one window's observations and decide what to do next."""
+        if self._final is not None:
+            return self._final
+        if self._phase is CanaryPhase.WATCHING:
+            return self._watch(window)
+        if self._manual_pause:
+            return self._emit(Action.PAUSE, [_manual("pause", "waiting for approve()")], t=window.end)
+        step = self.config.steps[self._step]
+        if self._step_started is None:
+            self._step_started = window.start
+        if isinstance(step, SetWeight):
+            self._weight = step.weight
+            reason = Reason(
+                metric="step",
+                statistic="set_weight",
+                value=step.weight,
+                threshold=None,
+                verdict=Verdict.INFO,
+                message=f"step {self._step}",
+            )
+            return self._advance(Action.SET_WEIGHT, [reason], window.end)
+        if isinstance(step, Pause):
+            return self._pause_step(step, window)
+        return self._analyse(step, window)
+
+    def _pause_step(self, step: Pause, window: Window) -> Decision:
+        started = self._step_started if self._step_started is not None else window.start
+        elapsed = window.end - started
+        if (step.duration is None and self._approved) or (
+            step.duration is not None and elapsed >= step.duration
+        ):
+            reason = Reason(
+                metric="step",
+                statistic="paused_for",
+                value=elapsed,
+                threshold=step.duration,
+                verdict=Verdict.PASS,
+                message="pause complete",
+            )
+            return self._advance(Action.CONTINUE, [reason], window.end)
+        reason = Reason(
+            metric="step",
+            statistic="paused_for",
+            value=elapsed,
+            threshold=step.duration,
+            verdict=Verdict.INFO,
+            message="waiting for approve()" if step.duration is None else "",
+        )
+        return self._emit(Action.PAUSE, [reason], t=window.end)
+
+    def _analyse(self, step: Analysis, window: Window) -> Decision:
+        self._pool.add(window, (self.config.baseline, self.config.candidate))
+        if self._pool.windows < step.windows:
+            return self._emit(Action.CONTINUE, [], t=window.end)
+        reasons, verdict = self._measure()
+        self._pool = Pool()
+        self._measured += 1
+        return self._after_measurement(step, verdict, reasons, window.end)
+
+    def _measure(self) -> tuple[list[Reason], Verdict]:
+        cfg = self.config
+        verdicts: list[Verdict] = []
+        reasons: list[Reason] = []
+        if self._judge is not None:
+            names = self._judge.metric_names
+            result = self._judge.judge(
+                self._pool.data(cfg.candidate, names), self._pool.data(cfg.baseline, names)
+            )
+            reasons.extend(judge_reasons(result))
+            verdicts.append(
+                {
+                    JudgeVerdict.PASS: Verdict.PASS,
+                    JudgeVerdict.MARGINAL: Verdict.INCONCLUSIVE,
+                    JudgeVerdict.FAIL: Verdict.FAIL,
+                    JudgeVerdict.NODATA: Verdict.ERROR,
+                }[result.verdict]
+            )
+        if self._dry_judge is not None:
+            names = self._dry_judge.metric_names
+            dry = self._dry_judge.judge(
+                self._pool.data(cfg.candidate, names), self._pool.data(cfg.baseline, names)
+            )
+            reasons.extend(judge_reasons(dry, dry_run=True))
+        candidate = self._pool.window(cfg.candidate)
+        for slo in cfg.slos:
+            r = slo_reason(slo, candidate, dry_run=slo.name in cfg.dry_run)
+            reasons.append(r)
+            if slo.name not in cfg.dry_run:
+                verdicts.append(Verdict.ERROR if r.verdict is Verdict.NO_DATA else r.verdict)
+        return reasons, _combine(verdicts)
+
+    def _after_measurement(
+        self, step: Analysis, verdict: Verdict, reasons: list[Reason], t: float
+    ) -> Decision:
+        cfg = self.config
+        self._consecutive_errors = self._consecutive_errors + 1 if verdict is Verdict.ERROR else 0
+        self._failures += verdict is Verdict.FAIL
+        self._inconclusive += verdict is Verdict.INCONCLUSIVE
+        counters = [
+            _limit("failed_measurements", self._failures, cfg.failure_limit),
+            _limit("inconclusive_measurements", self._inconclusive, cfg.inconclusive_limit),
+            _limit("consecutive_errors", self._consecutive_errors, cfg.consecutive_error_limit),
+        ]
+        reasons = [*reasons, *counters]
+        if self._failures > cfg.failure_limit or self._consecutive_errors > cfg.consecutive_error_limit:
+            return self._finish(Outcome.ROLLED_BACK, Action.ROLLBACK, reasons, t)
+        if self._inconclusive > cfg.inconclusive_limit:
+            self._manual_pause = True
+            self._phase = CanaryPhase.PAUSED
+            return self._emit(Action.PAUSE, reasons, t=t)
+        if self._measured >= step.measurements:
+            self._measured = 0
+            return self._advance(Action.CONTINUE, reasons, t)
+        return self._emit(Action.CONTINUE, reasons, t=t)
+
+    def _advance(self, action: Action, reasons: list[Reason], t: float) -> Decision:
+        self._step += 1
+        self._step_started = None
+        self._approved = False
+        if self._step < len(self.config.steps):
+            return self._emit(action, reasons, t=t)
+        return self._promote(reasons, t)
+
+    def _promote(self, reasons: list[Reason], t: float) -> Decision:
+        self._weight = 100.0
+        reasons = [
+            *reasons,
+            Reason(
+                metric="canary",
+                statistic="steps_completed",
+                value=float(self._step),
+                threshold=float(len(self.config.steps)),
+                verdict=Verdict.PASS,
+            ),
+        ]
+        if self.config.fast_rollback_window > 0:
+            self._phase = CanaryPhase.WATCHING
+            self._promoted_at = t
+            return self._emit(Action.PROMOTE, reasons, t=t)
+        return self._finish(Outcome.PROMOTED, Action.PROMOTE, reasons, t)
+
+    def _watch(self, window: Window) -> Decision:
+        candidate = window.version(self.config.candidate)
+        reasons = [slo_reason(s, candidate, dry_run=s.name in self.config.dry_run) for s in self.config.slos]
+        if any(r.verdict is Verdict.FAIL for r in reasons):
+            reasons.append(
+                Reason(
+                    metric="canary",
+                    statistic="fast_rollback",
+                    value=window.end - (self._promoted_at or 0),
+                    threshold=self.config.fast_rollback_window,
+                    verdict=Verdict.FAIL,
+                    message="SLO breached inside the fast-rollback window",
+                )
+            )
+            return self._finish(Outcome.ROLLED_BACK, Action.ROLLBACK, reasons, window.end)
+        if window.end - (self._promoted_at or 0.0) >= self.config.fast_rollback_window:
+            return self._finish(Outcome.PROMOTED, Action.COMPLETE, reasons, window.end)
+        return self._emit(Action.CONTINUE, reasons, t=window.end)
+
+    # -- decisions ---------------------------------------------------------------------------
+    def _emit(
+        self, action: Action, reasons: list[Reason], *, t: float | None = None, terminal: bool = False
+    ) -> Decision:
+        decision = Decision(
+            action=action, weights=self.weights, reasons=tuple(reasons), terminal=terminal, t=t
+        )
+        self.history.append(decision)
+        return decision
+
+    def _finish(
+        self, outcome: Outcome, action: Action, reasons: list[Reason], t: float | None = None
+    ) -> Decision:
+        if outcome is not Outcome.PROMOTED:
+            self._weight = 0.0
+        self._outcome = outcome
+        self._phase = CanaryPhase.DONE
+        self._final = self._emit(action, reasons, t=t, terminal=True)
+        return self._final
+
+
+def _manual(statistic: str, message: str) -> Reason:
+    return Reason(
+        metric="manual",
+        statistic=statistic,
+        value=None,
+        threshold=None,
+        verdict=Verdict.INFO,
+        message=message,
+    )
+
+
+def _limit(name: str, count: int, limit: int) -> Reason:
+    return Reason(
+        metric="analysis",
+        statistic=name,
+        value=float(count),
+        threshold=float(limit),
+        verdict=Verdict.FAIL if count > limit else Verdict.PASS,
+    )
+
+
+def _combine(verdicts: list[Verdict]) -> Verdict:
+    for v in (Verdict.FAIL, Verdict.ERROR, Verdict.INCONCLUSIVE):
+        if v in verdicts:
+            return v
+    return Verdict.PASS if verdicts else Verdict.ERROR

@@ -1,0 +1,77 @@
+"""Synthetic windows for simulations and calibration: vectorised, seeded, no I/O.
+
+A :class:`VersionModel` describes a version's behaviour (error rate, log-normal latency); a
+:func:`synthetic_window` draws one window of traffic split by percent weights, from a numpy
+Generator the caller derives from the run's seed (``Seeds(seed).numpy("...")``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.errors import InvalidConfig
+from harness.rollout.contract import VersionWindow, Window
+
+__all__ = ["VersionModel", "synthetic_window"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionModel:
+    """A version's behaviour: error probability and log-normal latency (median seconds, sigma).
+
+    ``latency_factor`` multiplies every latency (1.1 = every percentile, p95 included, 10% slower).
+    """
+
+    error_rate: float = 0.01
+    latency_median: float = 0.05
+    latency_sigma: float = 0.5
+    latency_factor: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.error_rate <= 1.0:
+            raise InvalidConfig(
+                f"error_rate={self.error_rate!r} must be a probability in [0, 1].",
+                field="error_rate",
+                value=self.error_rate,
+            )
+        if not (self.latency_median > 0 and self.latency_sigma >= 0 and self.latency_factor > 0):
+            raise InvalidConfig(
+                "latency_median and latency_factor must be > 0 and latency_sigma >= 0.",
+                field="latency_median",
+                value=self.latency_median,
+            )
+
+
+def synthetic_window(
+    rng: np.random.Generator,
+    *,
+    start: float,
+    end: float,
+    requests: int,
+    weights: Mapping[str, float],
+    models: Mapping[str, VersionModel],
+    latency_sample: int | None = None,
+) -> Window:
+    """One window of ``requests`` requests split by ``weights`` (percent) across ``models``.
+
+    Requests per version are multinomial; errors binomial; latencies log-normal. With
+    ``latency_sample`` at most that many latencies are drawn per version (a sample of the window).
+    """
+    names = sorted(weights)
+    missing = [n for n in names if n not in models]
+    if missing:
+        raise InvalidConfig(f"no VersionModel for {missing}; give one per weighted version.", field="models")
+    p = np.array([weights[n] for n in names], dtype=np.float64) / 100.0
+    counts = rng.multinomial(requests, p / p.sum())
+    versions = {}
+    for name, n in zip(names, counts, strict=True):
+        model = models[name]
+        errors = int(rng.binomial(n, model.error_rate)) if n else 0
+        k = int(n) if latency_sample is None else min(int(n), latency_sample)
+        lat = rng.lognormal(math.log(model.latency_median), model.latency_sigma, k) * model.latency_factor
+        versions[name] = VersionWindow(requests=int(n), errors=errors, latencies=lat)
+    return Window(start=start, end=end, versions=versions)
