@@ -110,16 +110,24 @@ class BaseHealthCheck:
             async with asyncio.timeout(self.timeout):
                 outcome = await self.probe()
         except TimeoutError:
-            return CheckResult(
-                name=self._name, status=HealthStatus.UNHEALTHY, message=f"timed out after {self.timeout:g}s"
-            )
+            return self._timed_out()
         except Exception as exc:  # noqa: BLE001 - a failing probe is the finding, reported as UNHEALTHY
-            return CheckResult(
-                name=self._name,
-                status=HealthStatus.UNHEALTHY,
-                message=f"{type(exc).__name__}: {exc}",
-                details={"error": type(exc).__name__},
-            )
+            return self._failed(exc)
+        return self._result(outcome)
+
+    def _timed_out(self) -> CheckResult:
+        message = f"timed out after {self.timeout:g}s"
+        return CheckResult(name=self._name, status=HealthStatus.UNHEALTHY, message=message)
+
+    def _failed(self, exc: Exception) -> CheckResult:
+        return CheckResult(
+            name=self._name,
+            status=HealthStatus.UNHEALTHY,
+            message=f"{type(exc).__name__}: {exc}",
+            details={"error": type(exc).__name__},
+        )
+
+    def _result(self, outcome: ProbeResult) -> CheckResult:
         result = coerce_result(self._name, outcome)
         if result.name != self._name:
             result = CheckResult(
@@ -157,6 +165,23 @@ class CallableCheck(BaseHealthCheck):
         if inspect.isawaitable(outcome):
             return await outcome
         return outcome
+
+    async def check(self) -> CheckResult:
+        """Call the function; only an awaitable it returns runs under the timeout.
+
+        A synchronous function cannot be interrupted, so it is called without arming a timer.
+        """
+        try:
+            outcome = self._func()
+            if not inspect.isawaitable(outcome):
+                return self._result(outcome)
+            async with asyncio.timeout(self.timeout):
+                outcome = await outcome
+        except TimeoutError:
+            return self._timed_out()
+        except Exception as exc:  # noqa: BLE001 - a failing probe is the finding, reported as UNHEALTHY
+            return self._failed(exc)
+        return self._result(outcome)
 
 
 class _Latency(NamedTuple):

@@ -196,9 +196,17 @@ class PrometheusSink:
         )
         self.buckets = tuple(float(b) for b in buckets)
         self._metrics: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
+        self._children: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
         self._lock = threading.Lock()
 
     def _metric(self, kind: str, name: str, labels: Labels | None) -> Any:
+        key = (kind, name, tuple(labels.items()) if labels else ())
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = self._resolve(kind, name, labels)
+        return child
+
+    def _resolve(self, kind: str, name: str, labels: Labels | None) -> Any:
         names = tuple(sorted(labels)) if labels else ()
         entry = self._metrics.get((kind, name))
         if entry is None:

@@ -22,12 +22,12 @@ class HealthStatus(enum.Enum):
     @property
     def rank(self) -> int:
         """0 for HEALTHY, 1 for DEGRADED, 2 for UNHEALTHY: larger is worse."""
-        return _RANK[self]
+        return _RANK[self._value_]
 
     @property
     def score(self) -> float:
         """This status on the 0-100 health scale: 100, 50 or 0."""
-        return _SCORE[self]
+        return _SCORE[self._value_]
 
     @classmethod
     def parse(cls, text: str | HealthStatus) -> HealthStatus:
@@ -41,8 +41,9 @@ class HealthStatus(enum.Enum):
             raise InvalidConfig(f"{text!r} is not a health status; valid: {valid}", value=text) from None
 
 
-_RANK = {HealthStatus.HEALTHY: 0, HealthStatus.DEGRADED: 1, HealthStatus.UNHEALTHY: 2}
-_SCORE = {HealthStatus.HEALTHY: 100.0, HealthStatus.DEGRADED: 50.0, HealthStatus.UNHEALTHY: 0.0}
+# Keyed by value: str hashing is C-level and cached, Enum.__hash__ is not.
+_RANK = {"healthy": 0, "degraded": 1, "unhealthy": 2}
+_SCORE = {"healthy": 100.0, "degraded": 50.0, "unhealthy": 0.0}
 
 
 def worst(statuses: Iterable[HealthStatus]) -> HealthStatus:
