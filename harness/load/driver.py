@@ -10,8 +10,9 @@ schedule, wait for it if it lies ahead, send, and record two latencies:
 * **service time**, from the actual send to completion: what a closed-loop tool such as Locust
   reports.
 
-It also records the driver's own scheduling lag (how late a waiting worker woke) and its CPU
-share; a run where the driver was the bottleneck is marked ``valid=False`` with the reasons.
+It also records the driver's own scheduling lag (how late a waiting worker woke, and how late a
+probe that wakes every few milliseconds ran: the event loop's delay) and its CPU share; a run
+where the driver was the bottleneck is marked ``valid=False`` with the reasons.
 Starts still unsent ``drain`` seconds after the profile ends are counted as dropped.
 """
 
@@ -51,6 +52,7 @@ class DriverConfig:
     seed: int | None = None  # required for ArrivalProcess.POISSON
     thresholds: tuple[Threshold, ...] = ()
     check_every: float = 0.5  # seconds between abort_on_fail evaluations
+    lag_probe_every: float = 0.005  # seconds between wake-ups of the event-loop lag probe
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, Profile):
@@ -65,6 +67,7 @@ class DriverConfig:
             )
         _positive("latency_target", self.latency_target)
         _positive("check_every", self.check_every)
+        _positive("lag_probe_every", self.lag_probe_every)
         if self.drain < 0:
             raise InvalidConfig(
                 f"drain={self.drain!r} must be >= 0 seconds.", field="drain", value=self.drain
@@ -102,6 +105,7 @@ class DriverResult:
     """What one open-model run measured; latencies in seconds."""
 
     duration: float  # the profile's length
+    origin: float  # clock time of the profile's t=0 (the first intended start)
     elapsed: float  # clock seconds from the first intended start to the last completion
     planned: int  # intended starts in the profile (or up to max_requests)
     sent: int
@@ -145,6 +149,7 @@ class DriverResult:
         """A JSON-ready summary for reports."""
         return {
             "duration": self.duration,
+            "origin": self.origin,
             "elapsed": self.elapsed,
             "planned": self.planned,
             "sent": self.sent,
@@ -256,13 +261,15 @@ class OpenModelDriver:
         self._origin = self._last_end = self.clock.now()
         schedule = _Schedule(self._arrivals(), self._origin, cfg.max_requests)
         deadline = self._origin + cfg.profile.duration + cfg.drain
-        monitor = asyncio.ensure_future(self._monitor()) if self._abort_thresholds() else None
+        helpers = [asyncio.ensure_future(self._probe_lag())]
+        if self._abort_thresholds():
+            helpers.append(asyncio.ensure_future(self._monitor()))
         try:
             await asyncio.gather(*(self._worker(schedule, deadline) for _ in range(cfg.connections)))
         finally:
-            if monitor is not None:
-                monitor.cancel()
-                await asyncio.gather(monitor, return_exceptions=True)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
             await self.target.close()
         cpu = _cpu_share(time.process_time() - cpu0, time.perf_counter() - wall0, self.clock)
         return self._result(schedule.taken, schedule.unsent(), cpu)
@@ -301,6 +308,14 @@ class OpenModelDriver:
             self._errors += 1
         self._last_end = max(self._last_end, end)
 
+    async def _probe_lag(self) -> None:
+        """Wake every ``lag_probe_every`` seconds and record how late: the event loop's own delay."""
+        clock, every = self.clock, self.config.lag_probe_every
+        while True:
+            due = clock.now() + every
+            await clock.sleep(every)
+            self._lag.record(clock.now() - due)
+
     async def _monitor(self) -> None:
         thresholds = self._abort_thresholds()
         while not self._stop:
@@ -338,6 +353,7 @@ class OpenModelDriver:
         achieved = completed / duration
         result = DriverResult(
             duration=duration,
+            origin=self._origin,
             elapsed=self._last_end - self._origin,
             planned=planned,
             sent=sent,

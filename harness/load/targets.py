@@ -7,6 +7,7 @@ per run. :func:`ensure_loopback` refuses non-loopback hosts unless the caller op
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import ipaddress
 from collections.abc import Awaitable, Callable
@@ -133,7 +134,8 @@ class CallableTarget:
 
     A call that raises counts as an error labelled with the exception's type name; any return
     value counts as success. A sync function blocks the event loop while it runs, exactly as it
-    would in an asyncio service; give an async function to measure concurrent behaviour.
+    would in an asyncio service (the driver yields to the loop after each call, and its lag probe
+    shows the blocking); give an async function to measure concurrent behaviour.
     """
 
     def __init__(self, fn: Callable[[], Any] | Callable[[], Awaitable[Any]]) -> None:
@@ -153,6 +155,8 @@ class CallableTarget:
             result = self.fn()
             if self._is_async or inspect.isawaitable(result):
                 await result
+            else:
+                await asyncio.sleep(0)  # let the driver's other tasks run between blocking calls
         except Exception as exc:  # noqa: BLE001 - every failure of the code under load is a counted error
             return False, type(exc).__name__
         return True, "ok"

@@ -110,6 +110,12 @@ class Threshold:
                 value=text,
             )
         metric, op, number, unit = match.groups()
+        if metric not in _ALL:
+            raise InvalidConfig(
+                f"{metric!r} is not a threshold metric; valid: {', '.join(sorted(_ALL))}.",
+                field="metric",
+                value=metric,
+            )
         limit = _scale(metric, float(number), unit, text)
         return cls(
             metric=metric,

@@ -1,0 +1,68 @@
+"""k6-style thresholds: parsing, units, evaluation and the exit code."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.errors import Finding, InvalidConfig
+from harness.load import EXIT_THRESHOLDS, Comparison, Threshold, ThresholdsFailed, evaluate_thresholds
+
+
+@pytest.mark.parametrize(
+    ("text", "metric", "comparison", "limit"),
+    [
+        ("p99 < 300ms", "p99", Comparison.LT, 0.3),
+        ("p99.9<=1s", "p99.9", Comparison.LE, 1.0),
+        ("service_p50 < 250us", "service_p50", Comparison.LT, 250e-6),
+        ("max < 40", "max", Comparison.LT, 0.04),
+        ("error_rate < 1%", "error_rate", Comparison.LT, 0.01),
+        ("error_rate <= 0.05", "error_rate", Comparison.LE, 0.05),
+        ("rps >= 500", "rps", Comparison.GE, 500.0),
+        ("  P95 > 1.5ms ", "p95", Comparison.GT, 0.0015),
+    ],
+)
+def test_thresholds_parse_with_units(text: str, metric: str, comparison: Comparison, limit: float) -> None:
+    """Latencies take us/ms/s (bare numbers are ms), rates take fractions or percentages."""
+    t = Threshold.parse(text)
+    assert (t.metric, t.comparison) == (metric, comparison)
+    assert t.limit == pytest.approx(limit)
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("p99 300ms", "is not 'metric op value"),
+        ("latency < 3ms", "'latency' is not a threshold metric; valid:"),
+        ("error_rate < 3ms", "unit 'ms' does not fit 'error_rate'"),
+        ("p99 < 3%", "unit '%' does not fit 'p99'"),
+        ("rps > 5ms", "use no unit"),
+    ],
+)
+def test_bad_thresholds_say_what_to_write(text: str, match: str) -> None:
+    """A bad threshold raises InvalidConfig quoting it and showing a valid form."""
+    with pytest.raises(InvalidConfig, match=match):
+        Threshold.parse(text)
+
+
+def test_negative_delay_is_refused() -> None:
+    """abort_on_fail's grace must be >= 0."""
+    with pytest.raises(InvalidConfig, match="delay=-1"):
+        Threshold.parse("p99 < 1s", abort_on_fail=True, delay=-1)
+
+
+def test_evaluation_reports_each_outcome_and_the_exit_code() -> None:
+    """Passing thresholds exit 0; a failing one exits 99 and raises a Finding with the observed value."""
+    metrics = {"p99": 0.41, "error_rate": 0.002, "rps": 180.0}
+    ok = evaluate_thresholds(["error_rate < 1%", "rps > 150"], metrics)
+    assert ok.passed
+    assert ok.exit_code == 0
+    ok.raise_for_failures()
+    bad = evaluate_thresholds(["p99 < 300ms", "error_rate < 1%"], metrics)
+    assert not bad.passed
+    assert bad.exit_code == EXIT_THRESHOLDS == 99
+    assert [o.threshold.metric for o in bad.failed] == ["p99"]
+    with pytest.raises(ThresholdsFailed, match=r"p99 < 300ms: observed 0.41") as info:
+        bad.raise_for_failures()
+    assert isinstance(info.value, Finding)
+    assert info.value.observed == 0.41
+    assert info.value.limit == pytest.approx(0.3)
