@@ -14,6 +14,7 @@ __all__ = [
     "Finding",
     "HarnessError",
     "InvalidConfig",
+    "InvalidScenario",
     "Reproduction",
     "StorageUnavailable",
     "UsageError",
@@ -60,6 +61,23 @@ class InvalidConfig(UsageError):
         super().__init__(message, field=field, value=value)
         self.field = field
         self.value = value
+
+
+class InvalidScenario(UsageError):
+    """A scenario file is malformed: ``path``, ``line`` and ``location`` (a dotted field path) say where."""
+
+    def __init__(
+        self, message: str, *, path: str | None = None, line: int | None = None, location: str | None = None
+    ) -> None:
+        where = path or "<scenario>"
+        if line is not None:
+            where = f"{where}:{line}"
+        prefix = f"{where}: " if path or line is not None else ""
+        field_part = f"{location}: " if location else ""
+        super().__init__(f"{prefix}{field_part}{message}", path=path, line=line, location=location)
+        self.path = path
+        self.line = line
+        self.location = location
 
 
 class StorageUnavailable(UsageError):

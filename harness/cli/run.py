@@ -1,0 +1,216 @@
+"""``harness run``, ``harness replay`` and ``harness scenarios``: the main job.
+
+``harness run scenarios/`` runs every bundled scenario in simulated mode, writes reports under
+``reports/`` and prints a summary table. Exit 0 when every expectation holds, 1 on a finding, 2
+on a usage error (a bad file names its line and field).
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness.errors import InvalidConfig
+from harness.journal import Journal
+from harness.report import report_dir
+from harness.scenario import Mode, RunResult, expand_paths, load_scenario, run_scenario, scenario_schema
+from harness.scenario.model import Scenario
+
+__all__ = ["register"]
+
+EXIT_OK, EXIT_FINDING = 0, 1
+
+
+class ModeChoice(enum.StrEnum):
+    """``--mode`` values."""
+
+    SIMULATED = "simulated"
+    LIVE = "live"
+
+
+def _run_one(
+    path: Path, scenario: Scenario, seed: int | None, mode: ModeChoice, console: Console
+) -> RunResult:
+    with Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f}s"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    ) as bar:
+        task = bar.add_task(scenario.name, total=scenario.duration)
+
+        def progress(done: float, total: float) -> None:
+            bar.update(task, completed=done, total=total)
+
+        result = run_scenario(scenario, seed=seed, mode=Mode(mode.value), progress=progress)
+    result.attach_source(str(path))
+    return result
+
+
+def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
+    table = Table(title="chaos-harness: scenario results", show_lines=False)
+    for column in ("scenario", "verdict", "seed", "flow outcome", "failed expectations", "digest"):
+        table.add_column(column)
+    for result, _ in rows:
+        outcome = result.outcome
+        flow = outcome.kind
+        if outcome.promoted:
+            flow += ": promoted"
+        elif outcome.rolled_back:
+            flow += (
+                f": rolled back at {outcome.decided_at:g}s"
+                if outcome.decided_at is not None
+                else ": rolled back"
+            )
+        elif outcome.winner:
+            flow += f": winner {outcome.winner}"
+        verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
+        failed = "; ".join(f"{e.name} ({e.observed} vs {e.limit})" for e in result.failed) or "-"
+        table.add_row(result.scenario.name, verdict, str(result.seed), flow, failed, result.digest[:12])
+    return table
+
+
+def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of *.yaml files.")],
+    seed: Annotated[
+        int | None, typer.Option(help="Seed for every scenario (default: each file's seed).")
+    ] = None,
+    mode: Annotated[
+        ModeChoice, typer.Option(help="simulated (virtual time, models) or live.")
+    ] = ModeChoice.SIMULATED,
+    report: Annotated[Path, typer.Option(help="Folder for reports (reports/<scenario>/<time>/).")] = Path(
+        "reports"
+    ),
+    no_report: Annotated[bool, typer.Option("--no-report", help="Write no report files.")] = False,
+    save_baseline: Annotated[
+        str | None, typer.Option(help="Store each run's metrics as this baseline.")
+    ] = None,
+    baseline: Annotated[str | None, typer.Option(help="Compare each run with this stored baseline.")] = None,
+    baseline_dir: Annotated[Path, typer.Option(help="Where baselines live.")] = Path("benchmarks/baselines"),
+) -> None:
+    """Run chaos scenarios and check their expectations."""
+    console = Console()
+    files = expand_paths(paths)
+    scenarios = [(p, load_scenario(p)) for p in files]
+    if (save_baseline or baseline) and len(scenarios) > 1:
+        raise InvalidConfig("--save-baseline/--baseline take one scenario file at a time.", field="baseline")
+    rows: list[tuple[RunResult, Path | None]] = []
+    regressions = 0
+    for path, scenario in scenarios:
+        result = _run_one(path, scenario, seed, mode, console)
+        out = None if no_report else report_dir(report, scenario.name)
+        if out is not None:
+            result.write_reports(out)
+        rows.append((result, out))
+        if save_baseline:
+            from harness.scenario.baselines import save_baseline as save
+
+            console.print(f"baseline saved: {save(result, save_baseline, baseline_dir)}")
+        if baseline:
+            regressions += _gate(result, baseline, baseline_dir, console)
+    console.print(_summary_table(rows))
+    for result, out in rows:
+        if not result.passed:
+            console.print(f"[red]{result.scenario.name}[/]: replay with: {result.to_report().replay_command}")
+        if out is not None:
+            console.print(f"[dim]{result.scenario.name}: reports in {out}[/]")
+    failed = sum(1 for r, _ in rows if not r.passed)
+    console.print(f"{len(rows) - failed} passed, {failed} failed")
+    raise typer.Exit(EXIT_FINDING if failed or regressions else EXIT_OK)
+
+
+def _gate(result: RunResult, name: str, folder: Path, console: Console) -> int:
+    from harness.gate import gate_table
+    from harness.scenario.baselines import compare_with_baseline
+
+    verdict = compare_with_baseline(result, name, folder)
+    console.print(gate_table(verdict))
+    return 0 if verdict.passed else 1
+
+
+def replay(
+    journal: Annotated[Path, typer.Argument(help="A journal.jsonl written by harness run.")],
+    scenario_file: Annotated[
+        Path | None, typer.Option("--scenario", help="The scenario file (default: the one recorded).")
+    ] = None,
+) -> None:
+    """Re-run a recorded scenario with its seed and verify the journal digest matches."""
+    console = Console()
+    recorded = Journal.read(journal)
+    meta = recorded.meta
+    source = scenario_file or meta.get("source")
+    if not source:
+        raise InvalidConfig(f"{journal} does not record its scenario file; pass --scenario PATH.")
+    seed, mode = meta.get("seed"), meta.get("mode", "simulated")
+    if not isinstance(seed, int):
+        raise InvalidConfig(f"{journal} records no integer seed; it cannot be replayed.")
+    result = run_scenario(Path(source), seed=seed, mode=mode)
+    expected, actual = recorded.digest(), result.digest
+    if expected == actual:
+        console.print(f"[green]replayed[/] {result.scenario.name} seed {seed}: digest {actual[:16]} matches")
+        raise typer.Exit(EXIT_OK)
+    console.print(
+        f"[red]digest mismatch[/] for {result.scenario.name} seed {seed}: recorded {expected[:16]}, "
+        f"replayed {actual[:16]} (a different package version, scenario file, or a non-determinism bug)"
+    )
+    raise typer.Exit(EXIT_FINDING)
+
+
+scenarios_app = typer.Typer(help="List, validate and describe scenario files.", no_args_is_help=True)
+
+
+@scenarios_app.command("list")
+def list_scenarios(
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Files or folders (default: scenarios/).")
+    ] = None,
+) -> None:
+    """One line per scenario: name and description."""
+    console = Console()
+    table = Table(show_header=True)
+    table.add_column("file")
+    table.add_column("scenario")
+    table.add_column("flow")
+    table.add_column("description")
+    for path in expand_paths(paths or [Path("scenarios")]):
+        sc = load_scenario(path)
+        table.add_row(str(path), sc.name, sc.flow.kind.value, sc.description)
+    console.print(table)
+
+
+@scenarios_app.command("validate")
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders.")],
+) -> None:
+    """Check scenario files (schema, references, callables) without running them."""
+    console = Console()
+    for path in expand_paths(paths):
+        sc = load_scenario(path)
+        from harness.scenario.services import resolve_callable
+
+        for version in sc.versions.values():
+            if version.callable is not None:
+                resolve_callable(version.callable.target)
+        console.print(f"[green]ok[/] {path}: {sc.name}")
+
+
+@scenarios_app.command("schema")
+def schema() -> None:
+    """Print the JSON Schema of the scenario format."""
+    typer.echo(scenario_schema())
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``run``, ``replay`` and ``scenarios`` to the CLI."""
+    app.command("run")(run)
+    app.command("replay")(replay)
+    app.add_typer(scenarios_app, name="scenarios")

@@ -1,0 +1,78 @@
+"""Scenario baselines: a run's metrics saved under a name, compared later with the gate's statistics."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from harness.errors import InvalidConfig
+from harness.gate import Baseline, Direction, GateResult, Metric, compare
+from harness.scenario.result import RunResult
+
+__all__ = [
+    "DEFAULT_BASELINE_DIR",
+    "baseline_from_run",
+    "baseline_path",
+    "compare_with_baseline",
+    "save_baseline",
+]
+
+DEFAULT_BASELINE_DIR = Path("benchmarks") / "baselines"
+_NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,99}$")
+
+
+def baseline_path(name: str, folder: str | Path = DEFAULT_BASELINE_DIR) -> Path:
+    """Where baseline ``name`` lives; the name must be a plain file stem."""
+    if not _NAME.match(name):
+        raise InvalidConfig(
+            f"baseline name {name!r} must be letters, digits, '.', '-' or '_' (at most 100), "
+            "for example 'canary-good'.",
+            field="baseline",
+            value=name,
+        )
+    return Path(folder) / f"{name}.json"
+
+
+def baseline_from_run(result: RunResult, name: str) -> Baseline:
+    """Per-window samples of user latency and error rate, plus the run's scalar summary."""
+    windows = [w for w in result.user_windows if w.requests > 0]
+    metrics: dict[str, Metric] = {}
+    if windows:
+        p50 = [float(np.percentile(w.latencies, 50)) for w in windows if w.latencies.size]
+        p99 = [float(np.percentile(w.latencies, 99)) for w in windows if w.latencies.size]
+        rates = [w.errors / w.requests for w in windows]
+        if p50:
+            metrics["user_p50"] = Metric.from_samples("user_p50", p50, unit="s", direction=Direction.LOWER)
+            metrics["user_p99"] = Metric.from_samples("user_p99", p99, unit="s", direction=Direction.LOWER)
+        metrics["user_error_rate"] = Metric.from_samples(
+            "user_error_rate", rates, unit="", direction=Direction.LOWER
+        )
+    if not metrics:
+        raise InvalidConfig(f"scenario {result.scenario.name!r} served no requests; nothing to baseline.")
+    return Baseline(
+        metrics=metrics,
+        source=f"scenario:{result.scenario.name}:{result.mode}",
+        name=name,
+        created_at=result.started_at,
+    )
+
+
+def save_baseline(result: RunResult, name: str, folder: str | Path = DEFAULT_BASELINE_DIR) -> Path:
+    """Store the run's metrics as baseline ``name`` (atomically)."""
+    return baseline_from_run(result, name).save(baseline_path(name, folder))
+
+
+def compare_with_baseline(
+    result: RunResult, name: str, folder: str | Path = DEFAULT_BASELINE_DIR
+) -> GateResult:
+    """Compare the run with stored baseline ``name``; a usage error if it does not exist."""
+    path = baseline_path(name, folder)
+    if not path.exists():
+        raise InvalidConfig(
+            f"no baseline {name!r} at {path}; create it with --save-baseline {name}.",
+            field="baseline",
+            value=name,
+        )
+    return compare(Baseline.load(path), baseline_from_run(result, name))

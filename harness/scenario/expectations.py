@@ -1,0 +1,185 @@
+"""Expectations: steady-state probes per phase, and the flow's outcome, checked after a run."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from harness.report import ExpectationResult
+from harness.scenario.dependency import DependencyStats
+from harness.scenario.flows import FlowOutcome
+from harness.scenario.model import OutcomeExpectations, Scenario, SteadyStateProbe
+
+__all__ = ["UserWindow", "check_expectations"]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True, slots=True)
+class UserWindow:
+    """What users saw in one window: requests, errors and a latency sample."""
+
+    start: float
+    end: float
+    requests: int
+    errors: int
+    latencies: FloatArray
+
+
+def _phase_windows(
+    windows: Sequence[UserWindow], probe: SteadyStateProbe, span: tuple[float, float] | None
+) -> list[UserWindow]:
+    if probe.phase == "always":
+        return list(windows)
+    if span is None:
+        return list(windows) if probe.phase == "before" else []
+    first, last = span
+    if probe.phase == "before":
+        return [w for w in windows if w.end <= first]
+    if probe.phase == "during":
+        return [w for w in windows if w.start < last and w.end > first]
+    return [w for w in windows if w.start >= last + probe.settle]
+
+
+def _probe_value(windows: Sequence[UserWindow], metric: str) -> float | None:
+    requests = sum(w.requests for w in windows)
+    if metric == "requests":
+        return float(requests)
+    if requests == 0:
+        return None
+    if metric == "error_rate":
+        return sum(w.errors for w in windows) / requests
+    pooled = np.concatenate([w.latencies for w in windows])
+    if pooled.size == 0:
+        return None
+    return float(np.percentile(pooled, {"p50": 50, "p95": 95, "p99": 99}[metric]))
+
+
+def _check_probe(
+    probe: SteadyStateProbe, windows: Sequence[UserWindow], span: tuple[float, float] | None
+) -> ExpectationResult:
+    selected = _phase_windows(windows, probe, span)
+    value = _probe_value(selected, probe.metric)
+    limit = " and ".join(
+        part
+        for part in (
+            f">= {probe.min:g}" if probe.min is not None else "",
+            f"<= {probe.max:g}" if probe.max is not None else "",
+        )
+        if part
+    )
+    name = f"steady state: {probe.name} ({probe.metric}, {probe.phase})"
+    if value is None:
+        return ExpectationResult(
+            name=name, passed=False, limit=limit, detail=f"no traffic in phase {probe.phase!r} to measure"
+        )
+    ok = (probe.min is None or value >= probe.min) and (probe.max is None or value <= probe.max)
+    return ExpectationResult(
+        name=name,
+        passed=ok,
+        observed=round(value, 6),
+        limit=limit,
+        detail=f"{len(selected)} windows, {sum(w.requests for w in selected)} requests",
+    )
+
+
+def _outcome_checks(
+    expected: OutcomeExpectations,
+    outcome: FlowOutcome,
+    windows: Sequence[UserWindow],
+    dependency: DependencyStats | None,
+) -> list[ExpectationResult]:
+    results: list[ExpectationResult] = []
+
+    def add(
+        name: str, passed: bool, observed: float | str | None, limit: float | str | None, detail: str = ""
+    ) -> None:
+        results.append(
+            ExpectationResult(name=name, passed=passed, observed=observed, limit=limit, detail=detail)
+        )
+
+    if expected.promoted is not None:
+        add("promoted", outcome.promoted == expected.promoted, str(outcome.promoted), str(expected.promoted))
+    if expected.rolled_back is not None:
+        add(
+            "rolled back",
+            outcome.rolled_back == expected.rolled_back,
+            str(outcome.rolled_back),
+            str(expected.rolled_back),
+        )
+    if expected.rolled_back_within is not None:
+        at = outcome.decided_at if outcome.rolled_back else None
+        add(
+            "rolled back within",
+            at is not None and at <= expected.rolled_back_within,
+            at,
+            expected.rolled_back_within,
+            "seconds from the start of the run" if at is not None else "the flow did not roll back",
+        )
+    if expected.winner is not None:
+        add("winner", outcome.winner == expected.winner, str(outcome.winner), expected.winner)
+    if expected.no_winner is not None:
+        add("no winner claimed", (outcome.winner is None) == expected.no_winner, str(outcome.winner), "None")
+    if expected.detected_fields is not None:
+        missing = sorted(set(expected.detected_fields) - set(outcome.detected_fields))
+        add(
+            "fields detected",
+            not missing,
+            ", ".join(outcome.detected_fields) or "none",
+            ", ".join(expected.detected_fields),
+            f"missed: {missing}" if missing else "",
+        )
+    if expected.clean_fields is not None:
+        flagged = sorted(set(expected.clean_fields) & set(outcome.detected_fields))
+        add(
+            "noise not reported",
+            not flagged,
+            ", ".join(flagged) or "none",
+            "none",
+            f"false positives: {flagged}" if flagged else "",
+        )
+    if expected.state_restored is not None:
+        add(
+            "state restored",
+            outcome.state_restored == expected.state_restored,
+            str(outcome.state_restored),
+            str(expected.state_restored),
+        )
+    if expected.max_user_error_rate is not None:
+        requests = sum(w.requests for w in windows)
+        rate = sum(w.errors for w in windows) / requests if requests else 0.0
+        add(
+            "user error rate",
+            rate <= expected.max_user_error_rate,
+            round(rate, 6),
+            expected.max_user_error_rate,
+        )
+    if expected.max_retry_ratio is not None:
+        ratio = dependency.retry_ratio if dependency is not None else 0.0
+        add(
+            "retry ratio",
+            ratio <= expected.max_retry_ratio,
+            round(ratio, 6),
+            expected.max_retry_ratio,
+            "retries per call to the dependency",
+        )
+    if expected.breaker_opened is not None:
+        opened = dependency is not None and dependency.opened > 0
+        add("breaker opened", opened == expected.breaker_opened, str(opened), str(expected.breaker_opened))
+    return results
+
+
+def check_expectations(
+    scenario: Scenario,
+    windows: Sequence[UserWindow],
+    outcome: FlowOutcome,
+    dependency: DependencyStats | None,
+) -> list[ExpectationResult]:
+    """Every expectation of ``scenario``, checked against what the run observed."""
+    span = scenario.fault_span
+    results = [_check_probe(p, windows, span) for p in scenario.expectations.steady_state]
+    results.extend(_outcome_checks(scenario.expectations.outcome, outcome, windows, dependency))
+    return results

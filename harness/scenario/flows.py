@@ -1,0 +1,91 @@
+"""Flow drivers: connect a scenario's ``flow:`` block to the rollout controllers.
+
+A driver owns one sans-IO controller from ``harness.rollout``. The engine asks it for the
+traffic split (and what to mirror), hands it each window, and reads its outcome at the end. The
+drivers translate scenario settings into the controllers' validated configurations; they make
+no decisions of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from harness.rollout.contract import Decision, Exchange, Window
+from harness.scenario.model import FlowKind, Scenario
+
+if TYPE_CHECKING:
+    from harness.scenario.services import Outcomes
+
+__all__ = ["FlowDriver", "FlowOutcome", "NoFlow", "build_driver"]
+
+
+@dataclass(slots=True)
+class FlowOutcome:
+    """Where a flow ended, in the terms expectations check."""
+
+    kind: str
+    finished: bool = False
+    promoted: bool = False
+    rolled_back: bool = False
+    decided_at: float | None = None
+    winner: str | None = None
+    detected_fields: list[str] = field(default_factory=list)
+    state_restored: bool | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+class FlowDriver:
+    """The engine's view of a rollout flow."""
+
+    kind: FlowKind = FlowKind.NONE
+
+    def weights(self) -> Mapping[str, float]:
+        """User traffic split, percent per version."""
+        raise NotImplementedError
+
+    def mirror(self) -> tuple[str, float] | None:
+        """(version, fraction of user requests mirrored to it), or None."""
+        return None
+
+    def exchanges(self, start: float, end: float, served: Mapping[str, Outcomes]) -> tuple[Exchange, ...]:
+        """Response triples for shadow comparison in this window (none outside shadow flows)."""
+        return ()
+
+    def observe(self, window: Window) -> Decision | None:
+        """Feed one window; the decision taken, if the flow is still running."""
+        raise NotImplementedError
+
+    def outcome(self) -> FlowOutcome:
+        """The flow's result so far."""
+        raise NotImplementedError
+
+
+class NoFlow(FlowDriver):
+    """No rollout: every request goes to the stable version."""
+
+    def __init__(self, stable: str) -> None:
+        self.stable = stable
+
+    def weights(self) -> Mapping[str, float]:
+        """All traffic on the stable version."""
+        return {self.stable: 100.0}
+
+    def observe(self, window: Window) -> Decision | None:
+        """Nothing to decide."""
+        return None
+
+    def outcome(self) -> FlowOutcome:
+        """No flow ran."""
+        return FlowOutcome(kind=FlowKind.NONE.value, finished=True)
+
+
+def build_driver(scenario: Scenario) -> FlowDriver:
+    """The driver for the scenario's flow kind."""
+    spec = scenario.flow
+    if spec.kind is FlowKind.NONE:
+        return NoFlow(spec.stable)
+    from harness.scenario import flow_drivers
+
+    return flow_drivers.build(scenario)

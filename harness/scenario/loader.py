@@ -1,0 +1,144 @@
+"""Loading scenario files: safe YAML, pydantic validation, errors that name the file, line and field."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from harness.errors import InvalidConfig, InvalidScenario
+from harness.scenario.model import Scenario
+
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_SIMULATED_REQUESTS",
+    "expand_paths",
+    "load_scenario",
+    "parse_scenario",
+    "scenario_schema",
+]
+
+MAX_FILE_BYTES = 1_000_000
+"""Scenario files larger than this are refused before parsing."""
+MAX_SIMULATED_REQUESTS = 2_000_000_000
+"""A scenario whose traffic would exceed this many requests is refused as absurd."""
+
+
+def _node_line(root: yaml.Node | None, location: Sequence[int | str]) -> int | None:
+    """The 1-based line of the YAML node at a pydantic error location (the closest ancestor found)."""
+    node = root
+    line = None if node is None else node.start_mark.line + 1
+    for part in location:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == str(part)), None)
+            if match is None:
+                key = next((k for k, _ in node.value if getattr(k, "value", None) == str(part)), None)
+                return key.start_mark.line + 1 if key is not None else line
+            node = match
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node = node.value[part]
+        else:
+            continue
+        line = node.start_mark.line + 1
+    return line
+
+
+def _dotted(location: Sequence[int | str]) -> str:
+    parts = [str(p) for p in location if not str(p).startswith(("function-", "union[", "tagged-union["))]
+    return ".".join(parts) or "(top level)"
+
+
+def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
+    """Parse and validate scenario YAML text; ``InvalidScenario`` names the line and field."""
+    if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
+        raise InvalidScenario(
+            f"larger than {MAX_FILE_BYTES} bytes; split it into several scenarios", path=source
+        )
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        raise InvalidScenario(f"YAML syntax error: {exc.problem or exc}", path=source, line=line) from None
+    except yaml.YAMLError as exc:
+        raise InvalidScenario(f"YAML error: {exc}", path=source) from None
+    if not isinstance(data, dict):
+        raise InvalidScenario(
+            "a scenario is a mapping with name, description, duration, versions...; "
+            f"got {type(data).__name__}",
+            path=source,
+            line=1,
+        )
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        more = len(exc.errors()) - 1
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = f"unknown field {loc[-1]!r}"
+        elif err["type"] in {"enum", "literal_error"}:
+            message = f"{err['input']!r} is not valid; {message}"
+        suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+        raise InvalidScenario(
+            message + suffix, path=source, line=_node_line(root, loc), location=_dotted(loc)
+        ) from None
+    _check_volume(scenario, source)
+    return scenario
+
+
+def _check_volume(scenario: Scenario, source: str) -> None:
+    traffic = scenario.traffic
+    peak = max(traffic.rate, traffic.peak or 0.0)
+    if peak * scenario.duration > MAX_SIMULATED_REQUESTS:
+        raise InvalidScenario(
+            f"traffic of up to {peak:g} req/s for {scenario.duration:g}s is over "
+            f"{MAX_SIMULATED_REQUESTS:.0e} requests; lower the rate or the duration",
+            path=source,
+            location="traffic.rate",
+        )
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate one scenario file."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InvalidScenario(f"{size} bytes is larger than {MAX_FILE_BYTES}", path=str(p))
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InvalidScenario("no such file", path=str(p)) from None
+    except UnicodeDecodeError:
+        raise InvalidScenario("not UTF-8 text", path=str(p)) from None
+    except OSError as exc:
+        raise InvalidScenario(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
+    return parse_scenario(text, source=str(p))
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files named, and every ``*.yaml``/``*.yml`` in folders named, sorted; a usage error if none."""
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        if p.is_dir():
+            found.extend(sorted(q for q in p.iterdir() if q.suffix in {".yaml", ".yml"} and q.is_file()))
+        elif p.exists():
+            found.append(p)
+        else:
+            raise InvalidConfig(f"{p}: no such file or folder", field="path", value=str(p))
+    if not found:
+        raise InvalidConfig("no scenario files found (*.yaml, *.yml) in the paths given", field="path")
+    return found
+
+
+def scenario_schema() -> str:
+    """The JSON Schema of the scenario format, pretty-printed."""
+    schema: dict[str, Any] = Scenario.model_json_schema()
+    return json.dumps(schema, indent=2, sort_keys=True)

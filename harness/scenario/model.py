@@ -1,0 +1,421 @@
+"""The scenario file format: a pydantic model of what to run, under which faults, expecting what.
+
+Every model forbids unknown fields, so a misspelt key is an error that names it. Durations are
+seconds or strings with a unit (``"500ms"``, ``"30s"``, ``"5m"``, ``"1h"``). ``harness scenarios
+schema`` prints the JSON Schema of :class:`Scenario`.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "MAX_DURATION",
+    "MAX_RATE",
+    "CallableSpec",
+    "CanarySpec",
+    "ChampionSpec",
+    "Duration",
+    "Expectations",
+    "FaultKind",
+    "FaultSpec",
+    "FlowKind",
+    "FlowSpec",
+    "HttpSpec",
+    "LatencySpec",
+    "ModelSpec",
+    "OutcomeExpectations",
+    "ResilienceSpec",
+    "ResponseSpec",
+    "RollbackSpec",
+    "Scenario",
+    "ShadowSpec",
+    "SteadyStateProbe",
+    "TrafficSpec",
+    "VersionSpec",
+    "parse_duration",
+]
+
+MAX_DURATION = 7 * 24 * 3600.0
+"""A week of (virtual) time: longer scenarios are almost certainly a typo."""
+MAX_RATE = 1_000_000.0
+"""Requests per second beyond which a scenario file is rejected as absurd."""
+
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a string such as ``"250ms"``, ``"30s"``, ``"2m"``, ``"1h"``."""
+    if isinstance(value, bool):
+        raise ValueError(f"{value!r} is not a duration; write seconds or a string like '30s'")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    elif isinstance(value, str):
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(
+                f"{value!r} is not a duration; write seconds or a string like '500ms', '30s', '5m'"
+            )
+        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
+    else:
+        raise ValueError(f"{value!r} is not a duration; write seconds or a string like '30s'")
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"duration {value!r} must be a finite number of seconds >= 0")
+    if seconds > MAX_DURATION:
+        raise ValueError(
+            f"duration {value!r} is longer than a week; scenarios are at most {MAX_DURATION:.0f}s"
+        )
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LatencySpec(_Spec):
+    """A latency distribution in seconds, sampled vectorised.
+
+    ``fixed`` (value), ``uniform`` (low, high), ``normal`` (mean, std; clipped at 0) and
+    ``lognormal`` (median, sigma: a long tail, p95 = median * exp(1.645 sigma)).
+    """
+
+    kind: Literal["fixed", "uniform", "normal", "lognormal"] = "lognormal"
+    value: Duration = 0.0
+    low: Duration = 0.0
+    high: Duration = 0.0
+    mean: Duration = 0.0
+    std: Duration = 0.0
+    median: Duration = 0.05
+    sigma: float = Field(default=0.3, ge=0.0, le=5.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> LatencySpec:
+        if self.kind == "uniform" and self.high < self.low:
+            raise ValueError(f"uniform latency: high={self.high} is below low={self.low}; swap them")
+        if self.kind == "lognormal" and self.median <= 0:
+            raise ValueError("lognormal latency needs median > 0, for example median: 50ms")
+        return self
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` latencies in seconds."""
+        if self.kind == "fixed":
+            return np.full(n, self.value)
+        if self.kind == "uniform":
+            return rng.uniform(self.low, self.high, n)
+        if self.kind == "normal":
+            return np.maximum(rng.normal(self.mean, self.std, n), 0.0)
+        return self.median * np.exp(self.sigma * rng.standard_normal(n))
+
+    def scaled(self, factor: float) -> LatencySpec:
+        """The same distribution with every latency multiplied by ``factor``."""
+        return self.model_copy(
+            update={k: getattr(self, k) * factor for k in ("value", "low", "high", "mean", "std", "median")}
+        )
+
+
+class ResponseSpec(_Spec):
+    """How a model version's responses look, for shadow comparison and state checks.
+
+    ``fields`` are constant values; ``noisy`` fields differ on every response (timestamps,
+    request ids), so they differ between two instances of the same version too. ``diff`` makes a
+    field take another value in a fraction of responses (a subtle behaviour change).
+    """
+
+    fields: dict[str, str | int | float | bool] = Field(default_factory=lambda: {"status": "ok"})  # type: ignore[arg-type]
+    noisy: list[str] = Field(default_factory=list)
+    diff: dict[str, tuple[str | int | float | bool, Probability]] = Field(default_factory=dict)
+
+
+class ModelSpec(_Spec):
+    """A simulated version: latency, error rate, capacity with queueing, warm-up, per-request metrics."""
+
+    latency: LatencySpec = Field(default_factory=LatencySpec)
+    error_rate: Probability = 0.0
+    capacity: float | None = Field(default=None, gt=0.0, le=MAX_RATE)
+    warmup: Duration = 0.0
+    warmup_factor: float = Field(default=3.0, ge=1.0, le=100.0)
+    metrics: dict[str, tuple[float, float]] = Field(default_factory=dict)
+    dependencies: list[str] = Field(default_factory=list)
+    response: ResponseSpec = Field(default_factory=ResponseSpec)
+    corrupts_state: Probability = 0.0
+
+    @field_validator("metrics")
+    @classmethod
+    def _metric_params(cls, value: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (_mean, std) in value.items():
+            if std < 0:
+                raise ValueError(f"metric {name!r}: std={std} must be >= 0; write [mean, std]")
+        return value
+
+
+class CallableSpec(_Spec):
+    """A version implemented by a Python callable ``"package.module:attr"`` (sync or async)."""
+
+    target: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+class HttpSpec(_Spec):
+    """A version reached over HTTP (live mode only)."""
+
+    url: str = Field(pattern=r"^https?://")
+
+
+class VersionSpec(_Spec):
+    """One version of the system under test: exactly one of model, callable or http."""
+
+    model: ModelSpec | None = None
+    callable: CallableSpec | None = None
+    http: HttpSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> VersionSpec:
+        given = [k for k in ("model", "callable", "http") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a version needs exactly one of model, callable or http; got {given or 'none'}")
+        return self
+
+
+class TrafficSpec(_Spec):
+    """Open-model traffic: a request rate that may step, ramp or spike over the run."""
+
+    rate: float = Field(default=100.0, gt=0.0, le=MAX_RATE)
+    profile: Literal["constant", "ramp", "step", "spike", "diurnal"] = "constant"
+    peak: float | None = Field(default=None, gt=0.0, le=MAX_RATE)
+    at: Duration = 0.0
+    length: Duration = 0.0
+
+    def rate_at(self, t: float, duration: float) -> float:
+        """Requests per second at time ``t`` of a run of ``duration`` seconds."""
+        peak = self.peak if self.peak is not None else self.rate
+        if self.profile == "constant":
+            return self.rate
+        if self.profile == "ramp":
+            return self.rate + (peak - self.rate) * min(1.0, t / duration if duration else 1.0)
+        if self.profile == "step":
+            return peak if t >= self.at else self.rate
+        if self.profile == "spike":
+            return peak if self.at <= t < self.at + self.length else self.rate
+        phase = 2 * math.pi * (t / duration if duration else 0.0)
+        return self.rate + (peak - self.rate) * 0.5 * (1 - math.cos(phase))
+
+
+class FaultKind(enum.StrEnum):
+    """What a scenario fault does to the requests that reach its target."""
+
+    OUTAGE = "outage"
+    ERRORS = "errors"
+    LATENCY = "latency"
+    BROWNOUT = "brownout"
+    CORRUPT = "corrupt"
+
+
+class FaultSpec(_Spec):
+    """A window of trouble: ``kind`` hits ``target`` (a version or dependency) at ``at`` for ``duration``."""
+
+    kind: FaultKind
+    target: str = Field(min_length=1, max_length=200)
+    at: Duration
+    duration: Duration
+    rate: Probability = 1.0
+    latency: Duration = 0.0
+
+
+class ResilienceSpec(_Spec):
+    """The resilience layer in front of a dependency: breaker, retry with budget, fallback."""
+
+    dependency: str = Field(min_length=1)
+    breaker_failure_rate: float = Field(default=0.5, gt=0.0, le=1.0)
+    breaker_window: int = Field(default=50, ge=1, le=100_000)
+    breaker_minimum_calls: int = Field(default=20, ge=1)
+    breaker_open_for: Duration = 10.0
+    breaker_half_open_calls: int = Field(default=3, ge=1)
+    retry_attempts: int = Field(default=1, ge=1, le=20)
+    retry_budget: float | None = Field(default=None, gt=0.0, le=10.0)
+    fallback_latency: Duration | None = None
+    fallback_error_rate: Probability = 0.0
+    dependency_capacity: float | None = Field(default=None, gt=0.0, le=MAX_RATE)
+
+
+class CanarySpec(_Spec):
+    """Canary steps and analysis thresholds (see ``harness.rollout.CanaryFlow``)."""
+
+    steps: list[float] = Field(default_factory=lambda: [5.0, 25.0, 50.0, 100.0])
+    analysis_windows: int = Field(default=3, ge=1, le=1000)
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+    max_latency_increase: float = Field(default=0.05, ge=0.0, le=10.0)
+    max_error_rate_increase: float = Field(default=0.005, ge=0.0, le=1.0)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, value: list[float]) -> list[float]:
+        if not value:
+            raise ValueError("a canary needs at least one step, for example [10, 50, 100]")
+        if any(not 0 < s <= 100 for s in value) or value != sorted(value):
+            raise ValueError(f"canary steps {value} must be increasing percentages in (0, 100]")
+        return value
+
+
+class ShadowSpec(_Spec):
+    """Mirror to the candidate; compare responses with noise cancellation."""
+
+    mirror_fraction: Probability = 1.0
+    alpha: float = Field(default=0.01, gt=0.0, lt=0.5)
+    ignore: list[str] = Field(default_factory=list)
+    min_exchanges: int = Field(default=200, ge=1)
+
+
+class ChampionSpec(_Spec):
+    """Champion-challenger: split, compare an outcome metric, promote only on a significant win."""
+
+    metric: str = "latency"
+    direction: Literal["lower", "higher"] = "lower"
+    split: float = Field(default=50.0, gt=0.0, lt=100.0)
+    confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
+    min_samples: int = Field(default=1000, ge=10)
+
+
+class RollbackSpec(_Spec):
+    """Deploy the candidate, validate state, roll back (restoring a backup) when validation fails."""
+
+    validate_after: Duration = 30.0
+    max_corrupt_fraction: Probability = 0.0
+
+
+class FlowKind(enum.StrEnum):
+    """Which rollout flow a scenario runs."""
+
+    NONE = "none"
+    SHADOW = "shadow"
+    CANARY = "canary"
+    CHAMPION_CHALLENGER = "champion_challenger"
+    ROLLBACK = "rollback"
+
+
+class FlowSpec(_Spec):
+    """The flow and its configuration; only the block matching ``kind`` is read."""
+
+    kind: FlowKind = FlowKind.NONE
+    stable: str = "v1"
+    candidate: str | None = None
+    canary: CanarySpec = Field(default_factory=CanarySpec)
+    shadow: ShadowSpec = Field(default_factory=ShadowSpec)
+    champion: ChampionSpec = Field(default_factory=ChampionSpec)
+    rollback: RollbackSpec = Field(default_factory=RollbackSpec)
+
+
+class SteadyStateProbe(_Spec):
+    """A Chaos Toolkit-style steady-state probe: a metric of the user-facing traffic within a tolerance.
+
+    ``phase`` is ``before`` (before the first fault), ``during`` (while any fault is active),
+    ``after`` (after the last fault ends, skipping ``settle`` seconds) or ``always``.
+    """
+
+    name: str = Field(min_length=1)
+    metric: Literal["error_rate", "p50", "p95", "p99", "requests"]
+    max: float | None = None
+    min: float | None = None
+    phase: Literal["before", "during", "after", "always"] = "always"
+    settle: Duration = 0.0
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SteadyStateProbe:
+        if self.max is None and self.min is None:
+            raise ValueError(f"steady-state probe {self.name!r} needs max or min")
+        if self.max is not None and self.min is not None and self.min > self.max:
+            raise ValueError(f"steady-state probe {self.name!r}: min={self.min} exceeds max={self.max}")
+        return self
+
+
+class OutcomeExpectations(_Spec):
+    """What the flow must end with."""
+
+    promoted: bool | None = None
+    rolled_back: bool | None = None
+    rolled_back_within: Duration | None = None
+    winner: str | None = None
+    no_winner: bool | None = None
+    detected_fields: list[str] | None = None
+    clean_fields: list[str] | None = None
+    max_user_error_rate: Probability | None = None
+    state_restored: bool | None = None
+    max_retry_ratio: float | None = Field(default=None, ge=0.0)
+    breaker_opened: bool | None = None
+
+
+class Expectations(_Spec):
+    """Steady state, SLOs and the flow's outcome."""
+
+    steady_state: list[SteadyStateProbe] = Field(default_factory=list)
+    outcome: OutcomeExpectations = Field(default_factory=OutcomeExpectations)
+
+
+class Scenario(_Spec):
+    """A declarative chaos scenario."""
+
+    name: str = Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.-]*$")
+    description: str = Field(min_length=1, max_length=500)
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1)
+    duration: Duration
+    window: Duration = 10.0
+    versions: dict[str, VersionSpec]
+    traffic: TrafficSpec = Field(default_factory=TrafficSpec)
+    faults: list[FaultSpec] = Field(default_factory=list)
+    resilience: ResilienceSpec | None = None
+    flow: FlowSpec = Field(default_factory=FlowSpec)
+    expectations: Expectations = Field(default_factory=Expectations)
+    baseline: str | None = None
+    live: bool = False
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Scenario:
+        if self.duration <= 0:
+            raise ValueError("duration must be > 0, for example duration: 10m")
+        if not 0 < self.window <= self.duration:
+            raise ValueError(f"window={self.window}s must be in (0, duration={self.duration}s]")
+        if self.duration / self.window > 100_000:
+            raise ValueError("more than 100,000 windows; use a longer window")
+        names = set(self.versions)
+        if not names:
+            raise ValueError("versions: declare at least one version, for example v1: {model: {}}")
+        for role in ("stable", "candidate"):
+            ref = getattr(self.flow, role)
+            if ref is not None and ref not in names:
+                raise ValueError(f"flow.{role}={ref!r} is not a declared version; versions: {sorted(names)}")
+        if self.flow.kind is not FlowKind.NONE and self.flow.candidate is None:
+            raise ValueError(f"flow.kind={self.flow.kind.value!r} needs flow.candidate")
+        dependencies = {
+            d for v in self.versions.values() if v.model is not None for d in v.model.dependencies
+        }
+        targets = names | dependencies
+        for fault in self.faults:
+            if fault.target not in targets:
+                raise ValueError(
+                    f"fault target {fault.target!r} is neither a version nor a dependency; "
+                    f"known: {sorted(targets)}"
+                )
+            if fault.at >= self.duration:
+                raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
+        if self.resilience is not None and self.resilience.dependency not in dependencies:
+            raise ValueError(
+                f"resilience.dependency={self.resilience.dependency!r} is not a dependency of any version; "
+                f"known: {sorted(dependencies)}"
+            )
+        return self
+
+    @property
+    def fault_span(self) -> tuple[float, float] | None:
+        """(first fault start, last fault end), or None without faults."""
+        if not self.faults:
+            return None
+        return min(f.at for f in self.faults), max(f.at + f.duration for f in self.faults)

@@ -1,0 +1,190 @@
+"""The result of a scenario run: verdict, journal, digest, metrics, and its report form."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from harness._version import __version__
+from harness.journal import Journal
+from harness.report import (
+    DecisionReason,
+    DecisionRecord,
+    ExpectationResult,
+    FaultWindow,
+    RunMode,
+    RunReport,
+    SeriesPoint,
+)
+from harness.rollout.contract import Decision
+from harness.scenario.dependency import DependencyStats
+from harness.scenario.expectations import UserWindow
+from harness.scenario.flows import FlowOutcome
+from harness.scenario.model import Scenario
+
+__all__ = ["RunResult", "VersionPoint", "replay_command"]
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPoint:
+    """One version's aggregates in one window."""
+
+    t_start: float
+    t_end: float
+    weight: float
+    requests: int
+    errors: int
+    p50: float | None
+    p95: float | None
+    p99: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, latencies rounded to the nanosecond so digests do not chase float noise."""
+        return {
+            "t_end": round(self.t_end, 9),
+            "weight": round(self.weight, 6),
+            "requests": self.requests,
+            "errors": self.errors,
+            "p50": None if self.p50 is None else round(self.p50, 9),
+            "p95": None if self.p95 is None else round(self.p95, 9),
+            "p99": None if self.p99 is None else round(self.p99, 9),
+        }
+
+
+def replay_command(source: str | None, seed: int, mode: str) -> str:
+    """The command that replays a run."""
+    target = shlex.quote(source) if source else "<scenario.yaml>"
+    suffix = "" if mode == "simulated" else f" --mode {mode}"
+    return f"harness run {target} --seed {seed}{suffix}"
+
+
+@dataclass(slots=True)
+class RunResult:
+    """Everything one run produced. ``passed`` is the verdict; ``digest`` the fingerprint."""
+
+    scenario: Scenario
+    seed: int
+    mode: str
+    journal: Journal
+    expectations: list[ExpectationResult]
+    outcome: FlowOutcome
+    points: Mapping[str, Sequence[VersionPoint]]
+    user_windows: Sequence[UserWindow]
+    decisions: Sequence[Decision]
+    dependency: DependencyStats | None = None
+    source: str | None = None
+    started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+
+    def attach_source(self, source: str) -> None:
+        """Record the scenario file this run came from (for the replay command and journal)."""
+        self.source = source
+        self.journal.meta["source"] = source
+
+    @property
+    def passed(self) -> bool:
+        """Whether every expectation held."""
+        return all(e.passed for e in self.expectations)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the canonical journal."""
+        return self.journal.digest()
+
+    @property
+    def failed(self) -> list[ExpectationResult]:
+        """The expectations that did not hold."""
+        return [e for e in self.expectations if not e.passed]
+
+    def summary(self) -> dict[str, float]:
+        """Scalar metrics of the run, for baselines and the gate."""
+        requests = sum(w.requests for w in self.user_windows)
+        errors = sum(w.errors for w in self.user_windows)
+        out: dict[str, float] = {
+            "user_requests": float(requests),
+            "user_error_rate": errors / requests if requests else 0.0,
+            "decisions": float(len(self.decisions)),
+        }
+        p99s = [p.p99 for pts in self.points.values() for p in pts if p.p99 is not None]
+        if p99s:
+            out["max_window_p99"] = max(p99s)
+        if self.outcome.decided_at is not None:
+            out["decided_at"] = self.outcome.decided_at
+        if self.dependency is not None:
+            out["retry_ratio"] = self.dependency.retry_ratio
+            out["breaker_rejections"] = float(self.dependency.rejected)
+        return out
+
+    def to_report(self) -> RunReport:
+        """The report model every writer renders."""
+        series = {
+            name: [
+                SeriesPoint(
+                    t_start=p.t_start,
+                    t_end=p.t_end,
+                    weight_percent=min(100.0, max(0.0, p.weight)),
+                    requests=p.requests,
+                    errors=p.errors,
+                    error_rate=p.errors / p.requests if p.requests else 0.0,
+                    p50=p.p50,
+                    p95=p.p95,
+                    p99=p.p99,
+                )
+                for p in pts
+            ]
+            for name, pts in self.points.items()
+        }
+        faults = [
+            FaultWindow(
+                start=f.at,
+                end=min(f.at + f.duration, self.scenario.duration),
+                target=f.target,
+                kind=f.kind.value,
+            )
+            for f in self.scenario.faults
+        ]
+        decisions = [
+            DecisionRecord(
+                t=float(d.t) if d.t is not None else 0.0,
+                action=d.action.value,
+                weights=dict(d.weights),
+                reasons=[
+                    DecisionReason(
+                        metric=r.metric,
+                        statistic=r.statistic,
+                        value=r.value,
+                        threshold=r.threshold,
+                        message=r.message,
+                        verdict=r.verdict.value,
+                    )
+                    for r in d.reasons
+                ],
+            )
+            for d in self.decisions
+        ]
+        return RunReport(
+            scenario=self.scenario.name,
+            description=self.scenario.description,
+            seed=self.seed,
+            mode=RunMode(self.mode),
+            started_at=self.started_at,
+            duration=self.scenario.duration,
+            digest=self.digest,
+            passed=self.passed,
+            replay_command=replay_command(self.source, self.seed, self.mode),
+            package_version=__version__,
+            expectations=list(self.expectations),
+            series=series,
+            faults=faults,
+            decisions=decisions,
+            summary=self.summary(),
+        )
+
+    def write_reports(self, out_dir: str | Path) -> dict[str, Path]:
+        """Write result.json, journal.jsonl, junit.xml, summary.md and report.html under ``out_dir``."""
+        from harness.report import write_run_reports
+
+        return write_run_reports(self.to_report(), out_dir, journal=self.journal)
