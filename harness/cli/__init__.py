@@ -30,7 +30,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)
 
 
 def _version(value: bool) -> None:
@@ -50,7 +50,7 @@ def _root(
 
 
 # Subcommand modules: each defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("harness.cli.load", "harness.cli.gate", "harness.cli.report")
+COMMAND_MODULES: tuple[str, ...] = ("harness.cli.load", "harness.cli.gate", "harness.cli.report", "harness.cli.run")
 
 
 def _register_commands() -> None:
