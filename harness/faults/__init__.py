@@ -1,7 +1,9 @@
 """Fault injection: in-process faults, schedules, a Toxiproxy-compatible fault proxy and more."""
 
+from harness.faults import clock_faults, process_faults, redis_faults
 from harness.faults.api import ApiServer, RunningApi, serve_api, start_api
 from harness.faults.backend import ProxyHandle, Toxiproxy, ToxiproxyError, backend_from_env
+from harness.faults.clock_faults import ClockJump, FaultyClock
 from harness.faults.inject import FaultEvent, Injection, inject
 from harness.faults.inprocess import (
     AddLatency,
@@ -22,7 +24,9 @@ from harness.faults.inprocess import (
     hang,
     raise_error,
 )
+from harness.faults.process_faults import ProcessAction, ProcessFaults, ProcessStep
 from harness.faults.proxy import ConnectionInfo, FaultProxy
+from harness.faults.redis_faults import FaultyStorage, RedisFault, RedisFaultKind, RedisFaults, inject_redis
 from harness.faults.registry import ProxyRegistry
 from harness.faults.schedule import ALL_TARGETS, FaultSchedule, FaultWindow, Swarm
 from harness.faults.toxics import Stream, Toxic, ToxicError, ToxicType
@@ -31,6 +35,7 @@ __all__ = [
     "ALL_TARGETS",
     "AddLatency",
     "ApiServer",
+    "ClockJump",
     "ConnectionInfo",
     "CorruptResult",
     "Decision",
@@ -40,15 +45,23 @@ __all__ = [
     "FaultProxy",
     "FaultSchedule",
     "FaultWindow",
+    "FaultyClock",
+    "FaultyStorage",
     "Fixed",
     "Hang",
     "Injection",
     "LatencyDistribution",
     "LogNormal",
     "Normal",
+    "ProcessAction",
+    "ProcessFaults",
+    "ProcessStep",
     "ProxyHandle",
     "ProxyRegistry",
     "RaiseError",
+    "RedisFault",
+    "RedisFaultKind",
+    "RedisFaults",
     "RunningApi",
     "Stream",
     "Swarm",
@@ -60,11 +73,15 @@ __all__ = [
     "Uniform",
     "add_latency",
     "backend_from_env",
+    "clock_faults",
     "corrupt_result",
     "decide",
     "hang",
     "inject",
+    "inject_redis",
+    "process_faults",
     "raise_error",
+    "redis_faults",
     "serve_api",
     "start_api",
 ]

@@ -37,7 +37,6 @@ from harness.faults.inprocess import (
     CorruptResult,
     Decision,
     Fault,
-    FaultKind,
     Hang,
     RaiseError,
     decide,
@@ -59,7 +58,7 @@ class FaultEvent:
     t: float
     target: str
     fault: str
-    kind: FaultKind
+    kind: str
     call: int
     delay: float = 0.0
 
@@ -68,7 +67,7 @@ class FaultEvent:
         data: dict[str, str | int | float] = {
             "target": self.target,
             "fault": self.fault,
-            "kind": self.kind.value,
+            "kind": str(self.kind),
             "call": self.call,
         }
         if self.delay:
