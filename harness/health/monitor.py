@@ -53,6 +53,7 @@ class HealthMonitorConfig:
     trend_window: int = 10  # rounds the trend is fitted over
     trend_threshold: float = 5.0  # score points of fitted change that count as a trend
     history: int = 100  # reports kept in memory
+    round_timeout: float | None = 60.0  # a check still running after this is reported UNHEALTHY
 
     def __post_init__(self) -> None:
         if isinstance(self.interval, bool) or not self.interval > 0:
@@ -65,6 +66,15 @@ class HealthMonitorConfig:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InvalidConfig(f"{name}={value!r} must be an integer >= 1.", field=name, value=value)
+        if self.round_timeout is not None and (
+            isinstance(self.round_timeout, bool) or not self.round_timeout > 0
+        ):
+            raise InvalidConfig(
+                f"round_timeout={self.round_timeout!r} must be a positive number of seconds, or None "
+                "to wait for every check however long it takes.",
+                field="round_timeout",
+                value=self.round_timeout,
+            )
         if not self.trend_threshold > 0:
             raise InvalidConfig(
                 f"trend_threshold={self.trend_threshold!r} must be a positive number of score points, "
@@ -310,13 +320,28 @@ class HealthMonitor:
                 results[index] = await self._timed(registration)
 
         workers = min(self.config.max_concurrency, len(registrations))
-        if workers <= 1:
-            await worker()
-        else:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(workers):
-                    group.create_task(worker())
-        return [r for r in results if r is not None]
+        with contextlib.suppress(TimeoutError):  # unfinished checks are reported below
+            async with asyncio.timeout(self.config.round_timeout):
+                if workers <= 1:
+                    await worker()
+                else:
+                    async with asyncio.TaskGroup() as group:
+                        for _ in range(workers):
+                            group.create_task(worker())
+        return [
+            result if result is not None else self._unfinished(registration)
+            for result, registration in zip(results, registrations, strict=True)
+        ]
+
+    def _unfinished(self, registration: _Registration) -> CheckResult:
+        timeout = self.config.round_timeout
+        return CheckResult(
+            name=registration.check.name,
+            status=HealthStatus.UNHEALTHY,
+            message=f"no result within the round timeout of {timeout:g}s",
+            duration=float(timeout or 0.0),
+            checked_at=self.clock.now(),
+        )
 
     def _overall(self, registrations: list[_Registration], results: list[CheckResult]) -> HealthStatus:
         statuses = []

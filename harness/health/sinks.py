@@ -12,11 +12,13 @@ metrics in a registry of its own (never the global one).
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import logging
 import re
 import threading
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from harness.errors import InvalidConfig
 
@@ -164,13 +166,15 @@ DEFAULT_BUCKETS: tuple[float, ...] = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 
 
 class PrometheusSink:
-    """Feeds ``prometheus_client`` metrics kept in a ``CollectorRegistry`` of its own.
+    """Exposes the samples through ``prometheus_client``, in a ``CollectorRegistry`` of its own.
 
-    Metric names get ``namespace_`` in front; counters are exposed with ``_total``. Each metric
-    is created on first use with the label names of that use; a later use with other label
-    names raises :class:`InvalidConfig`. Serve :attr:`registry` with
-    ``prometheus_client.start_http_server(port, addr="127.0.0.1", registry=sink.registry)`` or
-    read :meth:`exposition`.
+    Metric names get ``namespace_`` in front; counters are exposed with ``_total``. A metric
+    keeps the label names of its first use; a later use with other label names raises
+    :class:`InvalidConfig`. Samples are accumulated in plain structures (a dict lookup and, for
+    histograms, a bisection per sample) and turned into metric families only when the
+    registry is collected, so reporting stays cheap on the monitor's hot path. Serve
+    :attr:`registry` with ``prometheus_client.start_http_server(port, addr="127.0.0.1",
+    registry=sink.registry)`` or read :meth:`exposition`.
     """
 
     def __init__(
@@ -184,84 +188,105 @@ class PrometheusSink:
 
         if namespace:
             validate_name(namespace)
-        if not buckets or list(buckets) != sorted(buckets):
+        if not buckets or list(buckets) != sorted(set(buckets)):
             raise InvalidConfig(
                 f"buckets={list(buckets)!r} must be a non-empty increasing sequence of upper bounds.",
                 field="buckets",
                 value=buckets,
             )
         self.namespace = namespace
+        self.buckets = tuple(float(b) for b in buckets)
+        self._families: dict[tuple[str, str], tuple[str, ...]] = {}  # (kind, name) -> label names
+        self._values: dict[tuple[str, str, _LabelKey], float] = {}  # counters and gauges
+        self._histograms: dict[tuple[str, _LabelKey], _Histogram] = {}
+        self._lock = threading.Lock()
         self.registry: CollectorRegistry = (
             registry if registry is not None else CollectorRegistry(auto_describe=True)
         )
-        self.buckets = tuple(float(b) for b in buckets)
-        self._metrics: dict[tuple[str, str], tuple[Any, tuple[str, ...]]] = {}
-        self._children: dict[tuple[str, str, tuple[tuple[str, str], ...]], Any] = {}
-        self._lock = threading.Lock()
+        self.registry.register(_Collector(self))
 
-    def _metric(self, kind: str, name: str, labels: Labels | None) -> Any:
-        key = (kind, name, tuple(labels.items()) if labels else ())
-        child = self._children.get(key)
-        if child is None:
-            child = self._children[key] = self._resolve(kind, name, labels)
-        return child
-
-    def _resolve(self, kind: str, name: str, labels: Labels | None) -> Any:
-        names = tuple(sorted(labels)) if labels else ()
-        entry = self._metrics.get((kind, name))
-        if entry is None:
-            entry = self._create(kind, name, names)
-        metric, known = entry
-        if names != known:
+    def _family(self, kind: str, name: str, labels: _LabelKey) -> None:
+        names = tuple(k for k, _ in labels)
+        known = self._families.get((kind, name))
+        if known is None:
+            validate_name(name)
+            for label in names:
+                validate_name(label)
+            self._families[(kind, name)] = names
+        elif names != known:
             raise InvalidConfig(
                 f"{kind} {name!r} was first reported with labels {list(known)!r}, now with {list(names)!r}; "
                 "report a metric with the same label names every time.",
                 field="labels",
                 value=list(names),
             )
-        return metric.labels(**labels) if labels else metric
-
-    def _create(self, kind: str, name: str, names: tuple[str, ...]) -> tuple[Any, tuple[str, ...]]:
-        from prometheus_client import Counter, Gauge, Histogram
-
-        validate_name(name)
-        for label in names:
-            validate_name(label)
-        with self._lock:
-            entry = self._metrics.get((kind, name))
-            if entry is not None:
-                return entry
-            doc = f"{name.replace('_', ' ')} ({kind}, reported by chaos-harness)"
-            common: dict[str, Any] = {
-                "namespace": self.namespace,
-                "labelnames": names,
-                "registry": self.registry,
-            }
-            if kind == "counter":
-                metric: Any = Counter(name, doc, **common)
-            elif kind == "gauge":
-                metric = Gauge(name, doc, **common)
-            else:
-                metric = Histogram(name, doc, buckets=self.buckets, **common)
-            entry = (metric, names)
-            self._metrics[(kind, name)] = entry
-            return entry
 
     def counter(self, name: str, value: float = 1.0, labels: Labels | None = None) -> None:
-        """Increment the counter ``namespace_name_total``; ``value`` must be >= 0."""
+        """Add ``value`` (>= 0) to the counter ``namespace_name_total``."""
         if value < 0:
             raise InvalidConfig(
                 f"counter {name!r} cannot decrease (value={value!r}); use a gauge.", value=value
             )
-        self._metric("counter", name, labels).inc(value)
+        key = ("counter", name, tuple(sorted(labels.items())) if labels else ())
+        with self._lock:
+            current = self._values.get(key)
+            if current is None:
+                self._family("counter", name, key[2])
+                current = 0.0
+            self._values[key] = current + value
 
     def gauge(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Set the gauge ``namespace_name``."""
-        self._metric("gauge", name, labels).set(value)
+        key = ("gauge", name, tuple(sorted(labels.items())) if labels else ())
+        with self._lock:
+            if key not in self._values:
+                self._family("gauge", name, key[2])
+            self._values[key] = float(value)
 
     def histogram(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Observe ``value`` in the histogram ``namespace_name``."""
-        self._metric("histogram", name, labels).observe(value)
+        key = (name, tuple(sorted(labels.items())) if labels else ())
+        with self._lock:
+            hist = self._histograms.get(key)
+            if hist is None:
+                self._family("histogram", name, key[1])
+                hist = self._histograms[key] = _Histogram(len(self.buckets))
+            hist.counts[bisect.bisect_left(self.buckets, value)] += 1
+            hist.total += value
+
+    def _full(self, name: str) -> str:
+        return f"{self.namespace}_{name}" if self.namespace else name
+
+    def collect(self) -> list[Any]:
+        """The current values as ``prometheus_client`` metric families (what the registry scrapes)."""
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+
+        with self._lock:
+            values = dict(self._values)
+            histograms = {k: (list(h.counts), h.total) for k, h in self._histograms.items()}
+            families = dict(self._families)
+        kinds = {
+            "counter": CounterMetricFamily,
+            "gauge": GaugeMetricFamily,
+            "histogram": HistogramMetricFamily,
+        }
+        out: dict[tuple[str, str], Any] = {}
+        for (kind, name), names in sorted(families.items()):
+            doc = f"{name.replace('_', ' ')} ({kind}, reported by chaos-harness)"
+            out[(kind, name)] = kinds[kind](self._full(name), doc, labels=list(names))
+        for (kind, name, labels), value in values.items():
+            out[(kind, name)].add_metric([v for _, v in labels], value)
+        for (name, labels), (counts, total) in histograms.items():
+            out[("histogram", name)].add_metric([v for _, v in labels], self._buckets(counts), total)
+        return list(out.values())
+
+    def _buckets(self, counts: list[int]) -> list[tuple[str, float]]:
+        from prometheus_client import utils
+
+        go_string = cast(Callable[[float], str], utils.floatToGoString)
+        cumulative = list(itertools.accumulate(counts))
+        bounds = [go_string(b) for b in self.buckets] + ["+Inf"]
+        return list(zip(bounds, cumulative, strict=True))
 
     def exposition(self) -> str:
         """The registry in the Prometheus text format."""
@@ -270,4 +295,25 @@ class PrometheusSink:
         return generate_latest(self.registry).decode("utf-8")
 
     def __repr__(self) -> str:
-        return f"PrometheusSink(namespace={self.namespace!r}, metrics={len(self._metrics)})"
+        return f"PrometheusSink(namespace={self.namespace!r}, metrics={len(self._families)})"
+
+
+_LabelKey = tuple[tuple[str, str], ...]
+
+
+class _Histogram:
+    __slots__ = ("counts", "total")
+
+    def __init__(self, buckets: int) -> None:
+        self.counts = [0] * (buckets + 1)  # the last slot is +Inf
+        self.total = 0.0
+
+
+class _Collector:
+    """Adapts a :class:`PrometheusSink` to the ``prometheus_client`` collector interface."""
+
+    def __init__(self, sink: PrometheusSink) -> None:
+        self._sink = sink
+
+    def collect(self) -> list[Any]:
+        return self._sink.collect()

@@ -125,6 +125,7 @@ def test_duplicate_names_and_non_checks_are_rejected(virtual_clock: VirtualClock
         ({"max_concurrency": 0}, "max_concurrency=0"),
         ({"trend_window": 1.5}, "trend_window=1.5"),
         ({"trend_threshold": -1}, "trend_threshold=-1"),
+        ({"round_timeout": 0}, "round_timeout=0"),
     ],
 )
 def test_config_rejects_bad_values(kwargs: dict[str, Any], match: str) -> None:
@@ -256,3 +257,22 @@ def test_monitor_cannot_start_twice(virtual_clock: VirtualClock) -> None:
             await monitor.stop()
 
     virtual_clock.run(scenario())
+
+
+def test_round_timeout_reports_hung_checks(virtual_clock: VirtualClock) -> None:
+    """A check that never returns (and has no timeout of its own) is UNHEALTHY after round_timeout."""
+
+    class Hung:
+        name = "hung"
+
+        async def check(self) -> Any:
+            await asyncio.Event().wait()
+
+    monitor = HealthMonitor(clock=virtual_clock, config=HealthMonitorConfig(round_timeout=20.0))
+    monitor.register(Hung())
+    monitor.register(fixed("ok", HealthStatus.HEALTHY, delay=1.0))
+    report = virtual_clock.run(monitor.run_round())
+    assert report.checks["hung"].status is HealthStatus.UNHEALTHY
+    assert report.checks["hung"].message == "no result within the round timeout of 20s"
+    assert report.checks["ok"].status is HealthStatus.HEALTHY
+    assert report.duration == pytest.approx(20.0)

@@ -139,3 +139,31 @@ def test_memory_sink_accumulates_and_keeps_observations() -> None:
     sink.histogram("h", 0.2)
     assert (sink.value("c"), sink.value("g"), sink.observations("h")) == (3.0, 3.0, [0.1, 0.2])
     assert sink.value("missing") is None
+
+
+def test_prometheus_buckets_are_inclusive_upper_bounds() -> None:
+    """A value equal to a bucket's bound counts in that bucket (Prometheus 'le')."""
+    sink = PrometheusSink(namespace="", buckets=(0.1, 1.0))
+    sink.histogram("h", 0.1)
+    sink.histogram("h", 1.0)
+    hist = families(sink)["h"]
+    assert hist[("h_bucket", (("le", "0.1"),))] == 1.0
+    assert hist[("h_bucket", (("le", "1.0"),))] == 2.0
+
+
+def test_prometheus_label_order_does_not_split_series() -> None:
+    """The same labels in another order update the same series."""
+    sink = PrometheusSink()
+    sink.counter("c", 1.0, {"a": "1", "b": "2"})
+    sink.counter("c", 1.0, {"b": "2", "a": "1"})
+    assert families(sink)["harness_c"] == {("harness_c_total", (("a", "1"), ("b", "2"))): 2.0}
+
+
+def test_prometheus_sink_joins_a_given_registry() -> None:
+    """With registry= the sink's metrics are collected from that registry."""
+    from prometheus_client import CollectorRegistry, generate_latest
+
+    registry = CollectorRegistry()
+    sink = PrometheusSink(registry=registry)
+    sink.gauge("up", 1.0)
+    assert "harness_up 1.0" in generate_latest(registry).decode()
