@@ -132,19 +132,27 @@ class HealthReport:
 
         ``score``, ``status`` (0 healthy, 1 degraded, 2 unhealthy), ``checks``,
         ``unhealthy_checks``, ``degraded_checks``, ``failed_components`` (unhealthy checks
-        plus open breakers), ``open_circuits``, ``half_open_circuits``, ``retry_failures``,
-        ``trend`` (1 improving, 0 stable, -1 degrading) and per check ``<name>_status``
-        (the check's rank, name with non-identifier characters replaced by ``_``).
+        plus open breakers; a breaker tracked as ``n`` and checked by a check named
+        ``breaker:n``, the ``BreakerHealthCheck`` default, counts once), ``open_circuits``,
+        ``circuit_open`` (1 when any breaker is open), ``half_open_circuits``,
+        ``retry_failures``, ``trend`` (1 improving, 0 stable, -1 degrading) and per check
+        ``<name>_status`` (the check's rank; non-identifier characters become ``_``). These are
+        the variables ``harness.resilience.FallbackManager.update`` cascades on.
         """
         open_circuits = self._breaker_count("open")
+        failed = set(self.unhealthy)
+        failed.update(
+            f"breaker:{n}" for n, b in self.breakers.items() if str(b.get("state", "")).lower() == "open"
+        )
         ctx: dict[str, float] = {
             "score": self.score,
             "status": float(self.status.rank),
             "checks": float(len(self.checks)),
             "unhealthy_checks": float(len(self.unhealthy)),
             "degraded_checks": float(len(self.degraded)),
-            "failed_components": float(len(self.unhealthy) + open_circuits),
+            "failed_components": float(len(failed)),
             "open_circuits": float(open_circuits),
+            "circuit_open": 1.0 if open_circuits else 0.0,
             "half_open_circuits": float(self._breaker_count("half_open")),
             "retry_failures": float(self._retry_failures()),
             "trend": {Trend.IMPROVING: 1.0, Trend.STABLE: 0.0, Trend.DEGRADING: -1.0}[self.trend],

@@ -49,7 +49,8 @@ def test_breaker_opened_by_failures_shows_in_the_report(virtual_clock: VirtualCl
     assert report.breakers["payments"]["transitions"] == 1
     assert report.breakers["payments"]["open_remaining"] == 30.0
     ctx = report.context()
-    assert (ctx["open_circuits"], ctx["failed_components"]) == (1.0, 2.0)  # the check and the breaker
+    # The breaker's own check and its tracked statistics are one failed component.
+    assert (ctx["open_circuits"], ctx["circuit_open"], ctx["failed_components"]) == (1.0, 1.0, 1.0)
 
 
 def test_retry_statistics_are_counted_from_events(virtual_clock: VirtualClock) -> None:
