@@ -17,7 +17,7 @@ import inspect
 import logging
 import re
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Self
@@ -34,8 +34,8 @@ __all__ = ["HealthMonitor", "HealthMonitorConfig", "HealthReport", "StatsSource"
 
 _log = logging.getLogger("harness.health")
 
-Subscriber = Callable[["HealthReport"], Awaitable[None] | None]
-"""Called with every report; may be a coroutine function."""
+Subscriber = Callable[["HealthReport"], object]
+"""Called with every report; may be a coroutine function (its awaitable is awaited)."""
 
 StatsSource = Callable[[], Mapping[str, Any]] | Any
 """Breaker or retry statistics: an object with ``metrics()`` / ``snapshot()`` / ``stats()``, or a function."""
