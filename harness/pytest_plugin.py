@@ -35,7 +35,12 @@ __all__ = [
 ]
 
 # Fixture modules of the other subsystems, loaded with this plugin (and disabled with it).
-pytest_plugins: list[str] = ["harness.pytest_fixtures.load", "harness.health.pytest_fixtures"]
+pytest_plugins: list[str] = [
+    "harness.pytest_fixtures.load",
+    "harness.health.pytest_fixtures",
+    "harness.pytest_fixtures.report",
+    "harness.pytest_fixtures.faults",
+]
 
 OPTION_CHAOS_SEED = "--chaos-seed"
 INI_CHAOS_SEED = "chaos_seed"
