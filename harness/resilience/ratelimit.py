@@ -1,0 +1,287 @@
+"""Rate limiting with GCRA (the generic cell rate algorithm), local or shared through Storage.
+
+GCRA keeps one number per limiter, the theoretical arrival time (TAT). With emission interval
+``T = period / rate`` and burst ``B``, a request of cost ``n`` at time ``now`` is admitted when
+``max(TAT, now) + n*T - now <= B*T`` (plus ``max_wait`` if the caller may wait), and then TAT
+moves to ``max(TAT, now) + n*T``. One read and one write: cheap locally, and a single Lua
+script on Redis. ``Gcra`` is the sans-IO core; ``RateLimiter`` drives it on a clock;
+``SharedRateLimiter`` keeps the TAT in a ``Storage`` so several processes share one limit.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar, cast, overload
+
+from harness.clock import Clock, SystemClock
+from harness.errors import InvalidConfig
+from harness.resilience.breaker import _positive, _positive_int
+from harness.resilience.errors import RateLimited
+from harness.resilience.events import EventKind, EventSource, Listener
+from harness.storage import Storage
+from harness.storage.redis import RedisStorage
+
+__all__ = ["Gcra", "RateLimiter", "RateLimiterConfig", "SharedRateLimiter"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_GCRA_LUA = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
+local interval = tonumber(ARGV[1])
+local burst = tonumber(ARGV[2])
+local cost = tonumber(ARGV[3])
+local max_wait = tonumber(ARGV[4])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+if tat < now then tat = now end
+local new = tat + cost * interval
+local wait = new - now - burst * interval
+if wait > max_wait then return {0, string.format('%.6f', wait)} end
+redis.call('SET', KEYS[1], string.format('%.6f', new), 'PX', math.ceil((new - now) * 1000) + 1000)
+if wait < 0 then wait = 0 end
+return {1, string.format('%.6f', wait)}
+"""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RateLimiterConfig:
+    """``rate`` permits per ``period`` seconds, bursts of up to ``burst``, waits up to ``max_wait``."""
+
+    rate: float
+    period: float = 1.0
+    burst: int = 1
+    max_wait: float = 0.0
+    """Seconds a caller may wait for a permit; 0 rejects at once."""
+
+    def __post_init__(self) -> None:
+        _positive("rate", self.rate, "for example rate=100 with period=1.0 for 100 per second.")
+        _positive("period", self.period, "for example 1.0 second.")
+        _positive_int("burst", self.burst, "1 spaces calls evenly; larger values allow bursts.")
+        if isinstance(self.max_wait, bool) or not isinstance(self.max_wait, int | float) or self.max_wait < 0:
+            raise InvalidConfig(
+                f"max_wait={self.max_wait!r} must be >= 0 seconds; 0 rejects when no permit is free.",
+                field="max_wait",
+                value=self.max_wait,
+            )
+
+    @property
+    def interval(self) -> float:
+        """Seconds per permit (``period / rate``)."""
+        return self.period / self.rate
+
+
+class Gcra:
+    """The sans-IO limiter: ``reserve(now, cost, max_wait)`` returns the wait or ``None``."""
+
+    __slots__ = ("_burst", "_interval", "tat")
+
+    def __init__(self, config: RateLimiterConfig) -> None:
+        self._interval = config.interval
+        self._burst = config.burst
+        self.tat = -math.inf
+
+    def check(self, tat: float, now: float, cost: int, max_wait: float) -> tuple[float, float | None]:
+        """For a stored ``tat``: ``(new_tat, wait)`` if admitted, or ``(tat, None)`` plus nothing."""
+        base = max(tat, now)
+        new = base + cost * self._interval
+        wait = new - now - self._burst * self._interval
+        if wait > max_wait + 1e-12:
+            return tat, None
+        return new, max(0.0, wait)
+
+    def reserve(self, now: float, cost: int = 1, max_wait: float = 0.0) -> float | None:
+        """Admit ``cost`` permits at ``now``: the seconds to wait first, or ``None`` if refused."""
+        self.tat, wait = self.check(self.tat, now, cost, max_wait)
+        return wait
+
+    def retry_after(self, now: float, cost: int = 1) -> float:
+        """Seconds from ``now`` until ``cost`` permits would be admitted without waiting."""
+        return max(0.0, max(self.tat, now) + cost * self._interval - now - self._burst * self._interval)
+
+
+def _bad_config(config: object) -> None:
+    raise InvalidConfig(
+        f"config={config!r} is not a RateLimiterConfig; build one with RateLimiterConfig(rate=...).",
+        field="config",
+        value=config,
+    )
+
+
+def _check_cost(cost: int, burst: int) -> None:
+    if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= burst:
+        raise InvalidConfig(
+            f"cost={cost!r} must be an integer in [1, burst={burst}]; a larger cost could never be admitted.",
+            field="cost",
+            value=cost,
+        )
+
+
+class RateLimiter(EventSource):
+    """An in-process GCRA limiter on a ``Clock``; thread-safe; sync and async forms."""
+
+    __slots__ = ("_cfg", "_core", "_listeners", "_lock", "clock", "name", "rejected")
+
+    def __init__(
+        self, config: RateLimiterConfig, *, name: str = "ratelimit", clock: Clock | None = None
+    ) -> None:
+        if not isinstance(cast(object, config), RateLimiterConfig):
+            _bad_config(config)
+        self._cfg = config
+        self._core = Gcra(config)
+        self.name = name
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+        self.rejected = 0
+
+    @property
+    def config(self) -> RateLimiterConfig:
+        """The configuration."""
+        return self._cfg
+
+    def __repr__(self) -> str:
+        return f"RateLimiter(name={self.name!r}, rate={self._cfg.rate}/{self._cfg.period}s)"
+
+    def _reserve(self, cost: int, max_wait: float) -> float:
+        _check_cost(cost, self._cfg.burst)
+        with self._lock:
+            now = self.clock.now()
+            wait = self._core.reserve(now, cost, max_wait)
+            if wait is None:
+                self.rejected += 1
+                after = self._core.retry_after(now, cost)
+        if wait is None:
+            self._emit(EventKind.REJECT, self.name, now, {"reason": "rate_limited", "retry_after": after})
+            raise RateLimited(self.name, after)
+        return wait
+
+    def try_acquire(self, cost: int = 1) -> bool:
+        """Take ``cost`` permits if they are free now; never waits or raises for lack of permits."""
+        try:
+            self._reserve(cost, 0.0)
+        except RateLimited:
+            return False
+        return True
+
+    def acquire(self, cost: int = 1) -> None:
+        """Take ``cost`` permits, sleeping on the clock up to ``max_wait``; else ``RateLimited``."""
+        wait = self._reserve(cost, self._cfg.max_wait)
+        if wait > 0:
+            self.clock.sleep_sync(wait)
+
+    async def aacquire(self, cost: int = 1) -> None:
+        """Async ``acquire``: sleeps on the clock without blocking the loop."""
+        wait = self._reserve(cost, self._cfg.max_wait)
+        if wait > 0:
+            await self.clock.sleep(wait)
+
+    def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run ``fn`` once a permit is granted."""
+        self.acquire()
+        return fn(*args, **kwargs)
+
+    async def acall(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Await ``fn`` once a permit is granted."""
+        await self.aacquire()
+        return await fn(*args, **kwargs)
+
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+    @overload
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
+
+    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
+        """Decorate a function or coroutine function."""
+        if inspect.iscoroutinefunction(fn):
+            acall = self.acall
+
+            @functools.wraps(fn)
+            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+                return await acall(fn, *args, **kwargs)
+
+            return async_wrapper
+        call = self.call
+
+        @functools.wraps(fn)
+        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
+            return call(fn, *args, **kwargs)
+
+        return wrapper
+
+
+class SharedRateLimiter:
+    """A GCRA limiter whose state lives in ``Storage``, shared by every process using ``name``.
+
+    On ``RedisStorage`` each decision is one Lua script that reads the server's ``TIME``, so
+    processes on different hosts agree on time. On other storages the decision is a
+    compare-and-set loop on the TAT using the injected clock (processes must share that clock:
+    one host's monotonic clock, or one ``VirtualClock`` in a simulation).
+    """
+
+    def __init__(
+        self,
+        config: RateLimiterConfig,
+        storage: Storage,
+        *,
+        name: str = "ratelimit",
+        clock: Clock | None = None,
+        max_cas_attempts: int = 64,
+    ) -> None:
+        if not isinstance(cast(object, config), RateLimiterConfig):
+            _bad_config(config)
+        self._cfg = config
+        self._core = Gcra(config)
+        self.storage = storage
+        self.name = name
+        self.key = f"ratelimit:{name}"
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        self._attempts = max_cas_attempts
+        self._script: Any = None
+        if isinstance(storage, RedisStorage):
+            self._script = storage.client.register_script(_GCRA_LUA)
+
+    async def _reserve(self, cost: int, max_wait: float) -> float:
+        _check_cost(cost, self._cfg.burst)
+        if self._script is not None:
+            assert isinstance(self.storage, RedisStorage)
+            redis_key = self.storage.key(self.key)
+            args = [self._cfg.interval, self._cfg.burst, cost, max_wait]
+            ok, wait = await self._script(keys=[redis_key], args=args)
+            if int(ok) != 1:
+                raise RateLimited(self.name, max(0.0, float(wait) - max_wait))
+            return float(wait)
+        return await self._reserve_cas(cost, max_wait)
+
+    async def _reserve_cas(self, cost: int, max_wait: float) -> float:
+        for _ in range(self._attempts):
+            now = self.clock.now()
+            stored = await self.storage.get(self.key)
+            tat = float(stored) if stored is not None else -math.inf
+            new, wait = self._core.check(tat, now, cost, max_wait)
+            if wait is None:
+                self._core.tat = tat
+                raise RateLimited(self.name, self._core.retry_after(now, cost))
+            ttl = max(0.001, new - now) + 1.0
+            if await self.storage.compare_and_set(self.key, stored, new, ttl=ttl):
+                return wait
+        raise RateLimited(self.name, self._cfg.interval)
+
+    async def try_acquire(self, cost: int = 1) -> bool:
+        """Take ``cost`` permits if free now."""
+        try:
+            await self._reserve(cost, 0.0)
+        except RateLimited:
+            return False
+        return True
+
+    async def acquire(self, cost: int = 1) -> None:
+        """Take ``cost`` permits, sleeping up to ``max_wait``; else ``RateLimited``."""
+        wait = await self._reserve(cost, self._cfg.max_wait)
+        if wait > 0:
+            await self.clock.sleep(wait)

@@ -1,0 +1,254 @@
+"""A circuit breaker shared by several processes through ``Storage``.
+
+Consistency model:
+
+* **CLOSED is local.** Each process counts outcomes in its own window with the local fast path
+  (no storage round trip per call). When a process's window trips, it publishes CLOSED -> OPEN.
+* **Transitions are global and atomic.** A transition is published with ``compare_and_set`` on
+  a versioned state record (``<prefix>:<name>:state``): it succeeds only if the shared state is
+  still the one the transition starts from, and it bumps the version. On ``RedisStorage``
+  compare-and-set is a single Lua script, so concurrent processes never lose or fork a
+  transition. Each published transition is logged under ``<prefix>:<name>:transition:<version>``.
+  A process whose publish loses the race adopts the shared state instead.
+* **HALF_OPEN trials are counted globally.** Trial permits (``half_open_calls`` in total, across
+  all processes) and trial outcomes are storage counters keyed by the state's version; the
+  process that records the last trial outcome decides OPEN or CLOSED from the global counts. A
+  cancelled trial returns its permit.
+* **When state is synchronised.** On every local transition, on every HALF_OPEN call, on a
+  rejected trial, and otherwise at least every ``sync_interval`` seconds (checked on the next
+  call). Between syncs a process may keep admitting calls in CLOSED after another process
+  opened the breaker: at most ``sync_interval`` seconds of extra calls.
+* **Time.** ``open_until`` is stored in the breaker clock's timebase, so sharing processes must
+  share that clock: the host's monotonic clock (processes on one host) or one ``VirtualClock``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ParamSpec, TypeVar, cast
+
+from harness.errors import InvalidConfig
+from harness.resilience.breaker import (
+    _IGNORE,
+    _RECORD,
+    CircuitBreaker,
+    CircuitState,
+    StateTransition,
+    _positive,
+)
+from harness.resilience.errors import CircuitOpenError
+from harness.storage import Storage
+
+__all__ = ["SharedCircuitBreaker", "SharedState", "is_valid_sequence"]
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_ALLOWED = {
+    (CircuitState.CLOSED, CircuitState.OPEN),
+    (CircuitState.OPEN, CircuitState.HALF_OPEN),
+    (CircuitState.HALF_OPEN, CircuitState.OPEN),
+    (CircuitState.HALF_OPEN, CircuitState.CLOSED),
+    (CircuitState.OPEN, CircuitState.CLOSED),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SharedState:
+    """The shared record: ``state``, its ``version`` (0 = never published) and ``open_until``."""
+
+    state: CircuitState
+    version: int
+    open_until: float
+
+    @classmethod
+    def decode(cls, raw: Any) -> SharedState:
+        """From the stored JSON (``None``: the initial CLOSED state)."""
+        if raw is None:
+            return cls(CircuitState.CLOSED, 0, 0.0)
+        return cls(CircuitState(raw["state"]), int(raw["version"]), float(raw["open_until"]))
+
+    def encode(self) -> dict[str, Any]:
+        """To JSON."""
+        return {"state": self.state.value, "version": self.version, "open_until": self.open_until}
+
+
+def is_valid_sequence(entries: list[dict[str, Any]]) -> bool:
+    """Whether logged transitions form one unbroken chain from CLOSED (versions 1..n)."""
+    state = CircuitState.CLOSED
+    for expected, entry in enumerate(entries, start=1):
+        if int(entry["version"]) != expected or CircuitState(entry["from"]) is not state:
+            return False
+        to = CircuitState(entry["to"])
+        if (state, to) not in _ALLOWED:
+            return False
+        state = to
+    return True
+
+
+class SharedCircuitBreaker:
+    """Wraps a :class:`CircuitBreaker` so its state is shared through ``storage`` (async calls).
+
+    ``owner`` names this process in the transition log. See the module docstring for the
+    consistency model.
+    """
+
+    def __init__(
+        self,
+        breaker: CircuitBreaker,
+        storage: Storage,
+        *,
+        sync_interval: float = 1.0,
+        key_prefix: str = "breaker",
+        owner: str = "",
+    ) -> None:
+        if not isinstance(cast(object, breaker), CircuitBreaker):
+            msg = f"breaker={breaker!r} is not a CircuitBreaker; wrap a CircuitBreaker(...)."
+            raise InvalidConfig(msg, field="breaker", value=breaker)
+        _positive("sync_interval", sync_interval, "for example 1.0 second.")
+        self.breaker = breaker
+        self.storage = storage
+        self.sync_interval = float(sync_interval)
+        self.owner = owner
+        self._base = f"{key_prefix}:{breaker.name}"
+        self._version = 0
+        self._last_sync = -float("inf")
+        self._outbox: list[StateTransition] = []
+        self._adopting = False
+        breaker.on_state_change(self._queue)
+
+    @property
+    def name(self) -> str:
+        """The breaker's name."""
+        return self.breaker.name
+
+    @property
+    def state_key(self) -> str:
+        """The storage key of the shared state record."""
+        return f"{self._base}:state"
+
+    @property
+    def log_prefix(self) -> str:
+        """The storage key prefix of the transition log."""
+        return f"{self._base}:transition:"
+
+    def _queue(self, t: StateTransition) -> None:
+        if not self._adopting:
+            self._outbox.append(t)
+
+    def _adopt(self, shared: SharedState) -> None:
+        self._version = shared.version
+        self._adopting = True
+        try:
+            self.breaker.sync_state(shared.state, shared.open_until)
+        finally:
+            self._adopting = False
+
+    async def read(self) -> SharedState:
+        """The shared state record as stored now."""
+        return SharedState.decode(await self.storage.get(self.state_key))
+
+    async def sync(self) -> SharedState:
+        """Publish local transitions, then adopt the shared state; returns it."""
+        await self._publish()
+        shared = await self.read()
+        if shared.version != self._version:
+            self._adopt(shared)
+        self._last_sync = self.breaker.clock.now()
+        return shared
+
+    async def _publish(self) -> None:
+        while self._outbox:
+            t = self._outbox.pop(0)
+            raw = await self.storage.get(self.state_key)
+            shared = SharedState.decode(raw)
+            if shared.state is not t.from_state or (t.from_state, t.to_state) not in _ALLOWED:
+                self._outbox.clear()
+                self._adopt(shared)
+                return
+            new = SharedState(t.to_state, shared.version + 1, self.breaker.open_until)
+            if not await self.storage.compare_and_set(self.state_key, raw, new.encode()):
+                self._outbox.clear()
+                self._adopt(await self.read())
+                return
+            self._version = new.version
+            entry = {
+                "version": new.version,
+                "from": t.from_state.value,
+                "to": t.to_state.value,
+                "at": t.at,
+                "by": self.owner,
+            }
+            await self.storage.compare_and_set(f"{self.log_prefix}{new.version:010d}", None, entry)
+
+    async def transitions(self) -> list[dict[str, Any]]:
+        """The published transitions, oldest first."""
+        keys = await self.storage.scan(self.log_prefix)
+        entries = [await self.storage.get(k) for k in keys]
+        return [e for e in entries if e is not None]
+
+    async def acall(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Await ``fn`` through the shared breaker."""
+        b = self.breaker
+        if self._outbox or b.clock.now() - self._last_sync >= self.sync_interval:
+            await self.sync()
+        state = b.state
+        if self._outbox:
+            await self.sync()
+            state = b.state
+        if state is CircuitState.HALF_OPEN:
+            return await self._trial(fn, args, kwargs)
+        try:
+            return await b.acall(fn, *args, **kwargs)
+        finally:
+            if self._outbox:
+                await self._publish()
+
+    def _trial_key(self, what: str) -> str:
+        return f"{self._base}:{what}:{self._version:010d}"
+
+    async def _trial(self, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any) -> R:
+        b = self.breaker
+        cfg = b.config
+        ttl = max(60.0, cfg.open_for * 10)
+        permit = await self.storage.incr(self._trial_key("permits"), ttl=ttl)
+        if permit > cfg.half_open_calls:
+            await self.sync()
+            raise CircuitOpenError(self.name, 0.0)
+        start = b.clock.now()
+        try:
+            result = await fn(*args, **kwargs)
+        except BaseException as exc:
+            kind = b.classify(exc)
+            if kind == _IGNORE:
+                await self.storage.incr(self._trial_key("permits"), -1, ttl=ttl)
+            else:
+                await self._trial_outcome(kind == _RECORD, b.clock.now() - start, ttl)
+            raise
+        await self._trial_outcome(False, b.clock.now() - start, ttl)
+        return result
+
+    async def _trial_outcome(self, failed: bool, elapsed: float, ttl: float) -> None:
+        cfg = self.breaker.config
+        slow = cfg.slow_call_duration is not None and elapsed >= cfg.slow_call_duration
+        if failed:
+            await self.storage.incr(self._trial_key("failed"), ttl=ttl)
+        if slow:
+            await self.storage.incr(self._trial_key("slow"), ttl=ttl)
+        done = await self.storage.incr(self._trial_key("done"), ttl=ttl)
+        if done != cfg.half_open_calls:
+            return
+        fails = int(await self.storage.get(self._trial_key("failed")) or 0)
+        slows = int(await self.storage.get(self._trial_key("slow")) or 0)
+        n = cfg.half_open_calls
+        tripped = fails / n >= cfg.failure_rate_threshold or slows / n >= cfg.slow_call_rate_threshold
+        now = self.breaker.clock.now()
+        to = CircuitState.OPEN if tripped else CircuitState.CLOSED
+        self._outbox.append(StateTransition(self.name, CircuitState.HALF_OPEN, to, now))
+        self._adopting = True
+        try:
+            self.breaker.sync_state(to, now + cfg.open_for)
+        finally:
+            self._adopting = False
+        await self._publish()

@@ -1,0 +1,143 @@
+"""Breakers sharing state through Storage: atomic transitions, a complete log, global trials."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import subprocess
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from harness.clock import VirtualClock
+from harness.resilience import (
+    CircuitBreaker,
+    CircuitBreakerConfig,
+    CircuitOpenError,
+    CircuitState,
+    SharedCircuitBreaker,
+    is_valid_sequence,
+)
+from harness.seeding import Seeds
+from harness.storage import MemoryStorage, RedisStorage
+from harness.storage.base import Storage
+from tests.support import redis_url, requires_redis
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_shared(storage: Storage, clock: VirtualClock, owner: str) -> SharedCircuitBreaker:
+    cfg = CircuitBreakerConfig(window=10, minimum_calls=5, open_for=2.0, half_open_calls=3)
+    breaker = CircuitBreaker(cfg, name="payments", clock=clock)
+    return SharedCircuitBreaker(breaker, storage, sync_interval=0.5, owner=owner)
+
+
+async def assert_log_complete(shared: SharedCircuitBreaker) -> list[dict[str, object]]:
+    entries = await shared.transitions()
+    state = await shared.read()
+    assert is_valid_sequence(entries), entries
+    assert len(entries) == state.version
+    if entries:
+        assert CircuitState(entries[-1]["to"]) is state.state
+    return entries
+
+
+@pytest.mark.parametrize("backend", ["memory", "redis"])
+def test_instances_share_one_breaker(backend: str, virtual_clock: VirtualClock, seeds: Seeds) -> None:
+    """Four breakers on one storage: one valid transition chain, global trial limits, recovery."""
+    trials: Counter[int] = Counter()
+
+    async def main() -> list[dict[str, object]]:
+        storage = MemoryStorage(clock=virtual_clock) if backend == "memory" else RedisStorage.embedded()
+        members = [make_shared(storage, virtual_clock, f"p{i}") for i in range(4)]
+        loop = asyncio.get_running_loop()
+
+        async def worker(i: int) -> None:
+            rng = seeds.stream(f"worker-{i}")
+            shared = members[i]
+            while loop.time() < 60.0:
+                down = 10.0 <= loop.time() < 25.0
+
+                async def dependency(down: bool = down, shared: SharedCircuitBreaker = shared) -> None:
+                    if shared.breaker._state is CircuitState.HALF_OPEN:
+                        trials[shared._version] += 1
+                    await asyncio.sleep(rng.uniform(0.01, 0.2))
+                    if down:
+                        raise ConnectionError("down")
+
+                with contextlib.suppress(ConnectionError, CircuitOpenError):
+                    await shared.acall(dependency)
+                await asyncio.sleep(rng.uniform(0.01, 0.1))
+
+        await asyncio.gather(*(worker(i) for i in range(4)))
+        entries = await assert_log_complete(members[0])
+        assert {m.breaker.state for m in members} == {CircuitState.CLOSED}
+        await storage.close()
+        return entries
+
+    entries = virtual_clock.run(main())
+    pairs = [(e["from"], e["to"]) for e in entries]
+    assert ("closed", "open") in pairs
+    assert ("half_open", "open") in pairs
+    assert pairs[-1] == ("half_open", "closed")
+    assert len({e["by"] for e in entries}) > 1
+    assert trials
+    assert max(trials.values()) <= 3
+
+
+def test_losing_publisher_adopts_the_winner(virtual_clock: VirtualClock) -> None:
+    """When two processes trip at once, one transition is published and the other adopts it."""
+
+    async def main() -> None:
+        storage = MemoryStorage(clock=virtual_clock)
+        a, b = make_shared(storage, virtual_clock, "a"), make_shared(storage, virtual_clock, "b")
+
+        async def fail() -> None:
+            raise ConnectionError
+
+        for shared in (a, b):
+            for _ in range(5):
+                with pytest.raises((ConnectionError, CircuitOpenError)):
+                    await shared.acall(fail)
+        entries = await assert_log_complete(a)
+        assert [(e["from"], e["to"], e["by"]) for e in entries] == [("closed", "open", "a")]
+        assert b.breaker.state is CircuitState.OPEN
+
+    virtual_clock.run(main())
+
+
+@pytest.mark.slow
+@pytest.mark.redis
+@requires_redis
+def test_four_processes_on_real_redis_keep_a_complete_valid_log() -> None:
+    """Four processes hammer one shared breaker on real Redis; the transition log is one valid chain."""
+    url = redis_url()
+    assert url is not None
+    name = f"shared-{uuid.uuid4().hex[:8]}"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.resilience.shared_worker", url, name, f"proc{i}", str(i)],
+            cwd=ROOT,
+        )
+        for i in range(4)
+    ]
+    for p in procs:
+        assert p.wait(timeout=120) == 0
+
+    async def check() -> list[dict[str, object]]:
+        storage = RedisStorage.from_url(url, namespace="harness-test")
+        probe = SharedCircuitBreaker(CircuitBreaker(name=name), storage, owner="probe")
+        try:
+            entries = await assert_log_complete(probe)
+            for key in await storage.scan(f"breaker:{name}:"):
+                await storage.delete(key)
+        finally:
+            await storage.close()
+        return entries
+
+    entries = asyncio.run(check())
+    assert len(entries) >= 4
+    assert ("closed", "open") in [(e["from"], e["to"]) for e in entries]
