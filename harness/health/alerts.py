@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import inspect
 import logging
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -215,7 +216,7 @@ class AlertManager:
         self._thresholds: dict[str, list[Threshold]] = {}
         for threshold in thresholds:
             self.add_threshold(threshold)
-        self._handlers: list[AlertHandler] = list(handlers)
+        self._handlers: list[AlertHandler] = [_check_handler(h) for h in handlers]
         self._active: dict[str, Alert] = {}
         self._notified_at: dict[str, float] = {}
         self._silences: list[Silence] = []
@@ -227,8 +228,8 @@ class AlertManager:
         self._thresholds.setdefault(threshold.metric, []).append(threshold)
 
     def add_handler(self, handler: AlertHandler) -> None:
-        """Notify ``handler`` of every change that is not silenced."""
-        self._handlers.append(handler)
+        """Notify ``handler`` of every change that is not silenced (handlers are synchronous)."""
+        self._handlers.append(_check_handler(handler))
 
     def silence(self, pattern: str, duration: float, *, reason: str = "") -> Silence:
         """Suppress notifications for keys matching the glob ``pattern`` for ``duration`` seconds."""
@@ -360,6 +361,19 @@ class AlertManager:
 
     def __repr__(self) -> str:
         return f"AlertManager(active={len(self._active)}, history={len(self._history)})"
+
+
+def _check_handler(handler: AlertHandler) -> AlertHandler:
+    if not callable(handler):
+        raise InvalidConfig(f"alert handler {handler!r} is not callable.", field="handler", value=handler)
+    if inspect.iscoroutinefunction(handler):
+        raise InvalidConfig(
+            f"alert handler {handler!r} is a coroutine function; handlers run synchronously. Wrap it: "
+            "lambda event: background_tasks.add(asyncio.get_running_loop().create_task(handler(event))).",
+            field="handler",
+            value=handler,
+        )
+    return handler
 
 
 def _change_kind(old: AlertSeverity, new: AlertSeverity) -> AlertEventKind:

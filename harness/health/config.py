@@ -66,6 +66,7 @@ class ConfigSource(enum.Enum):
 
 
 _ORDER = list(ConfigSource)
+_Edit = Callable[[Mapping[ConfigSource, dict[str, Any]]], Mapping[ConfigSource, dict[str, Any]]]
 
 Validator = Callable[[Any], "str | bool | None"]
 """Checks one value: return ``None``/``True`` to accept, a message (or ``False``) to reject, or raise
@@ -232,20 +233,20 @@ class ConfigStore:
             merged.update(layers[source])
         return merged
 
-    def _commit(self, source: ConfigSource | None, layer: Mapping[str, JSONValue] | None, reason: str) -> int:
-        return self._apply({source: dict(layer)} if source is not None and layer is not None else {}, reason)
+    def _commit(self, source: ConfigSource, layer: Mapping[str, JSONValue], reason: str) -> int:
+        return self._apply(lambda _: {source: dict(layer)}, reason)
 
-    def _apply(self, new_layers: Mapping[ConfigSource, dict[str, JSONValue]], reason: str) -> int:
-        for layer in new_layers.values():
-            encode(layer)  # JSON only, with a clear message otherwise
+    def _apply(self, edit: _Edit, reason: str) -> int:
+        """Under the lock: compute the new layers with ``edit``, validate, commit; then notify."""
         with self._lock:
+            new_layers = edit(self._layers)
+            for layer in new_layers.values():
+                encode(layer)  # JSON only, with a clear message otherwise
             layers = {s: new_layers.get(s, self._layers[s]) for s in ConfigSource}
             values = self._merged(layers)
-            changed = sorted(
-                k for k in values.keys() | self._values.keys() if values.get(k) != self._values.get(k)
-            )
-            self._validate(values, changed)
             old = self._values
+            changed = sorted(k for k in values.keys() | old.keys() if values.get(k) != old.get(k))
+            self._validate(values, changed)
             self._layers = {s: copy.deepcopy(dict(v)) for s, v in layers.items()}
             self._values = copy.deepcopy(values)
             self._version += 1
@@ -276,25 +277,23 @@ class ConfigStore:
     def set(self, key: str, value: JSONValue, *, source: ConfigSource | str = ConfigSource.OVERRIDE) -> int:
         """Set one key in ``source`` (default OVERRIDE); returns the new version."""
         source = ConfigSource.parse(source)
-        with self._lock:
-            layer = dict(self._layers[source])
-            layer.update(flatten({key: value}) if isinstance(value, Mapping) and value else {key: value})
-            return self._commit(source, layer, f"set {key}")
+        entries = flatten({key: value}) if isinstance(value, Mapping) and value else {key: value}
+        return self._apply(lambda layers: {source: {**layers[source], **entries}}, f"set {key}")
 
     def unset(self, key: str, *, source: ConfigSource | str = ConfigSource.OVERRIDE) -> int:
         """Remove ``key`` from ``source`` so a lower source's value shows through."""
         source = ConfigSource.parse(source)
-        with self._lock:
-            layer = {k: v for k, v in self._layers[source].items() if k != key}
-            return self._commit(source, layer, f"unset {key}")
+        return self._apply(
+            lambda layers: {source: {k: v for k, v in layers[source].items() if k != key}}, f"unset {key}"
+        )
 
     def update(self, values: Mapping[str, Any], *, source: ConfigSource | str = ConfigSource.OVERRIDE) -> int:
         """Merge several keys into ``source`` in one validated change."""
         source = ConfigSource.parse(source)
-        with self._lock:
-            layer = dict(self._layers[source])
-            layer.update(flatten(values))
-            return self._commit(source, layer, f"update {len(values)} key(s)")
+        entries = flatten(values)
+        return self._apply(
+            lambda layers: {source: {**layers[source], **entries}}, f"update {len(values)} key(s)"
+        )
 
     def load_mapping(self, data: Mapping[str, Any], *, source: ConfigSource | str, reason: str = "") -> int:
         """Replace ``source``'s layer with ``data`` (flattened)."""
@@ -347,15 +346,19 @@ class ConfigStore:
 
     def rollback(self, version: int) -> int:
         """Restore the layers of ``version`` (validated like any change); returns the new version."""
-        with self._lock:
+
+        def restore(
+            _: Mapping[ConfigSource, dict[str, JSONValue]],
+        ) -> dict[ConfigSource, dict[str, JSONValue]]:
             snapshot = next((s for s in self._versions if s.version == version), None)
             if snapshot is None:
                 kept = [s.version for s in self._versions]
                 raise InvalidConfig(
                     f"version {version!r} is not kept; kept versions: {kept}.", field="version", value=version
                 )
-            layers = {s: dict(copy.deepcopy(dict(v))) for s, v in snapshot.layers.items()}
-            return self._apply(layers, f"rollback to {version}")
+            return {s: copy.deepcopy(dict(v)) for s, v in snapshot.layers.items()}
+
+        return self._apply(restore, f"rollback to {version}")
 
     # -- export / import --------------------------------------------------------------------------
 
@@ -391,7 +394,7 @@ class ConfigStore:
             )
         layers = {ConfigSource.parse(name): flatten(layer) for name, layer in data["layers"].items()}
         full = {s: layers.get(s, {}) for s in ConfigSource}
-        return self._apply(full, "import")
+        return self._apply(lambda _: full, "import")
 
     def import_file(self, path: str | os.PathLike[str]) -> int:
         """Import a file written by :meth:`export_file`."""

@@ -194,3 +194,15 @@ def test_active_sorted_by_severity(alert_manager: AlertManager) -> None:
     alert_manager.fire("c", "warning", "m")
     assert [a.key for a in alert_manager.active()] == ["a", "c", "b"]
     assert [a.key for a in alert_manager.active(min_severity=AlertSeverity.WARNING)] == ["a", "c"]
+
+
+def test_async_handlers_are_refused_with_the_fix(alert_manager: AlertManager) -> None:
+    """Handlers are synchronous; a coroutine function is refused with how to wrap it."""
+
+    async def handler(event: AlertEvent) -> None:
+        return None
+
+    with pytest.raises(InvalidConfig, match="coroutine function; handlers run synchronously"):
+        alert_manager.add_handler(handler)
+    with pytest.raises(InvalidConfig, match="not callable"):
+        AlertManager(handlers=[42])  # type: ignore[list-item]

@@ -230,3 +230,33 @@ def test_get_returns_copies() -> None:
     store = ConfigStore({"hosts": ["a"]})
     store.get("hosts").append("b")
     assert store["hosts"] == ["a"]
+
+
+def test_concurrent_writers_lose_no_update() -> None:
+    """Threads setting different keys at once: every key lands, every change is one version."""
+    import threading
+
+    store = ConfigStore()
+    seen: list[int] = []
+    store.on_change(lambda c: seen.append(c.version))
+
+    def writer(n: int) -> None:
+        for i in range(50):
+            store.set(f"w{n}.k{i}", i)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(store.as_dict()) == 400
+    assert store.version == 401
+    assert sorted(seen) == list(range(2, 402))
+
+
+def test_callbacks_may_change_the_store() -> None:
+    """A change callback can write to the store (it runs after the change is committed)."""
+    store = ConfigStore({"a": 1, "b": 0})
+    store.on_change(lambda c: store.set("b", c.new * 10), key="a")
+    store.set("a", 2)
+    assert store.as_dict() == {"a": 2, "b": 20}
