@@ -28,7 +28,7 @@ from harness.rollout.registry import RegistryEvent, VersionRegistry
 from harness.rollout.rollback import RollbackConfig, RollbackEvent, RollbackMode, RollbackPhase, RollbackPlan
 from harness.rollout.router import MirrorConfig, MirrorOutcome, Router, validate_weights
 from harness.rollout.shadow import FieldReport, ShadowConfig, ShadowFlow, flatten
-from harness.rollout.simulate import VersionModel, synthetic_window
+from harness.rollout.simulate import OperatingPoint, VersionModel, calibrate, synthetic_window
 from harness.rollout.versions import (
     Compatibility,
     Lifecycle,
@@ -57,6 +57,7 @@ __all__ = [
     "Lifecycle",
     "MirrorConfig",
     "MirrorOutcome",
+    "OperatingPoint",
     "Outcome",
     "Pause",
     "Reason",
@@ -79,6 +80,7 @@ __all__ = [
     "VersionRegistry",
     "VersionWindow",
     "Window",
+    "calibrate",
     "compatibility",
     "flatten",
     "parse_enum",

@@ -207,7 +207,12 @@ class ChampionChallengerFlow:
         metric, draws = self.config.metric, self.config.draws
         if self._is_count(metric):
             n, k = self._pool.requests(arm), self._pool.errors(arm)
-            return self._rng.beta(1 + k, 1 + n - k, draws)
+            a, b = 1.0 + k, 1.0 + n - k
+            if min(a, b) < 50:
+                return self._rng.beta(a, b, draws)
+            # Beta(a, b) is normal to within sampling error here, and ten times cheaper to draw.
+            sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
+            return self._rng.normal(a / (a + b), sd, draws)
         values = self._pool.values(arm, metric)
         if values.size < 2:
             return self._rng.normal(0.0, 1e12, draws)

@@ -8,15 +8,16 @@ Generator the caller derives from the run's seed (``Seeds(seed).numpy("...")``).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
 from harness.errors import InvalidConfig
-from harness.rollout.contract import VersionWindow, Window
+from harness.rollout.contract import Flow, Outcome, VersionWindow, Window
+from harness.seeding import Seeds
 
-__all__ = ["VersionModel", "synthetic_window"]
+__all__ = ["OperatingPoint", "VersionModel", "calibrate", "synthetic_window"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,3 +76,58 @@ def synthetic_window(
         lat = rng.lognormal(math.log(model.latency_median), model.latency_sigma, k) * model.latency_factor
         versions[name] = VersionWindow(requests=int(n), errors=errors, latencies=lat)
     return Window(start=start, end=end, versions=versions)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OperatingPoint:
+    """How often a flow ended each way over seeded simulated runs."""
+
+    runs: int
+    outcomes: Mapping[Outcome, int]
+    mean_windows: float
+
+    def rate(self, *outcomes: Outcome) -> float:
+        """Share of runs that ended in any of ``outcomes``."""
+        return sum(self.outcomes.get(o, 0) for o in outcomes) / self.runs
+
+    def binomial_margin(self, p: float, sigmas: float = 3.0) -> float:
+        """``sigmas`` standard errors of a rate ``p`` over these runs."""
+        return sigmas * math.sqrt(p * (1 - p) / self.runs)
+
+
+def calibrate(
+    make_flow: Callable[[], Flow],
+    models: Mapping[str, VersionModel],
+    *,
+    runs: int,
+    seed: int,
+    requests: int = 10_000,
+    window_seconds: float = 10.0,
+    latency_sample: int | None = 2000,
+    max_windows: int = 1000,
+) -> OperatingPoint:
+    """Run ``runs`` simulated rollouts (each from its own seeded stream) and count the outcomes."""
+    outcomes: dict[Outcome, int] = {}
+    windows = 0
+    seeds = Seeds(seed)
+    for run in range(runs):
+        rng = seeds.numpy(f"calibrate/{run}")
+        flow = make_flow()
+        t = 0.0
+        for _ in range(max_windows):
+            if flow.outcome is not Outcome.RUNNING:
+                break
+            w = synthetic_window(
+                rng,
+                start=t,
+                end=t + window_seconds,
+                requests=requests,
+                weights=flow.weights,
+                models=models,
+                latency_sample=latency_sample,
+            )
+            flow.observe(w)
+            t += window_seconds
+            windows += 1
+        outcomes[flow.outcome] = outcomes.get(flow.outcome, 0) + 1
+    return OperatingPoint(runs=runs, outcomes=outcomes, mean_windows=windows / runs)

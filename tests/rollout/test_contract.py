@@ -20,8 +20,14 @@ def test_all_is_sorted_and_resolves() -> None:
 
 def test_decision_round_trips_through_json() -> None:
     """to_dict is JSON-serialisable (non-finite numbers too) and from_dict inverts it."""
-    reason = Reason(metric="latency", statistic="p95_ratio", value=math.inf, threshold=1.1,
-                    verdict=Verdict.FAIL, message="slower")
+    reason = Reason(
+        metric="latency",
+        statistic="p95_ratio",
+        value=math.inf,
+        threshold=1.1,
+        verdict=Verdict.FAIL,
+        message="slower",
+    )
     d = Decision(action=Action.ROLLBACK, weights={"v2": 0.0, "v1": 100.0}, reasons=(reason,), terminal=True)
     data = json.loads(json.dumps(d.to_dict()))
     back = Decision.from_dict(data)

@@ -1,0 +1,156 @@
+"""The router: sticky weighted split and mirroring that never hurts the primary."""
+
+import asyncio
+from collections import Counter
+from typing import Any
+
+import numpy as np
+import pytest
+
+from harness.clock import VirtualClock
+from harness.errors import InvalidConfig
+from harness.rollout import MirrorConfig, MirrorOutcome, Router, validate_weights
+
+
+def test_split_follows_weights_and_is_sticky() -> None:
+    """Keys land on versions in proportion to weights, and the same key always lands the same way."""
+    router = Router({"v1": 90, "v2": 10}, seed=7)
+    keys = [f"user-{i}" for i in range(20_000)]
+    counts = Counter(router.route(k) for k in keys)
+    assert counts["v2"] / len(keys) == pytest.approx(0.10, abs=0.01)
+    assert [router.route(k) for k in keys[:100]] == [router.route(k) for k in keys[:100]]
+    other = Router({"v1": 90, "v2": 10}, seed=8)
+    assert [router.route(k) for k in keys[:200]] != [other.route(k) for k in keys[:200]]
+
+
+def test_raising_the_candidate_only_moves_keys_onto_it() -> None:
+    """From 10% to 50% on the candidate, no key leaves the candidate."""
+    router = Router({"v1": 90, "v2": 10}, seed=1)
+    keys = [f"k{i}" for i in range(5000)]
+    before = {k: router.route(k) for k in keys}
+    router.set_weights({"v1": 50, "v2": 50})
+    after = {k: router.route(k) for k in keys}
+    assert all(after[k] == "v2" for k in keys if before[k] == "v2")
+    assert sum(v == "v2" for v in after.values()) > sum(v == "v2" for v in before.values())
+
+
+def test_zero_weight_versions_receive_nothing_and_vectorised_split_agrees() -> None:
+    """A 0% version gets no traffic, even at the top edge; split() matches route()."""
+    router = Router({"v1": 100, "v2": 0}, seed=3)
+    points = np.array([0.0, 50.0, 99.999999999, 100.0 - 1e-12])
+    assert set(router.assign(points)) == {"v1"}
+    router.set_weights({"v1": 70, "v2": 30, "v3": 0})
+    pts = np.array([router.point(f"u{i}") for i in range(1000)])
+    parts = router.split(pts)
+    assert sorted(np.concatenate(list(parts.values()))) == list(range(1000))
+    assert all(router.route(f"u{i}") == "v2" for i in parts["v2"])
+    assert parts["v3"].size == 0
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [({}, "empty"), ({"a": 120, "b": -20}, "outside 0-100"), ({"a": 60, "b": 30}, "sum to")],
+)
+def test_weights_are_validated(weights: dict[str, float], match: str) -> None:
+    """Weights outside 0-100 or not summing to 100 are rejected, naming the fix."""
+    with pytest.raises(InvalidConfig, match=match):
+        validate_weights(weights)
+
+
+def _handlers(shadow: Any) -> dict[str, Any]:
+    async def primary(req: int) -> int:
+        await asyncio.sleep(0.010)
+        return req * 2
+
+    return {"v1": primary, "v2": primary, "shadow": shadow}
+
+
+@pytest.mark.parametrize("behaviour", ["slow", "failing", "hanging", "cancelled"])
+def test_shadow_never_changes_or_delays_the_primary(behaviour: str) -> None:
+    """Whatever the shadow does, the caller gets the primary's result after the primary's latency."""
+    outcomes: list[MirrorOutcome[Any]] = []
+
+    async def shadow(req: int) -> int:
+        if behaviour == "slow":
+            await asyncio.sleep(0.5)
+        elif behaviour == "failing":
+            raise RuntimeError("shadow exploded")
+        elif behaviour == "hanging":
+            await asyncio.Event().wait()
+        else:
+            raise asyncio.CancelledError
+        return -1
+
+    async def main() -> tuple[list[int], list[float]]:
+        router = Router(
+            {"v1": 100},
+            seed=1,
+            shadows=("shadow",),
+            mirror=MirrorConfig(timeout=0.2),
+            on_mirror=outcomes.append,
+        )
+        loop = asyncio.get_running_loop()
+        results, latencies = [], []
+        for i in range(5):
+            t0 = loop.time()
+            results.append(await router.call(f"k{i}", i, _handlers(shadow)))
+            latencies.append(loop.time() - t0)
+        await router.drain()
+        return results, latencies
+
+    results, latencies = VirtualClock().run(main())
+    assert results == [0, 2, 4, 6, 8]
+    assert latencies == pytest.approx([0.010] * 5)
+    if behaviour in ("slow", "hanging"):
+        assert all(o.timed_out for o in outcomes)
+    if behaviour == "failing":
+        assert all(isinstance(o.shadow_error, RuntimeError) for o in outcomes)
+    assert all(o.primary == int(o.key[1:]) * 2 for o in outcomes)
+
+
+def test_primary_errors_propagate_unchanged_and_reach_the_mirror_callback() -> None:
+    """A failing primary raises to the caller; the mirror still records the comparison."""
+    seen: list[MirrorOutcome[Any]] = []
+
+    async def primary(req: int) -> int:
+        raise ValueError("primary failed")
+
+    async def shadow(req: int) -> int:
+        return 1
+
+    async def main() -> None:
+        router = Router({"v1": 100}, seed=1, shadows=("s",), on_mirror=seen.append)
+        with pytest.raises(ValueError, match="primary failed"):
+            await router.call("k", 1, {"v1": primary, "s": shadow})
+        await router.drain()
+
+    VirtualClock().run(main())
+    assert isinstance(seen[0].primary_error, ValueError)
+    assert seen[0].shadow == 1
+
+
+def test_mirroring_is_bounded_and_can_be_sampled() -> None:
+    """At most max_concurrency mirrors run; the excess is dropped and counted; percent samples keys."""
+
+    async def shadow(req: int) -> int:
+        await asyncio.sleep(1.0)
+        return req
+
+    async def main() -> Router:
+        router = Router(
+            {"v1": 100}, seed=1, shadows=("shadow",), mirror=MirrorConfig(max_concurrency=3, timeout=5)
+        )
+        await asyncio.gather(*(router.call(f"k{i}", i, _handlers(shadow)) for i in range(10)))
+        assert router.pending == 3
+        await router.aclose()
+        return router
+
+    router = VirtualClock().run(main())
+    assert (router.mirrored, router.dropped) == (3, 7)
+    sampled = Router({"v1": 100}, seed=1, shadows=("s",), mirror=MirrorConfig(percent=20))
+    share = sum(sampled._mirror_this(f"k{i}") for i in range(5000)) / 5000
+    assert share == pytest.approx(0.2, abs=0.02)
+    with pytest.raises(InvalidConfig, match="max_concurrency"):
+        MirrorConfig(max_concurrency=0)
+    with pytest.raises(InvalidConfig, match="timeout"):
+        MirrorConfig(timeout=0)
