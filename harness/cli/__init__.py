@@ -50,7 +50,13 @@ def _root(
 
 
 # Subcommand modules: each defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = ("harness.cli.load", "harness.cli.gate", "harness.cli.report", "harness.cli.run")
+COMMAND_MODULES: tuple[str, ...] = (
+    "harness.cli.load",
+    "harness.cli.gate",
+    "harness.cli.report",
+    "harness.cli.run",
+    "harness.cli.proxy",
+)
 
 
 def _register_commands() -> None:
