@@ -31,7 +31,7 @@ from harness.gate import (
 
 __all__ = ["gate", "register"]
 
-EXIT_OK, EXIT_REGRESSION = 0, 1
+EXIT_OK = 0
 
 
 def _rules(expressions: list[str] | None) -> list[Rule]:
@@ -64,9 +64,7 @@ def _promote(baseline_path: Path, current: Baseline, console: Console) -> None:
     console.print(f"baseline {baseline_path} updated with {len(current.metrics)} metrics.")
 
 
-def _two_files(baseline: Path | None, current: Path | None, update: bool) -> tuple[Baseline | None, Baseline]:
-    if baseline is None or current is None:
-        raise UsageError("pass BASELINE and CURRENT files, or --ab 'CMD_BASELINE' 'CMD_CURRENT'.")
+def _two_files(baseline: Path, current: Path, update: bool) -> tuple[Baseline | None, Baseline]:
     cur = Baseline.load(current)
     if not baseline.exists():
         if update:
@@ -76,6 +74,25 @@ def _two_files(baseline: Path | None, current: Path | None, update: bool) -> tup
             f"`harness gate {baseline} {current} --update`."
         )
     return Baseline.load(baseline), cur
+
+
+def _run_interleaved(
+    ab: tuple[str, str],
+    *,
+    rounds: int,
+    timeout: float,
+    rules: list[Rule],
+    alpha: float,
+    markdown: Path | None,
+    console: Console,
+) -> int:
+    config = ABConfig(baseline=ab[0], current=ab[1], rounds=rounds, timeout=timeout)
+    with tempfile.TemporaryDirectory(prefix="harness-gate-") as tmp:
+        outcome = run_ab(config, Path(tmp))
+    result = compare(outcome.baseline, outcome.current, rules, alpha=alpha, paired=True)
+    console.print(f"interleaved {rounds} rounds per side, order {''.join(outcome.order[:8])}...")
+    _emit(result, markdown, console)
+    return result.exit_code
 
 
 def gate(
@@ -117,21 +134,28 @@ def gate(
     if ab is not None:
         if baseline is not None or current is not None or update:
             raise UsageError("--ab runs both sides itself; pass no BASELINE/CURRENT files and no --update.")
-        config = ABConfig(baseline=ab[0], current=ab[1], rounds=rounds, timeout=timeout)
-        with tempfile.TemporaryDirectory(prefix="harness-gate-") as tmp:
-            outcome = run_ab(config, Path(tmp))
-        result = compare(outcome.baseline, outcome.current, rules, alpha=alpha, paired=True)
-        _emit(result, markdown, console)
-        raise typer.Exit(result.exit_code)
+        raise typer.Exit(
+            _run_interleaved(
+                ab,
+                rounds=rounds,
+                timeout=timeout,
+                rules=rules,
+                alpha=alpha,
+                markdown=markdown,
+                console=console,
+            )
+        )
+    if baseline is None or current is None:
+        raise UsageError("pass BASELINE and CURRENT files, or --ab 'CMD_BASELINE' 'CMD_CURRENT'.")
     base, cur = _two_files(baseline, current, update)
-    assert baseline is not None
-    if base is not None:
-        result = compare(base, cur, rules, alpha=alpha)
+    result = compare(base, cur, rules, alpha=alpha) if base is not None else None
+    if result is not None:
         _emit(result, markdown, console)
     if update:
         _promote(baseline, cur, console)
         raise typer.Exit(EXIT_OK)
-    raise typer.Exit(result.exit_code if base is not None else EXIT_REGRESSION)
+    assert result is not None
+    raise typer.Exit(result.exit_code)
 
 
 def register(app: typer.Typer) -> None:
