@@ -34,6 +34,14 @@ class ModeChoice(enum.StrEnum):
     LIVE = "live"
 
 
+def _console() -> Console:
+    """A console that does not squeeze tables or paths into 80 columns when output is piped."""
+    console = Console(soft_wrap=True)
+    if not console.is_terminal:
+        console = Console(soft_wrap=True, width=160)
+    return console
+
+
 def _run_one(
     path: Path, scenario: Scenario, seed: int | None, mode: ModeChoice, console: Console
 ) -> RunResult:
@@ -73,6 +81,14 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
             )
         elif outcome.winner:
             flow += f": winner {outcome.winner}"
+        elif outcome.kind == "shadow":
+            flow += (
+                f": flagged {', '.join(outcome.detected_fields)}"
+                if outcome.detected_fields
+                else ": no regression"
+            )
+        elif outcome.kind == "champion_challenger" and outcome.finished:
+            flow += ": champion retained"
         verdict = "[green]PASS[/]" if result.passed else "[red]FAIL[/]"
         failed = "; ".join(f"{e.name} ({e.observed} vs {e.limit})" for e in result.failed) or "-"
         table.add_row(result.scenario.name, verdict, str(result.seed), flow, failed, result.digest[:12])
@@ -98,7 +114,7 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     baseline_dir: Annotated[Path, typer.Option(help="Where baselines live.")] = Path("benchmarks/baselines"),
 ) -> None:
     """Run chaos scenarios and check their expectations."""
-    console = Console()
+    console = _console()
     files = expand_paths(paths)
     scenarios = [(p, load_scenario(p)) for p in files]
     if (save_baseline or baseline) and len(scenarios) > 1:

@@ -50,7 +50,7 @@ class SimulatedEngine:
         self.seed = seed
         self.seeds = Seeds(seed).child(f"scenario/{scenario.name}")
         self.journal = Journal(meta={"scenario": scenario.name, "seed": seed, "mode": "simulated"})
-        self.driver: FlowDriver = build_driver(scenario)
+        self.driver: FlowDriver = build_driver(scenario, self.seeds.child("flow"))
         self.services = self._build_services()
         self.effects = self._build_effects()
         self.dependency = self._build_dependency()
@@ -186,6 +186,7 @@ class SimulatedEngine:
             served[target] = self._serve(target, arrivals[keep], length)
         if self.dependency is not None:
             self.dependency.settle(end)
+        self.driver.record_traffic(served)
         self._record_user(start, end, user)
         window = self._make_window(start, end, served, weights)
         self._record_points(start, end, served, weights)

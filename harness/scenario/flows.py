@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from harness.rollout.contract import Decision, Exchange, Window
 from harness.scenario.model import FlowKind, Scenario
+from harness.seeding import Seeds
 
 if TYPE_CHECKING:
     from harness.scenario.services import Outcomes
@@ -49,6 +50,9 @@ class FlowDriver:
         """(version, fraction of user requests mirrored to it), or None."""
         return None
 
+    def record_traffic(self, served: Mapping[str, Outcomes]) -> None:
+        """See every version's outcomes of a window before :meth:`observe` (default: ignore)."""
+
     def exchanges(self, start: float, end: float, served: Mapping[str, Outcomes]) -> tuple[Exchange, ...]:
         """Response triples for shadow comparison in this window (none outside shadow flows)."""
         return ()
@@ -81,11 +85,11 @@ class NoFlow(FlowDriver):
         return FlowOutcome(kind=FlowKind.NONE.value, finished=True)
 
 
-def build_driver(scenario: Scenario) -> FlowDriver:
+def build_driver(scenario: Scenario, seeds: Seeds) -> FlowDriver:
     """The driver for the scenario's flow kind."""
     spec = scenario.flow
     if spec.kind is FlowKind.NONE:
         return NoFlow(spec.stable)
     from harness.scenario import flow_drivers
 
-    return flow_drivers.build(scenario)
+    return flow_drivers.build(scenario, seeds)

@@ -29,6 +29,7 @@ __all__ = [
     "FlowSpec",
     "HttpSpec",
     "LatencySpec",
+    "LiveSpec",
     "ModelSpec",
     "OutcomeExpectations",
     "ResilienceSpec",
@@ -254,7 +255,8 @@ class CanarySpec(_Spec):
     analysis_windows: int = Field(default=3, ge=1, le=1000)
     alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
     max_latency_increase: float = Field(default=0.05, ge=0.0, le=10.0)
-    max_error_rate_increase: float = Field(default=0.005, ge=0.0, le=1.0)
+    max_error_rate_ratio: float = Field(default=1.25, ge=1.0, le=100.0)
+    consecutive_error_limit: int = Field(default=4, ge=0, le=1000)
 
     @field_validator("steps")
     @classmethod
@@ -273,6 +275,8 @@ class ShadowSpec(_Spec):
     alpha: float = Field(default=0.01, gt=0.0, lt=0.5)
     ignore: list[str] = Field(default_factory=list)
     min_exchanges: int = Field(default=200, ge=1)
+    windows: int = Field(default=6, ge=1, le=10_000)
+    max_exchanges_per_window: int = Field(default=300, ge=1, le=100_000)
 
 
 class ChampionSpec(_Spec):
@@ -283,6 +287,7 @@ class ChampionSpec(_Spec):
     split: float = Field(default=50.0, gt=0.0, lt=100.0)
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     min_samples: int = Field(default=1000, ge=10)
+    windows: int = Field(default=10, ge=1, le=10_000)
 
 
 class RollbackSpec(_Spec):
@@ -290,6 +295,9 @@ class RollbackSpec(_Spec):
 
     validate_after: Duration = 30.0
     max_corrupt_fraction: Probability = 0.0
+    records: int = Field(default=1000, ge=1, le=1_000_000)
+    verify_windows: int = Field(default=2, ge=0, le=1000)
+    max_error_rate: Probability = 0.02
 
 
 class FlowKind(enum.StrEnum):
@@ -360,6 +368,27 @@ class Expectations(_Spec):
     outcome: OutcomeExpectations = Field(default_factory=OutcomeExpectations)
 
 
+class LiveSpec(_Spec):
+    """How the scenario runs in live mode, where real time is precious: the run is compressed.
+
+    Every duration of the scenario (the run, the windows, fault windows, validation delays and
+    time bounds in expectations) is multiplied by ``window / scenario.window``, so a live run has
+    the same number of windows, the same decisions at the same window, and faults at the same
+    point of the run. Traffic runs at ``rate`` requests per second.
+    """
+
+    window: Duration = 2.0
+    rate: float = Field(default=100.0, gt=0.0, le=20_000.0)
+    connections: int = Field(default=64, ge=1, le=10_000)
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: float) -> float:
+        if value <= 0:
+            raise ValueError("live.window must be > 0, for example 2s")
+        return value
+
+
 class Scenario(_Spec):
     """A declarative chaos scenario."""
 
@@ -375,7 +404,7 @@ class Scenario(_Spec):
     flow: FlowSpec = Field(default_factory=FlowSpec)
     expectations: Expectations = Field(default_factory=Expectations)
     baseline: str | None = None
-    live: bool = False
+    live: LiveSpec | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -406,12 +435,47 @@ class Scenario(_Spec):
                 )
             if fault.at >= self.duration:
                 raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
+        if self.live is not None and self.duration * self.live.window / self.window > 3600:
+            raise ValueError(
+                f"live mode would run {self.duration * self.live.window / self.window:.0f}s; "
+                "shorten live.window or the scenario (live runs are at most an hour)"
+            )
         if self.resilience is not None and self.resilience.dependency not in dependencies:
             raise ValueError(
                 f"resilience.dependency={self.resilience.dependency!r} is not a dependency of any version; "
                 f"known: {sorted(dependencies)}"
             )
         return self
+
+    def compressed(self) -> Scenario:
+        """The scenario as live mode runs it: the ``live`` timing, every time scaled to match."""
+        if self.live is None:
+            raise ValueError("no live section")
+        k = self.live.window / self.window
+
+        def scaled(model: BaseModel, **fields: float | None) -> Any:
+            return model.model_copy(update={n: (None if v is None else v * k) for n, v in fields.items()})
+
+        flow = self.flow.model_copy(
+            update={"rollback": scaled(self.flow.rollback, validate_after=self.flow.rollback.validate_after)}
+        )
+        outcome = self.expectations.outcome
+        expectations = self.expectations.model_copy(
+            update={
+                "outcome": scaled(outcome, rolled_back_within=outcome.rolled_back_within),
+                "steady_state": [scaled(p, settle=p.settle) for p in self.expectations.steady_state],
+            }
+        )
+        return self.model_copy(
+            update={
+                "duration": self.duration * k,
+                "window": self.live.window,
+                "traffic": TrafficSpec(rate=self.live.rate),
+                "faults": [scaled(f, at=f.at, duration=f.duration) for f in self.faults],
+                "flow": flow,
+                "expectations": expectations,
+            }
+        )
 
     @property
     def fault_span(self) -> tuple[float, float] | None:

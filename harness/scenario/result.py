@@ -76,6 +76,7 @@ class RunResult:
     user_windows: Sequence[UserWindow]
     decisions: Sequence[Decision]
     dependency: DependencyStats | None = None
+    sequence_digest: str | None = None
     source: str | None = None
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 

@@ -9,11 +9,13 @@ concurrent requests cost one function call each.
 
 from __future__ import annotations
 
-import asyncio
 import importlib
+import os
 import random
+import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from types import CoroutineType
 from typing import Any
 
 import numpy as np
@@ -139,8 +141,15 @@ Handler = Callable[[dict[str, Any]], Any]
 
 
 def resolve_callable(target: str) -> Callable[..., Any]:
-    """Import ``"package.module:attr"``; a clear ``InvalidConfig`` when it is missing."""
+    """Import ``"package.module:attr"``; a clear ``InvalidConfig`` when it is missing.
+
+    As uvicorn does for apps, the current directory is importable, so a project's own modules
+    (``fixtures.service:make``) resolve when ``harness run`` is started from its root.
+    """
     module_name, _, attr = target.partition(":")
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
@@ -207,7 +216,7 @@ class CallableService(Service):
             self.calls += 1
             try:
                 result = handler(request)
-                if asyncio.iscoroutine(result):
+                if type(result) is CoroutineType:
                     result = _drive(result, target)
                 responses.append(result)
             except InvalidConfig:
