@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 from harness.atomic import write_atomic
+from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.storage.base import JSONValue, Storage, encode
 
@@ -149,6 +150,9 @@ class ConfigStore:
             for validator in [given] if callable(given) else list(given):
                 self.add_validator(key, validator)
         self._commit(ConfigSource.DEFAULTS, flatten(defaults or {}), "defaults")
+        if self._version == 0:  # empty defaults: still start from a version one can roll back to
+            self._version = 1
+            self._versions.append(self._snapshot("defaults"))
 
     # -- reading ----------------------------------------------------------------------------------
 
@@ -243,6 +247,8 @@ class ConfigStore:
             for layer in new_layers.values():
                 encode(layer)  # JSON only, with a clear message otherwise
             layers = {s: new_layers.get(s, self._layers[s]) for s in ConfigSource}
+            if layers == self._layers:
+                return self._version  # nothing changed: no new version
             values = self._merged(layers)
             old = self._values
             changed = sorted(k for k in values.keys() | old.keys() if values.get(k) != old.get(k))
@@ -332,6 +338,29 @@ class ConfigStore:
                 value=data,
             )
         return self.load_mapping(data or {}, source=ConfigSource.STORAGE, reason=f"storage {key}")
+
+    async def follow_storage(
+        self, storage: Storage, key: str = "config", *, interval: float = 5.0, clock: Clock | None = None
+    ) -> None:
+        """Reload the STORAGE layer from ``key`` every ``interval`` seconds until cancelled.
+
+        Several processes then share settings through one storage key. A reload that fails
+        validation is logged and skipped (the previous values stay); an unchanged key makes no
+        new version.
+        """
+        if isinstance(interval, bool) or not interval > 0:
+            raise InvalidConfig(
+                f"interval={interval!r} must be a positive number of seconds, e.g. 5.0.",
+                field="interval",
+                value=interval,
+            )
+        sleeper: Clock = clock if clock is not None else SystemClock()
+        while True:
+            try:
+                await self.load_storage(storage, key)
+            except InvalidConfig as exc:
+                _log.warning("config from storage key %r rejected: %s", key, exc)
+            await sleeper.sleep(interval)
 
     async def save_storage(self, storage: Storage, key: str = "config") -> None:
         """Write the effective values to ``key`` so other processes can ``load_storage`` them."""

@@ -286,6 +286,13 @@ class ServiceRegistry:
         await self.record_check(instance_id, result.status)
         return result.status
 
+    async def watch(self, interval: float) -> None:
+        """:meth:`refresh` every ``interval`` seconds on the clock until cancelled."""
+        _check_ttl(interval)
+        while True:
+            await self.refresh()
+            await self.clock.sleep(interval)
+
     async def keep_alive(self, instance_id: str, interval: float) -> None:
         """Heartbeat every ``interval`` seconds on the clock until cancelled or the instance is gone."""
         _check_ttl(interval)

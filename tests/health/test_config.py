@@ -260,3 +260,40 @@ def test_callbacks_may_change_the_store() -> None:
     store.on_change(lambda c: store.set("b", c.new * 10), key="a")
     store.set("a", 2)
     assert store.as_dict() == {"a": 2, "b": 20}
+
+
+def test_follow_storage_picks_up_changes_and_skips_bad_ones(
+    virtual_clock: VirtualClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Another process's writes arrive within one interval; a rejected write keeps the old values."""
+    import asyncio
+
+    storage = MemoryStorage(clock=virtual_clock)
+    store = ConfigStore({"workers": 1}, validators={"workers": positive})
+    seen: list[tuple[float, Any]] = []
+    store.on_change(lambda c: seen.append((virtual_clock.now(), c.new)), key="workers")
+
+    async def scenario() -> None:
+        task = asyncio.create_task(store.follow_storage(storage, "cfg", interval=10.0, clock=virtual_clock))
+        await asyncio.sleep(5.0)
+        await storage.set("cfg", {"workers": 8})
+        await asyncio.sleep(20.0)
+        await storage.set("cfg", {"workers": -1})
+        await asyncio.sleep(20.0)
+        task.cancel()
+
+    versions_before = store.version
+    virtual_clock.run(scenario())
+    assert seen == [(10.0, 8)]
+    assert store["workers"] == 8
+    assert store.version == versions_before + 1
+    assert "workers=-1 rejected" in caplog.text
+
+
+def test_unchanged_writes_make_no_version() -> None:
+    """Setting a value to what it already is creates no version and calls no callback."""
+    store = ConfigStore({"a": 1})
+    store.set("a", 2)
+    version = store.version
+    assert store.set("a", 2) == version
+    assert len(store.snapshots()) == 2

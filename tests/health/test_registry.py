@@ -330,3 +330,20 @@ async def _cleanup(storage: RedisStorage) -> None:
     for key in await storage.scan(""):
         await storage.delete(key)
     await storage.close()
+
+
+def test_watch_reports_expiry_within_one_interval(
+    service_registry: ServiceRegistry, virtual_clock: VirtualClock
+) -> None:
+    """watch() notices an expired instance at the first refresh after its TTL."""
+    events: list[tuple[str, float]] = []
+    service_registry.on_down(lambda i, r: events.append((i.id, virtual_clock.now())))
+
+    async def scenario() -> None:
+        await service_registry.register("a", "api", ttl=12.0)
+        task = asyncio.create_task(service_registry.watch(5.0))
+        await asyncio.sleep(30.0)
+        task.cancel()
+
+    virtual_clock.run(scenario())
+    assert events == [("a", 15.0)]
