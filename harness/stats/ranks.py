@@ -5,9 +5,11 @@ Conventions follow R's ``wilcox.test(x, y, conf.int=TRUE)``: ``x`` is the candid
 the median of the pairwise differences ``x_i - y_j`` and ``alternative="greater"`` means ``x`` is
 shifted to the right. P-values match ``scipy.stats.mannwhitneyu`` (continuity and tie corrected
 normal approximation, or the exact null distribution). The exact interval is R's (order statistics
-of the pairwise differences at ``qwilcox`` ranks); the asymptotic one uses the normal-approximation
-ranks. Pairwise differences are never materialised for large samples: order statistics are found
-by sampling-narrowed selection over the implicit sorted difference matrix, exactly.
+of the pairwise differences at ``qwilcox`` ranks); the asymptotic one is where R's ``uniroot`` on
+the continuity-corrected normal statistic lands, found directly as order statistics (R's asymptotic
+point estimate is any point between the two middle differences; ours is their midpoint). Pairwise
+differences are never materialised for large samples: order statistics are found by
+sampling-narrowed selection over the implicit sorted difference matrix, exactly.
 """
 
 from __future__ import annotations
@@ -262,12 +264,22 @@ def _exact_ranks(n: int, m: int, alpha: float, alt: Alternative) -> tuple[int | 
     return (qu, None) if alt is Alternative.GREATER else (None, n * m - qu + 1)
 
 
-def _normal_ranks(n: int, m: int, alpha: float, alt: Alternative) -> tuple[int | None, int | None]:
+def _normal_ranks(
+    n: int, m: int, alpha: float, alt: Alternative, within_ties: float
+) -> tuple[int | None, int | None]:
+    """The ranks at which R's asymptotic interval lands.
+
+    R solves ``(U(d) - nm/2 -+ 1/2) / sigma = -+z`` for the shift ``d`` with ``uniroot``; ``U(d)``
+    steps down by one at each pairwise difference, so the roots are the order statistics
+    ``D(floor(nm/2 + 1/2 - z sigma))`` and ``D(floor(nm/2 + 1/2 + z sigma) + 1)``.
+    ``within_ties`` is the tie term of ties inside x and inside y (they survive the shift).
+    """
     total = n * m
+    big = n + m
     z = float(ndtri(1 - (alpha / 2 if alt is Alternative.TWO_SIDED else alpha)))
-    c = math.floor(total / 2.0 - z * math.sqrt(total * (n + m + 1) / 12.0))
-    c = min(max(c, 1), total)
-    low, high = c, total - c + 1
+    sigma = math.sqrt(total / 12.0 * ((big + 1) - within_ties / (big * (big - 1))))
+    low = min(max(math.floor(total / 2.0 + 0.5 - z * sigma), 1), total)
+    high = min(max(math.floor(total / 2.0 + 0.5 + z * sigma) + 1, 1), total)
     if alt is Alternative.GREATER:
         return low, None
     if alt is Alternative.LESS:
@@ -358,8 +370,11 @@ def mann_whitney(
     low_rank: int | None = None
     high_rank: int | None = None
     if interval:
-        ranks = _exact_ranks if exact else _normal_ranks
-        low_rank, high_rank = ranks(n, m, 1.0 - confidence, alt)
+        if exact:
+            low_rank, high_rank = _exact_ranks(n, m, 1.0 - confidence, alt)
+        else:
+            within = _tie_term(xs) + _tie_term(ys)
+            low_rank, high_rank = _normal_ranks(n, m, 1.0 - confidence, alt, within)
         ranks_wanted |= {r for r in (low_rank, high_rank) if r is not None}
     wanted = sorted(ranks_wanted)
     stats = dict(zip(wanted, _pairwise_order_stats(xs, ys, wanted), strict=True))

@@ -144,3 +144,45 @@ def test_rank_test_rejects_bad_input() -> None:
         mann_whitney([1.0], [2.0], confidence=1.5)
     with pytest.raises(InvalidConfig, match="method"):
         u_test([1.0], [2.0], method="permutation")
+
+
+def _r_wdiff(x: np.ndarray, y: np.ndarray, d: float, zq: float, alternative: str) -> float:
+    """R's wilcox.test wdiff(d, zq), transcribed (correct=TRUE)."""
+    from scipy.stats import rankdata
+
+    n, m = x.size, y.size
+    dr = rankdata(np.concatenate([x - d, y]))
+    _, counts = np.unique(np.concatenate([x - d, y]), return_counts=True)
+    dz = dr[:n].sum() - n * (n + 1) / 2 - n * m / 2
+    corr = {"two-sided": np.sign(dz) * 0.5, "greater": 0.5, "less": -0.5}[alternative]
+    sigma = math.sqrt(n * m / 12 * ((n + m + 1) - (counts**3 - counts).sum() / ((n + m) * (n + m - 1))))
+    return (dz - corr) / sigma - zq
+
+
+def _r_root(x: np.ndarray, y: np.ndarray, zq: float, alternative: str) -> float:
+    from scipy.optimize import brentq
+
+    lo, hi = x.min() - y.max(), x.max() - y.min()
+    if _r_wdiff(x, y, lo, zq, alternative) <= 0:
+        return float(lo)
+    if _r_wdiff(x, y, hi, zq, alternative) >= 0:
+        return float(hi)
+    return float(brentq(lambda d: _r_wdiff(x, y, d, zq, alternative), lo, hi, xtol=1e-9))
+
+
+@pytest.mark.parametrize(("seed", "ties"), [(0, False), (1, True), (2, False)])
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_asymptotic_interval_matches_r_uniroot(seed: int, ties: bool, alternative: str) -> None:
+    """The large-sample interval equals the roots R's wilcox.test finds with uniroot."""
+    from scipy.stats import norm
+
+    rng = np.random.default_rng(seed)
+    x, y = rng.normal(0.2, 1, 60), rng.normal(0, 1, 70)
+    if ties:
+        x, y = np.round(x, 1), np.round(y, 1)
+    res = mann_whitney(x, y, alternative=alternative, method="asymptotic", confidence=0.9)
+    z = norm.isf(0.05 if alternative == "two-sided" else 0.1)
+    if alternative in ("two-sided", "greater"):
+        assert res.ci_low == pytest.approx(_r_root(x, y, z, alternative), abs=1e-6)
+    if alternative in ("two-sided", "less"):
+        assert res.ci_high == pytest.approx(_r_root(x, y, -z, alternative), abs=1e-6)
