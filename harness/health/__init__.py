@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         ServiceRegistry,
     )
     from harness.health.repair import AutoRepair, RepairOutcome, RepairResult, RepairRule, RuleState
+    from harness.health.server import HealthServer, health_app, serve_health
     from harness.health.sinks import Labels, LoggingSink, MemorySink, MetricSink, NoOpSink, PrometheusSink
     from harness.health.stats import EventCounter
     from harness.health.status import CheckResult, HealthStatus, Trend, worst
@@ -88,6 +89,7 @@ __all__ = [
     "HealthMonitor",
     "HealthMonitorConfig",
     "HealthReport",
+    "HealthServer",
     "HealthStatus",
     "HttpHealthCheck",
     "Labels",
@@ -112,6 +114,8 @@ __all__ = [
     "Threshold",
     "Trend",
     "Validator",
+    "health_app",
+    "serve_health",
     "worst",
 ]
 
@@ -141,6 +145,7 @@ _EXPORTS: dict[str, str] = {
     "HealthMonitor": "harness.health.monitor",
     "HealthMonitorConfig": "harness.health.monitor",
     "HealthReport": "harness.health.monitor",
+    "HealthServer": "harness.health.server",
     "HealthStatus": "harness.health.status",
     "HttpHealthCheck": "harness.health.checks",
     "Labels": "harness.health.sinks",
@@ -165,6 +170,8 @@ _EXPORTS: dict[str, str] = {
     "Threshold": "harness.health.alerts",
     "Trend": "harness.health.status",
     "Validator": "harness.health.config",
+    "health_app": "harness.health.server",
+    "serve_health": "harness.health.server",
     "worst": "harness.health.status",
 }
 

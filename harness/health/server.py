@@ -1,0 +1,117 @@
+"""A health endpoint for a monitored process: JSON health, liveness, readiness and metrics.
+
+``serve_health(monitor)`` starts an aiohttp server on 127.0.0.1 (an ephemeral port by default):
+
+- ``GET /health``: the latest :class:`HealthReport` as JSON; 200 when HEALTHY or DEGRADED,
+  503 when UNHEALTHY (as Spring Boot's actuator and Kubernetes probes expect). Before the
+  first round, one round runs on demand.
+- ``GET /health/live``: 200 while the process serves requests.
+- ``GET /health/ready``: 200 unless the latest report is UNHEALTHY (503).
+- ``GET /metrics``: the Prometheus exposition of a :class:`PrometheusSink`, when given one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+
+from harness.errors import InvalidConfig
+from harness.health.status import HealthStatus
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from harness.health.monitor import HealthMonitor, HealthReport
+    from harness.health.sinks import PrometheusSink
+
+__all__ = ["HealthServer", "health_app", "serve_health"]
+
+_PROMETHEUS_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def _code(status: HealthStatus) -> int:
+    return 503 if status is HealthStatus.UNHEALTHY else 200
+
+
+async def _report(monitor: HealthMonitor) -> HealthReport:
+    latest = monitor.latest
+    return latest if latest is not None else await monitor.run_round()
+
+
+def health_app(monitor: HealthMonitor, *, metrics: PrometheusSink | None = None) -> web.Application:
+    """The aiohttp application serving ``monitor``'s health (and ``metrics``, if given)."""
+    from aiohttp import web
+
+    async def health(request: web.Request) -> web.Response:
+        report = await _report(monitor)
+        return web.json_response(report.as_dict(), status=_code(report.status))
+
+    async def live(request: web.Request) -> web.Response:
+        return web.json_response({"status": "up"})
+
+    async def ready(request: web.Request) -> web.Response:
+        report = await _report(monitor)
+        body = {"status": report.status.value, "score": report.score, "unhealthy": list(report.unhealthy)}
+        return web.json_response(body, status=_code(report.status))
+
+    app = web.Application()
+    app.router.add_get("/health", health)
+    app.router.add_get("/health/live", live)
+    app.router.add_get("/health/ready", ready)
+    if metrics is not None:
+
+        async def scrape(request: web.Request) -> web.Response:
+            return web.Response(
+                body=metrics.exposition().encode(), headers={"Content-Type": _PROMETHEUS_TYPE}
+            )
+
+        app.router.add_get("/metrics", scrape)
+    return app
+
+
+@dataclass(slots=True)
+class HealthServer:
+    """A running health endpoint; ``close()`` (or ``async with``) stops it."""
+
+    runner: Any
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The base URL, e.g. ``http://127.0.0.1:43123``."""
+        return f"http://{self.host}:{self.port}"
+
+    async def close(self) -> None:
+        """Stop serving and release the port."""
+        await self.runner.cleanup()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+
+async def serve_health(
+    monitor: HealthMonitor,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    metrics: PrometheusSink | None = None,
+) -> HealthServer:
+    """Serve ``monitor`` over HTTP on ``host:port`` (0: an ephemeral port, see ``.port``)."""
+    from aiohttp import web
+
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise InvalidConfig(f"port={port!r} must be an integer in 0..65535 (0: any free port).", value=port)
+    runner = web.AppRunner(health_app(monitor, metrics=metrics), access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port)
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise InvalidConfig(f"cannot serve health on {host}:{port}: {exc.strerror}.", value=port) from None
+    bound = runner.addresses[0][1]
+    return HealthServer(runner=runner, host=host, port=int(bound))

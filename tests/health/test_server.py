@@ -1,0 +1,59 @@
+"""The health endpoint: JSON report, liveness, readiness and Prometheus metrics over loopback HTTP."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from harness.errors import InvalidConfig
+from harness.health import CallableCheck, HealthMonitor, HealthStatus, PrometheusSink, serve_health
+
+
+async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
+    async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+        return response.status, await response.text()
+
+
+async def test_health_endpoint_reflects_the_latest_report() -> None:
+    """/health serves the report (200 while usable, 503 when unhealthy); /ready follows; /live is 200."""
+    state = {"db": HealthStatus.HEALTHY}
+    monitor = HealthMonitor()
+    monitor.register(CallableCheck("db", lambda: state["db"]))
+    async with await serve_health(monitor) as server, aiohttp.ClientSession() as session:
+        assert server.url.startswith("http://127.0.0.1:")
+        async with session.get(f"{server.url}/health") as response:
+            assert response.status == 200
+            body = await response.json()
+        assert body["status"] == "healthy"
+        assert body["checks"]["db"]["status"] == "healthy"
+        state["db"] = HealthStatus.DEGRADED
+        await monitor.run_round()
+        assert (await get(session, f"{server.url}/health"))[0] == 200
+        state["db"] = HealthStatus.UNHEALTHY
+        await monitor.run_round()
+        assert (await get(session, f"{server.url}/health"))[0] == 503
+        status, text = await get(session, f"{server.url}/health/ready")
+        assert status == 503
+        assert '"unhealthy": ["db"]' in text
+        assert (await get(session, f"{server.url}/health/live"))[0] == 200
+        assert (await get(session, f"{server.url}/metrics"))[0] == 404
+
+
+async def test_metrics_endpoint_serves_the_prometheus_sink() -> None:
+    """With a PrometheusSink, /metrics serves its exposition."""
+    sink = PrometheusSink()
+    monitor = HealthMonitor(sink=sink)
+    monitor.register(CallableCheck("db", lambda: True))
+    await monitor.run_round()
+    async with await serve_health(monitor, metrics=sink) as server, aiohttp.ClientSession() as session:
+        status, text = await get(session, f"{server.url}/metrics")
+    assert status == 200
+    names = {family.name for family in text_string_to_metric_families(text)}
+    assert {"harness_health_score", "harness_health_check_status"} <= names
+
+
+async def test_bad_port_is_a_usage_error() -> None:
+    """An out-of-range port is refused with the value."""
+    with pytest.raises(InvalidConfig, match="port=70000"):
+        await serve_health(HealthMonitor(), port=70000)
