@@ -35,6 +35,7 @@ __all__ = ["ConnectionInfo", "FaultProxy", "format_address", "parse_address"]
 _HIGH_WATER = 1 << 20  # queued bytes before a slow pipe pauses its reader
 _WRITE_HIGH = 1 << 20
 _EOF = b""
+_CONNECT_TIMEOUT = 10.0  # seconds to reach the upstream before the client is closed
 _EVENTS_KEPT = 10_000
 
 
@@ -330,8 +331,9 @@ class _Connection:
         loop = asyncio.get_running_loop()
         try:
             host, port = parse_address(self.proxy.upstream, what="dial")
-            await loop.create_connection(lambda: self.server, host, port)
-        except (OSError, ToxicError):
+            async with asyncio.timeout(_CONNECT_TIMEOUT):
+                await loop.create_connection(lambda: self.server, host, port)
+        except (OSError, ToxicError, TimeoutError):
             self.close()
             return
         if self.closed:
