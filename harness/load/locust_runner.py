@@ -21,6 +21,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,6 +41,7 @@ __all__ = [
 ]
 
 _PERCENTILES = ("50%", "66%", "75%", "80%", "90%", "95%", "98%", "99%", "99.9%", "99.99%", "100%")
+_QUANTILES = {q: float(q.rstrip("%")) / 100.0 for q in _PERCENTILES}
 
 
 class LocustRunError(UsageError):
@@ -200,6 +202,7 @@ class _Plan:
     locustfile: Path
     csv_prefix: Path
     html: Path
+    json: Path  # Locust's final statistics, written after the run stops (the source of the result)
     logs: tuple[Path, ...]
     env: dict[str, str]
     time_limit: float
@@ -237,7 +240,7 @@ def _plan(config: LocustConfig) -> _Plan:
     locustfile = out / "harness_locustfile.py"
     files = str(locustfile) if config.locustfile is None else f"{config.locustfile},{locustfile}"
     base = [config.python, "-m", "locust", "-f", files, "--host", config.host]
-    csv_prefix, html = out / "locust", out / "locust.html"
+    csv_prefix, html, json_prefix = out / "locust", out / "locust.html", out / "locust_final"
     lead = [
         *base,
         "--headless",
@@ -245,6 +248,8 @@ def _plan(config: LocustConfig) -> _Plan:
         str(csv_prefix),
         "--html",
         str(html),
+        "--json-file",
+        str(json_prefix),
         "--only-summary",
         "--loglevel",
         "WARNING",
@@ -291,7 +296,8 @@ def _plan(config: LocustConfig) -> _Plan:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [os.getcwd(), env.get("PYTHONPATH", "")]))
     limit = config.time_limit if config.time_limit is not None else config.run_seconds + 60.0
-    return _Plan(tuple(commands), locustfile, csv_prefix, html, logs, env, limit)
+    json_path = json_prefix.with_suffix(".json")
+    return _Plan(tuple(commands), locustfile, csv_prefix, html, json_path, logs, env, limit)
 
 
 def _prepare(config: LocustConfig) -> _Plan:
@@ -367,19 +373,17 @@ def _stop_all(procs: list[subprocess.Popen[bytes]]) -> None:
 
 
 def _result(config: LocustConfig, plan: _Plan, code: int) -> LocustResult:
-    stats_csv = Path(f"{plan.csv_prefix}_stats.csv")
-    if code not in (0, 1) or not stats_csv.is_file():
+    if code not in (0, 1) or not plan.json.is_file():
         tail = plan.logs[0].read_text(errors="replace")[-2000:] if plan.logs[0].is_file() else ""
         raise LocustRunError(f"Locust exited with code {code}; log {plan.logs[0]}:\n{tail}")
-    rows = _read_csv(stats_csv)
-    endpoints = tuple(_row(r) for r in rows if r.get("Name") != "Aggregated")
-    total = next((_row(r) for r in rows if r.get("Name") == "Aggregated"), None)
-    if total is None:
-        raise LocustRunError(f"{stats_csv} has no Aggregated row; see {plan.logs[0]}.")
+    entries = json.loads(plan.json.read_text())
+    if not isinstance(entries, list):
+        raise LocustRunError(f"{plan.json} is not Locust's list of statistics entries; see {plan.logs[0]}.")
+    endpoints = tuple(_entry(e) for e in entries)
     failures_csv = Path(f"{plan.csv_prefix}_failures.csv")
     failures = tuple(_read_csv(failures_csv)) if failures_csv.is_file() else ()
     return LocustResult(
-        total=total,
+        total=_entry(_aggregate(entries)),
         endpoints=endpoints,
         failures=failures,
         returncode=code,
@@ -396,22 +400,55 @@ def _read_csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def _ms(value: str) -> float:
-    try:
-        return float(value) / 1000.0
-    except ValueError:
-        return 0.0  # Locust writes "N/A" for percentiles of an endpoint with no requests
+def _aggregate(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    """Locust's "Aggregated" row: every entry's counts and response times added up."""
+    times: Counter[str] = Counter()
+    for e in entries:
+        times.update({str(k): int(v) for k, v in e["response_times"].items()})
+    starts = [e["start_time"] for e in entries if e.get("start_time")]
+    lasts = [e["last_request_timestamp"] for e in entries if e.get("last_request_timestamp")]
+    mins = [e["min_response_time"] for e in entries if e.get("min_response_time") is not None]
+    return {
+        "method": "",
+        "name": "Aggregated",
+        "num_requests": sum(e["num_requests"] for e in entries),
+        "num_none_requests": sum(e.get("num_none_requests", 0) for e in entries),
+        "num_failures": sum(e["num_failures"] for e in entries),
+        "total_response_time": sum(e["total_response_time"] for e in entries),
+        "max_response_time": max((e["max_response_time"] for e in entries), default=0),
+        "min_response_time": min(mins) if mins else None,
+        "response_times": dict(times),
+        "start_time": min(starts) if starts else None,
+        "last_request_timestamp": max(lasts) if lasts else None,
+    }
 
 
-def _row(row: dict[str, str]) -> EndpointStats:
+def _percentile(times: list[tuple[float, int]], total: int, q: float) -> float:
+    """Locust's own percentile rule over its response-time buckets (milliseconds)."""
+    wanted = int(total * q)
+    seen = 0
+    for value, count in times:  # descending
+        seen += count
+        if total - seen <= wanted:
+            return value
+    return 0.0
+
+
+def _entry(e: dict[str, Any]) -> EndpointStats:
+    """One Locust statistics entry (times in ms) as EndpointStats (times in seconds)."""
+    requests = int(e["num_requests"])
+    timed = requests - int(e.get("num_none_requests", 0))
+    times = sorted(((float(k), int(v)) for k, v in e["response_times"].items()), reverse=True)
+    start, last = e.get("start_time"), e.get("last_request_timestamp")
+    span = (last - start) if start and last and last > start else 0.0
     return EndpointStats(
-        method=row.get("Type", ""),
-        name=row.get("Name", ""),
-        requests=int(row.get("Request Count", "0") or 0),
-        failures=int(row.get("Failure Count", "0") or 0),
-        rps=float(row.get("Requests/s", "0") or 0),
-        mean=_ms(row.get("Average Response Time", "0")),
-        min=_ms(row.get("Min Response Time", "0")),
-        max=_ms(row.get("Max Response Time", "0")),
-        percentiles={q: _ms(row.get(q, "0")) for q in _PERCENTILES},
+        method=e.get("method") or "",
+        name=e["name"],
+        requests=requests,
+        failures=int(e["num_failures"]),
+        rps=requests / span if span else 0.0,
+        mean=float(e["total_response_time"]) / timed / 1000.0 if timed else 0.0,
+        min=float(e.get("min_response_time") or 0.0) / 1000.0,
+        max=float(e.get("max_response_time") or 0.0) / 1000.0,
+        percentiles={q: _percentile(times, timed, _QUANTILES[q]) / 1000.0 for q in _PERCENTILES},
     )
