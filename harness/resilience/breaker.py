@@ -21,6 +21,7 @@ import enum
 import functools
 import inspect
 import itertools
+import math
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -202,7 +203,17 @@ class BreakerMetrics:
 
 
 class BreakerCore:
-    """The breaker's state machine; every input carries ``now``, nothing here reads a clock."""
+    """The breaker's state machine; every input carries ``now``, nothing here reads a clock.
+
+    A driver calls ``acquire(now)`` (a generation, or -1 for a rejection), runs the call, then
+    ``record(outcome, generation, now)`` with ``outcome`` a combination of ``FAILURE`` and
+    ``SLOW`` (0 for a fast success), or ``release(generation)`` if the call had no outcome.
+    """
+
+    FAILURE = FAILURE
+    """Outcome bit: the call failed."""
+    SLOW = SLOW
+    """Outcome bit: the call was slow."""
 
     __slots__ = (
         "_cfg",
@@ -213,12 +224,16 @@ class BreakerCore:
         "_ho_fail",
         "_ho_free",
         "_ho_slow",
+        "_hot",
+        "_hot_capable",
         "_min_calls",
         "_open_until",
         "_pending",
+        "_reject_until",
         "_rejections",
         "_slow_thr",
         "_state",
+        "_tickets",
         "_window",
         "name",
         "transitions",
@@ -244,6 +259,12 @@ class BreakerCore:
         self._state = _CLOSED
         self._gen = 0
         self._open_until = 0.0
+        # The drivers' fast paths read these two: CLOSED with a count window and no timing, and
+        # the time before which every call is rejected outright (-inf unless OPEN).
+        self._hot_capable = self._count and cfg.slow_call_duration is None
+        self._hot = self._hot_capable
+        self._reject_until = -math.inf
+        self._tickets = self._window.tickets if isinstance(self._window, CountWindow) else itertools.count()
         self._ho_free = self._ho_calls = self._ho_fail = self._ho_slow = 0
         self._pending: list[StateTransition] = []
         self._rejections = itertools.count()
@@ -276,13 +297,24 @@ class BreakerCore:
         self._state = to
         self._gen += 1
         self.transitions += 1
+        self._hot = to is _CLOSED and self._hot_capable
+        self._reject_until = -math.inf
         if to is _OPEN:
-            self._open_until = now + self._cfg.open_for
+            self._set_open_until(now + self._cfg.open_for)
         elif to is _HALF_OPEN:
             self._ho_free = self._cfg.half_open_calls
             self._ho_calls = self._ho_fail = self._ho_slow = 0
         else:
-            self._window.reset()
+            self._reset_window()
+
+    def _set_open_until(self, when: float) -> None:
+        self._open_until = when
+        self._reject_until = when
+
+    def _reset_window(self) -> None:
+        self._window.reset()
+        if isinstance(self._window, CountWindow):
+            self._tickets = self._window.tickets
 
     def take_transitions(self) -> list[StateTransition]:
         """The transitions since the last call, oldest first (the driver announces them)."""
@@ -298,14 +330,14 @@ class BreakerCore:
     def open(self, now: float) -> None:
         """Force OPEN for ``open_for`` from ``now`` (for example on an external signal)."""
         if self._state is _OPEN:
-            self._open_until = now + self._cfg.open_for
+            self._set_open_until(now + self._cfg.open_for)
         else:
             self._move(_OPEN, now)
 
     def reset(self, now: float) -> None:
         """Back to CLOSED with an empty window."""
         if self._state is _CLOSED:
-            self._window.reset()
+            self._reset_window()
         else:
             self._move(_CLOSED, now)
 
@@ -314,7 +346,7 @@ class BreakerCore:
         if state is _OPEN:
             if self._state is not _OPEN:
                 self._move(_OPEN, now)
-            self._open_until = open_until
+            self._set_open_until(open_until)
         elif state is not self._state and not (state is _HALF_OPEN and self._state is _OPEN):
             self._move(state, now)
 
@@ -410,13 +442,13 @@ class CircuitBreaker(BreakerCore, EventSource):
     function or coroutine function; ``with breaker.protect():`` / ``async with breaker.protect():``.
     A rejected call raises a fresh :class:`CircuitOpenError`; ``allow()`` checks without raising.
 
-    Cost model: with a count window and no slow-call timing, a successful call in CLOSED takes
-    no lock and reads no clock (one ``next()`` on the window's ticket counter); a rejection by
-    an OPEN breaker reads the clock once and takes no lock. Failures, HALF_OPEN trial calls and
-    time windows go through a short lock, never held while the protected function runs.
+    Cost model: with a count window, a successful call in CLOSED takes no lock (one ``next()``
+    on the window's ticket counter) and, without slow-call timing, reads no clock; a rejection
+    by an OPEN breaker reads the clock once and takes no lock. Failures, slow calls, HALF_OPEN
+    trial calls and time windows go through a short lock, never held while the function runs.
     """
 
-    __slots__ = ("_fast", "_listeners", "_lock", "_now", "_slow_after", "clock")
+    __slots__ = ("_listeners", "_lock", "_now", "_slow_after", "clock")
 
     def __init__(
         self,
@@ -432,7 +464,6 @@ class CircuitBreaker(BreakerCore, EventSource):
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self._slow_after = self._cfg.slow_call_duration
-        self._fast = self._count and self._slow_after is None
 
     def __repr__(self) -> str:
         return f"CircuitBreaker(name={self.name!r}, state={self._state.value})"
@@ -552,8 +583,9 @@ class CircuitBreaker(BreakerCore, EventSource):
         self._done(outcome, gen)
 
     def _timed(self, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
-        """The general path: admission under the lock, timing, recording under the lock."""
-        gen = self._admit()
+        """The general path: timing, and the lock for anything but a fast success in CLOSED."""
+        closed = self._count and self._state is _CLOSED
+        gen = self._gen if closed else self._admit()
         now = self._now
         start = now()
         try:
@@ -561,12 +593,21 @@ class CircuitBreaker(BreakerCore, EventSource):
         except BaseException as exc:
             self._failed(exc, gen, now() - start)
             raise
-        slow = self._slow_after
-        self._done(SLOW if slow is not None and now() - start >= slow else 0, gen)
+        self._succeeded(closed, gen, now() - start)
         return result
 
+    def _succeeded(self, closed: bool, gen: int, elapsed: float) -> None:
+        slow = self._slow_after
+        if slow is not None and elapsed >= slow:
+            self._done(SLOW, gen)
+        elif not closed:
+            self._done(0, gen)
+        elif gen == self._gen and (t := next(self._tickets)) == self._min_calls:
+            self._settle(gen, t)
+
     async def _atimed(self, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any) -> R:
-        gen = self._admit()
+        closed = self._count and self._state is _CLOSED
+        gen = self._gen if closed else self._admit()
         now = self._now
         start = now()
         try:
@@ -574,41 +615,40 @@ class CircuitBreaker(BreakerCore, EventSource):
         except BaseException as exc:
             self._failed(exc, gen, now() - start)
             raise
-        slow = self._slow_after
-        self._done(SLOW if slow is not None and now() - start >= slow else 0, gen)
+        self._succeeded(closed, gen, now() - start)
         return result
 
     # -- call forms ---------------------------------------------------------------------------------
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Run ``fn(*args, **kwargs)`` through the breaker."""
-        if self._state is _CLOSED and self._fast:
+        if self._hot:
             gen = self._gen
             try:
                 result = fn(*args, **kwargs)
             except BaseException as exc:
                 self._failed(exc, gen, 0.0)
                 raise
-            if gen == self._gen and (t := next(self._window.tickets)) == self._min_calls:  # type: ignore[union-attr]
+            if gen == self._gen and (t := next(self._tickets)) == self._min_calls:
                 self._settle(gen, t)
             return result
-        if self._state is _OPEN and (now := self._now()) < self._open_until:
+        if (now := self._now()) < self._reject_until:
             raise self._reject(now)
         return self._timed(fn, args, kwargs)
 
     async def acall(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Await ``fn(*args, **kwargs)`` through the breaker (cancellation frees a trial slot)."""
-        if self._state is _CLOSED and self._fast:
+        if self._hot:
             gen = self._gen
             try:
                 result = await fn(*args, **kwargs)
             except BaseException as exc:
                 self._failed(exc, gen, 0.0)
                 raise
-            if gen == self._gen and (t := next(self._window.tickets)) == self._min_calls:  # type: ignore[union-attr]
+            if gen == self._gen and (t := next(self._tickets)) == self._min_calls:
                 self._settle(gen, t)
             return result
-        if self._state is _OPEN and (now := self._now()) < self._open_until:
+        if (now := self._now()) < self._reject_until:
             raise self._reject(now)
         return await self._atimed(fn, args, kwargs)
 
@@ -630,21 +670,21 @@ class CircuitBreaker(BreakerCore, EventSource):
         b = self
 
         def wrapper(*args: Any, **kwargs: Any) -> R:
-            if b._state is _CLOSED and b._fast:
+            if b._hot:
                 gen = b._gen
                 try:
                     result = fn(*args, **kwargs)
                 except BaseException as exc:
                     b._failed(exc, gen, 0.0)
                     raise
-                if gen == b._gen and (t := next(b._window.tickets)) == b._min_calls:  # type: ignore[union-attr]
+                if gen == b._gen and (t := next(b._tickets)) == b._min_calls:
                     b._settle(gen, t)
                 return result
-            if b._state is _OPEN and (now := b._now()) < b._open_until:
+            if (now := b._now()) < b._reject_until:
                 next(b._rejections)
                 if b._listeners:
                     b._emit_reject(now)
-                raise _OpenError(b.name, b._open_until - now)
+                raise _OpenError(b.name, b._reject_until - now)
             return b._timed(fn, args, kwargs)
 
         return wrapper
@@ -653,21 +693,21 @@ class CircuitBreaker(BreakerCore, EventSource):
         b = self
 
         async def wrapper(*args: Any, **kwargs: Any) -> R:
-            if b._state is _CLOSED and b._fast:
+            if b._hot:
                 gen = b._gen
                 try:
                     result = await fn(*args, **kwargs)
                 except BaseException as exc:
                     b._failed(exc, gen, 0.0)
                     raise
-                if gen == b._gen and (t := next(b._window.tickets)) == b._min_calls:  # type: ignore[union-attr]
+                if gen == b._gen and (t := next(b._tickets)) == b._min_calls:
                     b._settle(gen, t)
                 return result
-            if b._state is _OPEN and (now := b._now()) < b._open_until:
+            if (now := b._now()) < b._reject_until:
                 next(b._rejections)
                 if b._listeners:
                     b._emit_reject(now)
-                raise _OpenError(b.name, b._open_until - now)
+                raise _OpenError(b.name, b._reject_until - now)
             return await b._atimed(fn, args, kwargs)
 
         return wrapper
