@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import inspect
 import logging
 import re
@@ -210,8 +211,7 @@ def _as_mapping(value: Any) -> Mapping[str, Any]:
 
 
 def _plain(value: Any) -> Any:
-    enum_value = getattr(value, "value", None)
-    return enum_value if enum_value is not None and not isinstance(value, int | float | str) else value
+    return value.value if isinstance(value, enum.Enum) else value
 
 
 class HealthMonitor:
@@ -361,7 +361,13 @@ class HealthMonitor:
         return worst(statuses)
 
     def _stats(self, sources: Mapping[str, StatsSource]) -> dict[str, Mapping[str, Any]]:
-        return {name: MappingProxyType(dict(_read_stats(source))) for name, source in sources.items()}
+        stats: dict[str, Mapping[str, Any]] = {}
+        for name, source in sources.items():
+            try:
+                stats[name] = MappingProxyType(dict(_read_stats(source)))
+            except Exception as exc:  # noqa: BLE001 - a broken statistics source is reported in the report
+                stats[name] = MappingProxyType({"error": f"{type(exc).__name__}: {exc}"})
+        return stats
 
     async def run_round(self) -> HealthReport:
         """Run every check once and publish the report."""

@@ -276,3 +276,18 @@ def test_round_timeout_reports_hung_checks(virtual_clock: VirtualClock) -> None:
     assert report.checks["hung"].message == "no result within the round timeout of 20s"
     assert report.checks["ok"].status is HealthStatus.HEALTHY
     assert report.duration == pytest.approx(20.0)
+
+
+def test_broken_statistics_source_is_reported_not_fatal(virtual_clock: VirtualClock) -> None:
+    """A tracked breaker whose metrics() raises shows the error in the report; the round completes."""
+
+    class Broken:
+        name = "broken"
+
+        def metrics(self) -> dict[str, Any]:
+            raise RuntimeError("no metrics today")
+
+    monitor = HealthMonitor(clock=virtual_clock)
+    monitor.track_breaker(Broken())
+    report = virtual_clock.run(monitor.run_round())
+    assert report.breakers["broken"] == {"error": "RuntimeError: no metrics today"}
