@@ -123,8 +123,15 @@ class Threshold:
     critical: float | None = None
     direction: Direction = Direction.ABOVE
     key: str = ""  # defaults to "threshold:<metric>"
+    pending_for: float = 0.0  # seconds a breach must last before it fires (Prometheus' "for")
 
     def __post_init__(self) -> None:
+        if isinstance(self.pending_for, bool) or not self.pending_for >= 0:
+            raise InvalidConfig(
+                f"pending_for={self.pending_for!r} must be >= 0 seconds (0 fires on the first breach).",
+                field="pending_for",
+                value=self.pending_for,
+            )
         if not self.metric:
             raise InvalidConfig("Threshold needs a metric name, e.g. metric='error_rate'.", field="metric")
         if self.warning is None and self.critical is None:
@@ -220,6 +227,7 @@ class AlertManager:
         self._active: dict[str, Alert] = {}
         self._notified_at: dict[str, float] = {}
         self._silences: list[Silence] = []
+        self._breached_since: dict[str, float] = {}
         self._history: deque[AlertEvent] = deque(maxlen=self.config.history_limit)
         self.handler_errors = 0
 
@@ -288,10 +296,14 @@ class AlertManager:
     def observe(self, metric: str, value: float) -> list[AlertEvent]:
         """Compare ``value`` with ``metric``'s thresholds; fire, repeat or resolve accordingly."""
         events = []
+        now = self.clock.now()
         for threshold in self._thresholds.get(metric, ()):
             severity = threshold.classify(value)
             if severity is None:
+                self._breached_since.pop(threshold.key, None)
                 event = self.resolve(threshold.key, f"{metric}={value:g} back within thresholds")
+            elif now - self._breached_since.setdefault(threshold.key, now) < threshold.pending_for:
+                event = None  # pending: the breach has not lasted long enough yet
             else:
                 level = threshold.critical if severity is AlertSeverity.CRITICAL else threshold.warning
                 message = (

@@ -206,3 +206,24 @@ def test_async_handlers_are_refused_with_the_fix(alert_manager: AlertManager) ->
         alert_manager.add_handler(handler)
     with pytest.raises(InvalidConfig, match="not callable"):
         AlertManager(handlers=[42])  # type: ignore[list-item]
+
+
+def test_pending_for_fires_only_after_a_sustained_breach(
+    alert_manager: AlertManager, virtual_clock: VirtualClock
+) -> None:
+    """A breach shorter than pending_for never fires; one that lasts fires once it has lasted."""
+    alert_manager.add_threshold(Threshold(metric="lag", warning=10, pending_for=60.0))
+    received = collecting(alert_manager)
+    alert_manager.observe("lag", 50)
+    virtual_clock.advance(30.0)
+    alert_manager.observe("lag", 1)  # recovered before 60 s: nothing fired
+    virtual_clock.advance(30.0)
+    alert_manager.observe("lag", 50)
+    virtual_clock.advance(59.0)
+    alert_manager.observe("lag", 50)
+    assert received == []
+    virtual_clock.advance(1.0)
+    alert_manager.observe("lag", 50)
+    assert [(e.kind, e.at) for e in received] == [(AlertEventKind.FIRED, 120.0)]
+    with pytest.raises(InvalidConfig, match="pending_for=-1"):
+        Threshold(metric="lag", warning=1, pending_for=-1)
