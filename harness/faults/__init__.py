@@ -4,7 +4,7 @@ from harness.faults import clock_faults, process_faults, redis_faults
 from harness.faults.api import ApiServer, RunningApi, serve_api, start_api
 from harness.faults.backend import ProxyHandle, Toxiproxy, ToxiproxyError, backend_from_env
 from harness.faults.clock_faults import ClockJump, FaultyClock
-from harness.faults.inject import FaultEvent, Injection, inject
+from harness.faults.inject import FaultEvent, FaultInjector, Injection, inject
 from harness.faults.inprocess import (
     AddLatency,
     CorruptResult,
@@ -41,6 +41,7 @@ __all__ = [
     "Decision",
     "Fault",
     "FaultEvent",
+    "FaultInjector",
     "FaultKind",
     "FaultProxy",
     "FaultSchedule",

@@ -45,7 +45,7 @@ from harness.faults.schedule import FaultSchedule, Swarm
 from harness.journal import Event, Journal
 from harness.seeding import Seeds
 
-__all__ = ["FaultEvent", "Injection", "inject"]
+__all__ = ["FaultEvent", "FaultInjector", "Injection", "inject"]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _FAULT_TYPES = (RaiseError, AddLatency, CorruptResult, Hang)
@@ -142,6 +142,69 @@ def _resolve_callable(func: Callable[..., Any]) -> tuple[str, Any, _Site | None]
     return label, func, _site(holder, parts[-1])
 
 
+class FaultInjector:
+    """The sans-IO core of an injection: which faults fire on each call of one target.
+
+    It never patches, sleeps or reads a clock: the caller passes ``now`` and applies the
+    returned decisions (the :class:`Injection` wrapper, the scenario engine's model services).
+    Decisions come from the stream ``faults/<target>`` of ``seed``; every fault that fires is
+    recorded as a :class:`FaultEvent` and, if a journal is given, appended to it.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        faults: Sequence[Fault] = (),
+        *,
+        seed: int = 0,
+        schedule: FaultSchedule | None = None,
+        swarm: Swarm | None = None,
+        journal: Journal | None = None,
+    ) -> None:
+        for fault in faults:
+            if not isinstance(fault, _FAULT_TYPES):
+                raise InvalidConfig(
+                    f"inject(): {fault!r} is not a fault; use raise_error, add_latency, "
+                    "corrupt_result or hang.",
+                    field="faults",
+                    value=fault,
+                )
+        if not target:
+            raise InvalidConfig("a fault target needs a non-empty name, e.g. 'myapp.cache:get'.")
+        self.target = target
+        self.seed = Seeds(seed).seed
+        self.faults: tuple[Fault, ...] = swarm.select(faults) if swarm else tuple(faults)
+        self.schedule = schedule
+        self._journal = journal
+        self._lock = threading.Lock()
+        self._rng = Seeds(self.seed).stream(f"faults/{target}")
+        self.calls = 0
+        self.events: list[FaultEvent] = []
+
+    def decide(self, now: float) -> tuple[int, list[Decision]]:
+        """Number this call and decide its faults at time ``now`` (static plus scheduled)."""
+        with self._lock:
+            self.calls += 1
+            call = self.calls
+            faults = self.faults
+            if self.schedule is not None:
+                faults = faults + self.schedule.active(now, self.target)
+            decisions = decide(faults, self._rng)
+            for d in decisions:
+                self._record(now, call, d)
+        return call, decisions
+
+    def _record(self, now: float, call: int, d: Decision) -> None:
+        delay = d.delay if math.isfinite(d.delay) else 0.0
+        event = FaultEvent(now, self.target, d.fault.describe(), d.fault.kind, call, delay)
+        self.events.append(event)
+        if self._journal is not None:
+            self._journal.append(event.to_event())
+
+    def __repr__(self) -> str:
+        return f"FaultInjector({self.target!r}, faults={len(self.faults)}, seed={self.seed})"
+
+
 class Injection:
     """Faults patched into one target; see :func:`inject`."""
 
@@ -156,14 +219,6 @@ class Injection:
         swarm: Swarm | None = None,
         journal: Journal | None = None,
     ) -> None:
-        for fault in faults:
-            if not isinstance(fault, _FAULT_TYPES):
-                raise InvalidConfig(
-                    f"inject(): {fault!r} is not a fault; use raise_error, add_latency, "
-                    "corrupt_result or hang.",
-                    field="faults",
-                    value=fault,
-                )
         site: _Site | None
         if isinstance(target, str):
             self.target, self._original, site = _resolve_path(target)
@@ -176,15 +231,10 @@ class Injection:
                 value=target,
             )
         self._site = site
-        self.seed = Seeds(seed).seed
-        self.faults: tuple[Fault, ...] = swarm.select(faults) if swarm else tuple(faults)
         self._clock: Clock = clock if clock is not None else SystemClock()
-        self._schedule = schedule
-        self._journal = journal
-        self._lock = threading.Lock()
-        self._rng = Seeds(self.seed).stream(f"faults/{self.target}")
-        self.calls = 0
-        self.events: list[FaultEvent] = []
+        self.injector = FaultInjector(
+            self.target, faults, seed=seed, schedule=schedule, swarm=swarm, journal=journal
+        )
         self._active = False
         self.wrapper: Callable[..., Any] = self._build_wrapper()
 
@@ -198,26 +248,28 @@ class Injection:
         """Whether the target can be patched in place (else only :attr:`wrapper` is faulty)."""
         return self._site is not None
 
-    # --- decisions -------------------------------------------------------------------------
-    def _decide(self) -> tuple[int, list[Decision]]:
-        with self._lock:
-            self.calls += 1
-            call = self.calls
-            now = self._clock.now()
-            faults = self.faults
-            if self._schedule is not None:
-                faults = faults + self._schedule.active(now, self.target)
-            decisions = decide(faults, self._rng)
-            for d in decisions:
-                self._record(now, call, d)
-        return call, decisions
+    @property
+    def seed(self) -> int:
+        """The seed of the decision stream."""
+        return self.injector.seed
 
-    def _record(self, now: float, call: int, d: Decision) -> None:
-        delay = d.delay if math.isfinite(d.delay) else 0.0
-        event = FaultEvent(now, self.target, d.fault.describe(), d.fault.kind, call, delay)
-        self.events.append(event)
-        if self._journal is not None:
-            self._journal.append(event.to_event())
+    @property
+    def faults(self) -> tuple[Fault, ...]:
+        """The static faults (after swarm selection)."""
+        return self.injector.faults
+
+    @property
+    def calls(self) -> int:
+        """Calls made through the wrapper so far."""
+        return self.injector.calls
+
+    @property
+    def events(self) -> list[FaultEvent]:
+        """Every fault that fired, in order."""
+        return self.injector.events
+
+    def _decide(self) -> tuple[int, list[Decision]]:
+        return self.injector.decide(self._clock.now())
 
     # --- wrappers ----------------------------------------------------------------------------
     def _build_wrapper(self) -> Callable[..., Any]:

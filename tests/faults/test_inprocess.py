@@ -15,6 +15,7 @@ import harness.faults
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig, UsageError
 from harness.faults import (
+    FaultInjector,
     FaultKind,
     FaultSchedule,
     FaultWindow,
@@ -289,3 +290,27 @@ def test_swarm_filters_injected_faults() -> None:
     with inject(FETCH, raise_error(ValueError), swarm=Swarm(seed=1, p=0.0)) as inj:
         assert targets.fetch("a") == "value:a"
     assert inj.events == []
+
+
+def test_fault_injector_decides_without_patching() -> None:
+    """The sans-IO core numbers calls and decides from now + schedule, recording fired faults."""
+    window = FaultWindow(start=5, duration=5, fault=raise_error(TimeoutError), target="svc")
+    schedule = FaultSchedule([window])
+
+    def run(journal: Journal | None = None) -> list[tuple[int, list[str]]]:
+        injector = FaultInjector(
+            "svc", [add_latency(0.1, rate=0.5)], seed=9, schedule=schedule, journal=journal
+        )
+        out = []
+        for now in range(12):
+            call, decisions = injector.decide(float(now))
+            out.append((call, [d.fault.describe() for d in decisions]))
+        return out
+
+    journal = Journal()
+    fired = run(journal)
+    assert [c for c, _ in fired] == list(range(1, 13))
+    assert all("raise_error(TimeoutError)" in kinds for c, kinds in fired if 6 <= c <= 10)
+    assert not any("raise_error(TimeoutError)" in kinds for c, kinds in fired if c < 6 or c > 10)
+    assert len(journal) == sum(len(k) for _, k in fired)
+    assert run() == fired
