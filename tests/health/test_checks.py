@@ -24,6 +24,7 @@ from harness.health import (
     RedisHealthCheck,
 )
 from harness.storage import MemoryStorage, RedisStorage
+from tests.support import redis_url, requires_redis
 
 
 def run(clock: VirtualClock, check: HealthCheck) -> CheckResult:
@@ -307,3 +308,34 @@ def test_breaker_check_needs_metrics() -> None:
     """An object without metrics() is rejected with the fix."""
     with pytest.raises(InvalidConfig, match="no metrics"):
         BreakerHealthCheck(object())
+
+
+async def test_redis_check_on_an_unreachable_server_is_unhealthy() -> None:
+    """Nothing listening on the Redis port: UNHEALTHY with the connection error, within the timeout."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    storage = RedisStorage.from_url(f"redis://127.0.0.1:{port}/0", connect_timeout=0.5)
+    try:
+        result = await RedisHealthCheck(storage, timeout=2.0).check()
+    finally:
+        await storage.close()
+    assert result.status is HealthStatus.UNHEALTHY
+    assert "ConnectionError" in result.message
+
+
+@requires_redis
+@pytest.mark.redis
+async def test_redis_check_on_real_redis_is_healthy() -> None:
+    """A reachable real Redis answers PING: HEALTHY, with the latency in the details."""
+    url = redis_url()
+    assert url is not None
+    storage = RedisStorage.from_url(url)
+    try:
+        result = await RedisHealthCheck(storage, degraded_after=1.0).check()
+    finally:
+        await storage.close()
+    assert result.status is HealthStatus.HEALTHY
+    assert 0.0 <= result.details["latency"] < 1.0
