@@ -274,25 +274,43 @@ class _Pipe:
                 return
 
     async def _send(self, arrival: float, data: bytes) -> bool:
+        snapshot = tuple(self.toxics)
         pieces = [Piece(arrival, data)]
-        states = [self.states[t.name] for t in self.toxics if t.name in self.states]
+        states = [self.states[t.name] for t in snapshot if t.name in self.states]
         for state in states:
             pieces = state.plan(pieces)
-        for index, piece in enumerate(pieces):
-            if math.isinf(piece.at):
+        index = 0
+        while index < len(pieces):
+            piece = pieces[index]
+            delay = piece.at - self.conn.proxy.clock.now()
+            if delay > 0 and await self._wait(delay) and tuple(self.toxics) != snapshot:
+                # The toxics changed while this data waited: re-plan what is left with the
+                # current ones (a removed latency or bandwidth toxic releases it, as in Toxiproxy).
                 rest = b"".join(p.data for p in pieces[index:])
-                await self.changed.wait()
-                self.queue.appendleft((self.conn.proxy.clock.now(), rest))
+                self.queue.appendleft((arrival, rest))
                 self.queued += len(rest)
                 return True
-            delay = piece.at - self.conn.proxy.clock.now()
-            if delay > 0:
-                await self.conn.proxy.clock.sleep(delay)
-            self.dst_write(piece.data)
+            if self.conn.proxy.clock.now() >= piece.at:
+                self.dst_write(piece.data)
+                index += 1
         if any(s.closed for s in states):
             self.conn.close()
             return False
         return True
+
+    async def _wait(self, delay: float) -> bool:
+        """Sleep ``delay`` on the clock (forever if infinite); ``True`` if toxics changed first."""
+        changed = asyncio.ensure_future(self.changed.wait())
+        if math.isinf(delay):
+            await changed
+            return True
+        sleeper = asyncio.ensure_future(self.conn.proxy.clock.sleep(delay))
+        try:
+            done, _ = await asyncio.wait({changed, sleeper}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            changed.cancel()
+            sleeper.cancel()
+        return changed in done and sleeper not in done
 
     async def _finish(self) -> None:
         for toxic in self.toxics:

@@ -209,3 +209,31 @@ def test_connections_listing(proxy: ProxyHandle) -> None:
         [conn] = proxy.connections()
     assert conn["bytes"] == {"upstream": 3, "downstream": 3}
     assert set(conn["toxics"]) == {"downstream/latency_downstream"}
+
+
+def test_removing_latency_releases_waiting_data(proxy: ProxyHandle) -> None:
+    """Data held by a long latency toxic passes as soon as the toxic is removed, as in Toxiproxy."""
+    proxy.add("latency", latency=5_000)
+    with connect(proxy.port) as sock:
+        start = time.perf_counter()
+        sock.sendall(b"held")
+        sock.settimeout(0.1)
+        with pytest.raises(TimeoutError):
+            sock.recv(10)
+        sock.settimeout(5)
+        proxy.remove("latency_downstream")
+        assert recv_exactly(sock, 4) == b"held"
+        assert time.perf_counter() - start < 1.0
+
+
+def test_bandwidth_zero_stalls_until_removed(proxy: ProxyHandle) -> None:
+    """rate=0 stalls the direction; removing the toxic lets the data through."""
+    proxy.add("bandwidth", rate=0)
+    with connect(proxy.port) as sock:
+        sock.sendall(b"stall")
+        sock.settimeout(0.1)
+        with pytest.raises(TimeoutError):
+            sock.recv(10)
+        sock.settimeout(5)
+        proxy.remove("bandwidth_downstream")
+        assert recv_exactly(sock, 5) == b"stall"
