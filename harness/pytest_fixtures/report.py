@@ -313,8 +313,12 @@ class _BenchmarkGate:
         current = _benchmark_results(session.config)
         if current is None:
             self.lines.append(
-                "chaos-harness: no benchmark results in this session; nothing to save or compare."
+                "chaos-harness: no benchmark results in this session, so no baseline was saved or compared "
+                "(benchmarks disabled, deselected, or turned off by pytest-benchmark under xdist: "
+                "run them with --benchmark-enable and without -n)."
             )
+            if session.exitstatus == pytest.ExitCode.OK:
+                session.exitstatus = pytest.ExitCode.USAGE_ERROR
             return
         try:
             if self.against is not None:

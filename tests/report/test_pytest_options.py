@@ -106,8 +106,10 @@ def _bench_run(pytester: pytest.Pytester, n: int, *args: str) -> pytest.RunResul
 
 
 @pytest.mark.slow
-def test_baseline_save_then_compare(pytester: pytest.Pytester) -> None:
-    """Save a baseline, pass against itself, fail against a 20x slower implementation."""
+def test_baseline_save_then_compare(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Save a baseline, fail against a 20x slower implementation."""
+    # pytest-benchmark turns itself off inside an xdist worker; the inner run is not one.
+    monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     _bench_run(pytester, 2000, "--baseline-save=main").assert_outcomes(passed=1)
     saved = pytester.path / "bl" / "main.json"
     doc = json.loads(saved.read_text())
@@ -117,6 +119,17 @@ def test_baseline_save_then_compare(pytester: pytest.Pytester) -> None:
     slower = _bench_run(pytester, 40000, "--baseline-compare=main")
     assert slower.ret == pytest.ExitCode.TESTS_FAILED
     slower.stdout.fnmatch_lines(["*chaos-harness baseline*", "*test_hot*regression*"])
+
+
+def test_no_benchmark_results_is_a_usage_error(pytester: pytest.Pytester) -> None:
+    """Asking to save a baseline from a session that measured nothing fails and says why."""
+    pytester.makepyfile(test_none="def test_plain():\n    pass\n")
+    result = pytester.runpytest(
+        *BASE, "--benchmark-enable", f"--baseline-dir={pytester.path}", "--baseline-save=x"
+    )
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stdout.fnmatch_lines(["*no benchmark results in this session*"])
+    assert not (pytester.path / "x.json").exists()
 
 
 def test_baseline_compare_missing_is_a_usage_error(pytester: pytest.Pytester) -> None:
