@@ -395,6 +395,8 @@ class HealthMonitor:
 
     def _emit(self, report: HealthReport) -> None:
         sink = self.sink
+        if type(sink) is NoOpSink:
+            return
         for name, result in report.checks.items():
             labels = {"check": name}
             sink.gauge("health_check_status", result.status.score / 100.0, labels)

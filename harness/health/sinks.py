@@ -227,7 +227,7 @@ class PrometheusSink:
             raise InvalidConfig(
                 f"counter {name!r} cannot decrease (value={value!r}); use a gauge.", value=value
             )
-        key = ("counter", name, tuple(sorted(labels.items())) if labels else ())
+        key = ("counter", name, _label_key(labels))
         with self._lock:
             current = self._values.get(key)
             if current is None:
@@ -237,7 +237,7 @@ class PrometheusSink:
 
     def gauge(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Set the gauge ``namespace_name``."""
-        key = ("gauge", name, tuple(sorted(labels.items())) if labels else ())
+        key = ("gauge", name, _label_key(labels))
         with self._lock:
             if key not in self._values:
                 self._family("gauge", name, key[2])
@@ -245,7 +245,7 @@ class PrometheusSink:
 
     def histogram(self, name: str, value: float, labels: Labels | None = None) -> None:
         """Observe ``value`` in the histogram ``namespace_name``."""
-        key = (name, tuple(sorted(labels.items())) if labels else ())
+        key = (name, _label_key(labels))
         with self._lock:
             hist = self._histograms.get(key)
             if hist is None:
@@ -299,6 +299,13 @@ class PrometheusSink:
 
 
 _LabelKey = tuple[tuple[str, str], ...]
+
+
+def _label_key(labels: Labels | None) -> _LabelKey:
+    if not labels:
+        return ()
+    items = tuple(labels.items())
+    return items if len(items) == 1 else tuple(sorted(items))
 
 
 class _Histogram:
