@@ -12,7 +12,9 @@ manual rollback returns traffic at once.
 
 False rollbacks are controlled by ``alpha``: the per-metric level is ``alpha / (metrics x
 measurements)`` (Bonferroni), so over a whole canary an A/A comparison rolls back with probability
-at most ``alpha``.
+at most ``alpha``. With ``sequential`` set, always-valid tests on mean latency and error rate are
+updated every analysed window and roll back as soon as one rejects in the bad direction, without
+waiting for the measurement; their level is taken out of ``alpha`` so the total stays within it.
 """
 
 from __future__ import annotations
@@ -25,7 +27,14 @@ from harness.errors import InvalidConfig
 from harness.rollout._analysis import Pool, judge_reasons, known_metrics, slo_reason, weights_of
 from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
 from harness.slo import SLO
-from harness.stats import CanaryJudge, JudgeConfig, JudgeVerdict, MetricConfig
+from harness.stats import (
+    CanaryJudge,
+    JudgeConfig,
+    JudgeVerdict,
+    MetricConfig,
+    SequentialConfig,
+    SequentialTest,
+)
 
 __all__ = ["Analysis", "CanaryConfig", "CanaryFlow", "CanaryPhase", "Pause", "SetWeight", "Step"]
 
@@ -104,6 +113,7 @@ class CanaryConfig:
     dry_run: tuple[str, ...] = ()
     metrics: tuple[str, ...] = ()
     fast_rollback_window: float = 0.0
+    sequential: SequentialConfig | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "steps", tuple(self.steps))
@@ -138,6 +148,13 @@ class CanaryConfig:
                 f"alpha={self.alpha!r} must be in (0, 0.5), or None to use judge.alpha per metric.",
                 field="alpha",
                 value=self.alpha,
+            )
+        if self.sequential is not None and self.alpha is not None and not self.sequential.alpha < self.alpha:
+            raise InvalidConfig(
+                f"sequential.alpha={self.sequential.alpha!r} must be below alpha={self.alpha!r}: the "
+                "sequential monitor spends part of the canary's false-rollback budget (e.g. 0.01 of 0.05).",
+                field="sequential",
+                value=self.sequential.alpha,
             )
         if not self.fast_rollback_window >= 0:
             raise InvalidConfig(
@@ -193,7 +210,8 @@ def _split_judge(cfg: CanaryConfig) -> tuple[CanaryJudge | None, CanaryJudge | N
     dry = tuple(m for m in cfg.judge.metrics if m.name in cfg.dry_run)
     alpha = cfg.judge.alpha
     if cfg.alpha is not None and active:
-        alpha = cfg.alpha / (len(active) * max(cfg.measurements, 1))
+        budget = cfg.alpha - (cfg.sequential.alpha if cfg.sequential is not None else 0.0)
+        alpha = budget / (len(active) * max(cfg.measurements, 1))
     return _sub_judge(cfg.judge, active, alpha), _sub_judge(cfg.judge, dry, cfg.judge.alpha)
 
 
@@ -218,6 +236,7 @@ class CanaryFlow:
         self._promoted_at: float | None = None
         self._final: Decision | None = None
         self.history: list[Decision] = []
+        self._sequential = _sequential_tests(config)
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -343,12 +362,38 @@ class CanaryFlow:
 
     def _analyse(self, step: Analysis, window: Window) -> Decision:
         self._pool.add(window, (self.config.baseline, self.config.candidate))
+        monitor = self._monitor(window)
+        if any(r.verdict is Verdict.FAIL for r in monitor):
+            return self._finish(Outcome.ROLLED_BACK, Action.ROLLBACK, monitor, window.end)
         if self._pool.windows < step.windows:
-            return self._emit(Action.CONTINUE, [], t=window.end)
+            return self._emit(Action.CONTINUE, monitor, t=window.end)
         reasons, verdict = self._measure()
+        reasons = [*monitor, *reasons]
         self._pool = Pool()
         self._measured += 1
         return self._after_measurement(step, verdict, reasons, window.end)
+
+    def _monitor(self, window: Window) -> list[Reason]:
+        """Update the always-valid tests with this window; FAIL once one rejects in the bad direction."""
+        cand, base = window.version(self.config.candidate), window.version(self.config.baseline)
+        reasons = []
+        for metric, test in self._sequential.items():
+            if metric == "error_rate":
+                test.update_counts(cand.errors, cand.requests, base.errors, base.requests)
+            elif cand.latencies.size and base.latencies.size:
+                test.update(cand.latencies, base.latencies)
+            worse = test.rejected and test.estimate > 0
+            reasons.append(
+                Reason(
+                    metric=metric,
+                    statistic="always_valid_p",
+                    value=test.p_value,
+                    threshold=test.config.alpha,
+                    verdict=Verdict.FAIL if worse else Verdict.PASS,
+                    message=f"sequential: difference {test.estimate:.6g}",
+                )
+            )
+        return reasons
 
     def _measure(self) -> tuple[list[Reason], Verdict]:
         cfg = self.config
@@ -470,6 +515,14 @@ class CanaryFlow:
         self._phase = CanaryPhase.DONE
         self._final = self._emit(action, reasons, t=t, terminal=True)
         return self._final
+
+
+def _sequential_tests(cfg: CanaryConfig) -> dict[str, SequentialTest]:
+    """One always-valid test per built-in metric (latency mean, error rate), each at half the level."""
+    if cfg.sequential is None:
+        return {}
+    per_metric = replace(cfg.sequential, alpha=cfg.sequential.alpha / 2)
+    return {"latency": SequentialTest(per_metric), "error_rate": SequentialTest(per_metric)}
 
 
 def _manual(statistic: str, message: str) -> Reason:

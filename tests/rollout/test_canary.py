@@ -245,3 +245,19 @@ def test_step_validation() -> None:
     with pytest.raises(InvalidConfig, match="Analysis"):
         Analysis(windows=0)
     assert ERRORS.name == "error_rate"
+
+
+def test_sequential_monitor_rolls_back_before_the_measurement_ends() -> None:
+    """With always-valid monitoring a doubled error rate is caught within the 5-window analysis."""
+    from harness.stats import SequentialConfig
+
+    cfg = canary_config(steps=(SetWeight(50), Analysis(windows=5)), sequential=SequentialConfig(alpha=0.01))
+    flow = run_canary(CanaryFlow(cfg), seed=7, candidate=VersionModel(error_rate=0.03))
+    final = flow.history[-1]
+    assert flow.outcome is Outcome.ROLLED_BACK
+    assert len(flow.history) < 6
+    failed = [r for r in final.failed if r.statistic == "always_valid_p"]
+    assert failed
+    assert failed[0].threshold == 0.005
+    with pytest.raises(InvalidConfig, match=r"sequential\.alpha"):
+        canary_config(sequential=SequentialConfig(alpha=0.05))
