@@ -15,6 +15,7 @@ regression rolled back in >= 95% of runs; the 1,000-run calibration in under a m
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import time
 
@@ -33,8 +34,8 @@ from harness.stats import EffectSize, JudgeConfig, MetricConfig, SequentialConfi
 ALPHA = 0.05
 
 
-def canary() -> CanaryFlow:
-    """The calibrated canary configuration."""
+def canary(sequential: SequentialConfig | None = None) -> CanaryFlow:
+    """The calibrated canary configuration (optionally with the always-valid monitor)."""
     judge = JudgeConfig(
         metrics=(
             MetricConfig(name="latency", effect=EffectSize.P95_RATIO, allowed_increase=1.05),
@@ -43,7 +44,11 @@ def canary() -> CanaryFlow:
         shift_estimate=False,
     )
     steps = (SetWeight(20), Analysis(windows=3), SetWeight(50), Analysis(windows=3))
-    return CanaryFlow(CanaryConfig(baseline="v1", candidate="v2", steps=steps, judge=judge, alpha=ALPHA))
+    return CanaryFlow(
+        CanaryConfig(
+            baseline="v1", candidate="v2", steps=steps, judge=judge, alpha=ALPHA, sequential=sequential
+        )
+    )
 
 
 def _interval(p: float, n: int) -> str:
@@ -68,6 +73,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--requests", type=int, default=10_000, help="requests per 10-second window")
+    parser.add_argument(
+        "--sequential", type=float, default=None, help="also monitor with always-valid tests at this alpha"
+    )
     args = parser.parse_args()
     baseline = VersionModel()
     scenarios = {
@@ -79,7 +87,10 @@ def main() -> None:
     for name, candidate in scenarios.items():
         t0 = time.perf_counter()
         models = {"v1": baseline, "v2": candidate}
-        op = calibrate(canary, models, runs=args.runs, seed=args.seed, requests=args.requests)
+        monitor = None if args.sequential is None else SequentialConfig(alpha=args.sequential)
+        op = calibrate(
+            functools.partial(canary, monitor), models, runs=args.runs, seed=args.seed, requests=args.requests
+        )
         elapsed = time.perf_counter() - t0
         total += elapsed
         rate = op.rate(Outcome.ROLLED_BACK)
@@ -88,9 +99,9 @@ def main() -> None:
             f"over {args.runs} runs, {op.mean_windows:.1f} windows/run, {elapsed:.1f} s"
         )
     t0 = time.perf_counter()
-    seq = sequential_aa(args.runs, args.seed)
+    peeked = sequential_aa(args.runs, args.seed)
     print(
-        f"{'sequential A/A peeks':22s} rejected {seq:.3f} {_interval(seq, args.runs)} "
+        f"{'sequential A/A peeks':22s} rejected {peeked:.3f} {_interval(peeked, args.runs)} "
         f"over {args.runs} runs x 30 peeks, {time.perf_counter() - t0:.1f} s"
     )
     print(f"canary calibration total {total:.1f} s (target: each 1,000-run scenario < 60 s)")
