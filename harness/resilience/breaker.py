@@ -378,7 +378,9 @@ class BreakerCore:
             return
         if self._state is _CLOSED:
             t = self._window.record(outcome, now)
-            if outcome or t == self._min_calls:
+            # A count window's rates only rise on a failure or slow call (or on first reaching
+            # minimum_calls); a time window's also rise when old successes expire.
+            if outcome or t == self._min_calls or not self._count:
                 self.evaluate(now, t)
         elif self._state is _HALF_OPEN:
             self._ho_calls += 1

@@ -459,3 +459,26 @@ def test_error_has_no_context_chain(virtual_clock: VirtualClock) -> None:
             errors.append(exc)
     assert len({id(e) for e in errors}) == 3
     assert all(e.__context__ is None and e.__cause__ is None for e in errors)
+
+
+def test_concurrent_threads_keep_window_counts_exact() -> None:
+    """8 threads x 2,000 calls (1 in 50 failing) leave the window counting exactly `window` calls."""
+    b = CircuitBreaker(CircuitBreakerConfig(window=500, minimum_calls=500, failure_rate_threshold=1.0))
+    start = threading.Barrier(8)
+
+    def worker(k: int) -> None:
+        start.wait(10.0)
+        for i in range(2000):
+            with contextlib.suppress(Boom):
+                b.call(fail if (i + k) % 50 == 0 else ok)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60.0)
+    m = b.metrics()
+    assert m.state is CircuitState.CLOSED
+    assert m.calls == 500
+    assert 0 <= m.failures <= 500
+    assert b._window.issued() == 16_000  # type: ignore[union-attr]

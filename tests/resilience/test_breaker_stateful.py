@@ -8,7 +8,7 @@ half_open_calls trials in flight.
 
 from __future__ import annotations
 
-from collections import deque
+import math
 from dataclasses import dataclass, field
 
 import pytest
@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from harness.clock import VirtualClock
-from harness.resilience import CircuitBreaker, CircuitBreakerConfig, CircuitOpenError, CircuitState
+from harness.resilience import (
+    CircuitBreaker,
+    CircuitBreakerConfig,
+    CircuitOpenError,
+    CircuitState,
+    WindowType,
+)
 from harness.resilience.breaker import _Guard
 
 CLOSED, OPEN, HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN
@@ -29,11 +35,11 @@ class Boom(Exception):
 
 @dataclass
 class Model:
-    """The breaker written the obvious way: a list window, recomputed on every call."""
+    """The breaker written the obvious way: a list of outcomes, the window recomputed each time."""
 
     cfg: CircuitBreakerConfig
     state: CircuitState = CLOSED
-    window: deque[tuple[bool, bool]] = field(default_factory=deque)
+    outcomes: list[tuple[float, bool, bool]] = field(default_factory=list)
     open_until: float = 0.0
     free: int = 0
     trials: list[tuple[bool, bool]] = field(default_factory=list)
@@ -46,7 +52,16 @@ class Model:
         elif to is HALF_OPEN:
             self.free, self.trials = self.cfg.half_open_calls, []
         else:
-            self.window.clear()
+            self.outcomes.clear()
+
+    def window(self, now: float) -> list[tuple[bool, bool]]:
+        """The outcomes in the sliding window at ``now``."""
+        if self.cfg.window_type is WindowType.COUNT:
+            kept = self.outcomes[-self.cfg.window :]
+        else:
+            horizon = math.floor(now) - self.cfg.window
+            kept = [o for o in self.outcomes if math.floor(o[0]) > horizon]
+        return [(f, s) for _, f, s in kept]
 
     def at(self, now: float) -> CircuitState:
         if self.state is OPEN and now >= self.open_until:
@@ -76,10 +91,9 @@ class Model:
                 self.free += 1
             return
         if self.state is CLOSED:
-            self.window.append(outcome)
-            while len(self.window) > self.cfg.window:
-                self.window.popleft()
-            if len(self.window) >= self.cfg.minimum_calls and self.tripped(list(self.window)):
+            self.outcomes.append((now, *outcome))
+            window = self.window(now)
+            if len(window) >= self.cfg.minimum_calls and self.tripped(window):
                 self.move(OPEN, now)
         elif self.state is HALF_OPEN:
             self.trials.append(outcome)
@@ -209,8 +223,9 @@ class BreakerMachine(RuleBasedStateMachine):
     def window_counts_agree(self) -> None:
         m = self.breaker.metrics()
         if m.state is CLOSED:
-            assert m.calls == len(self.model.window)
-            assert m.failures == sum(f for f, _ in self.model.window)
+            window = self.model.window(self.clock.now())
+            assert m.calls == len(window)
+            assert m.failures == sum(f for f, _ in window)
 
 
 class TimedBreakerMachine(BreakerMachine):
@@ -224,6 +239,22 @@ class TimedBreakerMachine(BreakerMachine):
         slow_call_rate_threshold=0.5,
         open_for=3.0,
         half_open_calls=3,
+        ignore_on=(LookupError,),
+    )
+
+
+class TimeWindowBreakerMachine(BreakerMachine):
+    """The same machine with a 5-second time window and slow-call tracking."""
+
+    config = CircuitBreakerConfig(
+        window_type=WindowType.TIME,
+        window=5,
+        minimum_calls=3,
+        failure_rate_threshold=0.5,
+        slow_call_duration=1.0,
+        slow_call_rate_threshold=0.7,
+        open_for=4.0,
+        half_open_calls=2,
         ignore_on=(LookupError,),
     )
 
@@ -242,3 +273,5 @@ TestBreakerMachine = BreakerMachine.TestCase
 TestBreakerMachine.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
 TestTimedBreakerMachine = TimedBreakerMachine.TestCase
 TestTimedBreakerMachine.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)
+TestTimeWindowBreakerMachine = TimeWindowBreakerMachine.TestCase
+TestTimeWindowBreakerMachine.settings = settings(max_examples=100, stateful_step_count=40, deadline=None)

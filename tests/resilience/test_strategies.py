@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import uuid
 
 import pytest
 
@@ -25,6 +26,7 @@ from harness.resilience import (
     Timeout,
 )
 from harness.storage import MemoryStorage, RedisStorage
+from tests.support import redis_url, requires_redis
 
 # -- Timeout -------------------------------------------------------------------------------------
 
@@ -317,3 +319,29 @@ def test_async_fallback_chain_accepts_sync_and_async_alternatives(virtual_clock:
         raise ConnectionError
 
     assert virtual_clock.run(primary()) == "static"
+
+
+@pytest.mark.redis
+@requires_redis
+def test_shared_rate_limiter_on_real_redis_uses_server_time() -> None:
+    """On a real server the GCRA script reads Redis TIME: a burst passes, the next call waits."""
+    url = redis_url()
+    assert url is not None
+
+    async def main() -> tuple[int, float]:
+        storage = RedisStorage.from_url(url, namespace="harness-test")
+        name = f"rl-{uuid.uuid4().hex[:8]}"
+        cfg = RateLimiterConfig(rate=10, period=1.0, burst=4)
+        limiters = [SharedRateLimiter(cfg, storage, name=name) for _ in range(2)]
+        try:
+            granted = sum([await limiters[i % 2].try_acquire() for i in range(8)])
+            with pytest.raises(RateLimited) as info:
+                await limiters[0].acquire()
+            await storage.delete(f"ratelimit:{name}")
+        finally:
+            await storage.close()
+        return granted, info.value.retry_after
+
+    granted, retry_after = asyncio.run(main())
+    assert granted == 4
+    assert 0.0 < retry_after <= 0.1 + 1e-3
