@@ -72,3 +72,23 @@ def test_parse_enum_lists_valid_values() -> None:
     with pytest.raises(InvalidConfig, match="valid: continue, set_weight"):
         rollout.parse_enum(Action, "go", field_name="action")
     assert rollout.parse_enum(Action, "pause", field_name="action") is Action.PAUSE
+
+
+@pytest.mark.parametrize("module", ["harness.rollout", "harness.stats", "harness.slo"])
+def test_public_classes_functions_and_methods_have_docstrings(module: str) -> None:
+    """Every exported class and function, and every public method, says what it does."""
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(module)
+    missing = []
+    for name in mod.__all__:
+        obj = getattr(mod, name)
+        if (inspect.isclass(obj) or inspect.isfunction(obj)) and not (obj.__doc__ or "").strip():
+            missing.append(name)
+        if inspect.isclass(obj):
+            for attr, value in vars(obj).items():
+                fn = value.fget if isinstance(value, property) else getattr(value, "__func__", value)
+                if not attr.startswith("_") and inspect.isfunction(fn) and not (fn.__doc__ or "").strip():
+                    missing.append(f"{name}.{attr}")
+    assert missing == []
