@@ -30,7 +30,6 @@ from harness.storage.base import JSONValue, Storage, encode
 __all__ = ["ChangeReason", "RegistryConfig", "ServiceCallback", "ServiceInstance", "ServiceRegistry"]
 
 _log = logging.getLogger("harness.health.registry")
-_CAS_ATTEMPTS = 8
 
 
 class ChangeReason(enum.Enum):
@@ -192,7 +191,7 @@ class ServiceRegistry:
     async def heartbeat(self, instance_id: str) -> bool:
         """Refresh the instance's TTL; ``False`` if it is gone (deregistered or expired)."""
         key = self._key(instance_id)
-        for _ in range(_CAS_ATTEMPTS):
+        while True:  # a failed compare-and-set means another writer got through: try again
             current = await self.storage.get(key)
             if current is None:
                 return False
@@ -200,7 +199,6 @@ class ServiceRegistry:
             if await self.storage.compare_and_set(key, current, updated, ttl=float(current["ttl"])):
                 return True
             await asyncio.sleep(0)
-        return False
 
     async def deregister(self, instance_id: str, *, reason: ChangeReason = ChangeReason.DEREGISTERED) -> bool:
         """Remove the instance; ``True`` if it was registered. Fires the down callbacks."""
@@ -265,11 +263,11 @@ class ServiceRegistry:
         """
         failed = self._failed(outcome)
         key = self._key(instance_id)
-        for _ in range(_CAS_ATTEMPTS):
+        while True:  # a failed compare-and-set means another writer got through: try again
             current = await self.storage.get(key)
             remaining = await self.storage.ttl(key)
-            if current is None or remaining is None:
-                return 0
+            if current is None or remaining is None or remaining <= 0:
+                return 0  # gone, or expiring this instant
             failures = int(current.get("failures", 0)) + 1 if failed else 0
             if failures >= self.config.failure_threshold:
                 await self.deregister(instance_id, reason=ChangeReason.FAILED_CHECKS)
@@ -278,7 +276,6 @@ class ServiceRegistry:
             if updated == current or await self.storage.compare_and_set(key, current, updated, ttl=remaining):
                 return failures
             await asyncio.sleep(0)
-        return 0
 
     async def check(self, instance_id: str, check: HealthCheck) -> HealthStatus:
         """Run ``check`` for the instance and record its outcome."""

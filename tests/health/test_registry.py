@@ -347,3 +347,21 @@ def test_watch_reports_expiry_within_one_interval(
 
     virtual_clock.run(scenario())
     assert events == [("a", 15.0)]
+
+
+async def test_concurrent_heartbeats_and_failures_lose_no_update() -> None:
+    """Many concurrent heartbeats and failed checks on shared Redis (fakeredis) are all counted."""
+    storage = RedisStorage.embedded()
+    registry = ServiceRegistry(storage, config=RegistryConfig(failure_threshold=1000))
+    try:
+        await registry.register("a", "api", ttl=60.0)
+        beats = [registry.heartbeat("a") for _ in range(15)]
+        checks = [registry.record_check("a", False) for _ in range(15)]
+        outcomes = await asyncio.gather(*beats, *checks)
+        instance = await registry.get("a")
+    finally:
+        await storage.close()
+    assert instance is not None
+    assert (instance.heartbeats, instance.failures) == (15, 15)
+    assert all(outcomes[:15])
+    assert sorted(outcomes[15:]) == list(range(1, 16))
