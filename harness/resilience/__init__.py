@@ -26,7 +26,7 @@ from harness.resilience.errors import (
     RateLimited,
     ResilienceError,
 )
-from harness.resilience.events import EventKind, ResilienceEvent
+from harness.resilience.events import EventKind, ResilienceEvent, journal_listener
 from harness.resilience.fallback import (
     Alternative,
     FallbackChain,
@@ -88,4 +88,5 @@ __all__ = [
     "Timeout",
     "WindowType",
     "is_valid_sequence",
+    "journal_listener",
 ]

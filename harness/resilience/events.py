@@ -5,9 +5,12 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["EventKind", "EventSource", "Listener", "ResilienceEvent"]
+if TYPE_CHECKING:
+    from harness.journal import Journal
+
+__all__ = ["EventKind", "EventSource", "Listener", "ResilienceEvent", "journal_listener"]
 
 
 class EventKind(enum.Enum):
@@ -63,3 +66,20 @@ class EventSource:
             event = ResilienceEvent(kind, source, at, data)
             for listener in tuple(self._listeners):
                 listener(event)
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def journal_listener(journal: Journal, *, prefix: str = "resilience.") -> Listener:
+    """A listener that records every event in ``journal`` as ``<prefix><kind>`` at the event's time.
+
+    Only JSON scalars from ``data`` are kept, so journal digests stay canonical.
+    """
+
+    def record(event: ResilienceEvent) -> None:
+        data = {k: v for k, v in event.data.items() if _plain(v)}
+        journal.record(event.at, prefix + event.kind.value, event.source, **data)
+
+    return record

@@ -104,3 +104,26 @@ def test_pipeline_rejects_non_strategies() -> None:
         Pipeline(print)  # type: ignore[arg-type]
     with pytest.raises(InvalidConfig, match="at least one strategy"):
         Pipeline()
+
+
+def test_events_can_be_journaled(virtual_clock: VirtualClock) -> None:
+    """journal_listener records the pipeline's events at their clock times, JSON-safe."""
+    from harness.journal import Journal
+    from harness.resilience import journal_listener
+
+    pipeline, _ = build(virtual_clock)
+    journal = Journal()
+    pipeline.add_listener(journal_listener(journal))
+
+    async def down() -> str:
+        await asyncio.sleep(0.1)
+        raise ConnectionError
+
+    virtual_clock.run(pipeline.acall(down))
+    kinds = [(e.kind, e.source) for e in journal.events]
+    assert kinds[0] == ("resilience.retry", "retry")
+    assert ("resilience.state_change", "breaker") in kinds
+    assert kinds[-1] == ("resilience.fallback", "fallback")
+    state_change = next(e for e in journal.events if e.kind == "resilience.state_change")
+    assert state_change.data == {"from": "closed", "to": "open"}
+    assert len(journal.digest()) >= 32

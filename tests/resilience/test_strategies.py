@@ -65,6 +65,22 @@ def test_timeout_passes_results_and_own_timeouts_through(virtual_clock: VirtualC
     virtual_clock.run(main())
 
 
+def test_timeout_creates_no_task_per_call(virtual_clock: VirtualClock) -> None:
+    """The operation runs in the caller's task: no extra task exists while it is awaited."""
+    timeout = Timeout(5.0)
+
+    async def body() -> tuple[int, asyncio.Task[object] | None]:
+        return len(asyncio.all_tasks()), asyncio.current_task()
+
+    async def main() -> None:
+        me = asyncio.current_task()
+        count, task = await timeout.acall(body)
+        assert task is me
+        assert count == 1
+
+    virtual_clock.run(main())
+
+
 def test_timeout_refuses_sync_calls_and_bad_values() -> None:
     """Sync calls cannot be interrupted, so they are refused with the fix; bad seconds fail early."""
     with pytest.raises(UsageError, match="run_in_executor"):
