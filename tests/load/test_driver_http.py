@@ -78,18 +78,32 @@ async def test_each_profile_produces_its_arrival_curve_at_the_server(
 
 
 async def test_corrected_p99_shows_periodic_freezes_and_service_time_does_not(seeds) -> None:  # type: ignore[no-untyped-def]
-    """A server freezing 200 ms every second at 400 req/s: corrected p99 is the analytic 190 ms."""
+    """A server freezing 200 ms every second at 300 req/s: corrected p99 is the analytic 190 ms.
+
+    Only a valid run is judged: when the host is so busy that the driver itself ran late, the
+    driver says so (``valid=False``) and the measurement is repeated, at most three times, then
+    skipped with the driver's reasons. The same check on virtual time (test_driver.py) always runs.
+    """
     clock = SystemClock()
     freeze = Freeze(every=1.0, freeze_for=0.2, origin=clock.now())
-    async with serve(rng=seeds.stream("service"), clock=clock, freeze=freeze) as service:
-        config = DriverConfig(profile=ConstantArrival(rate=400, duration=3), connections=2)
-        result = await OpenModelDriver(config, HttpTarget(service.url + "/ping"), clock=clock).run()
     analytic = freeze.expected_quantile(0.99)
     assert analytic == pytest.approx(0.19)
+    reasons: list[tuple[str, ...]] = []
+    async with serve(rng=seeds.stream("service"), clock=clock, freeze=freeze) as service:
+        for _ in range(3):
+            config = DriverConfig(
+                profile=ConstantArrival(rate=300, duration=4), connections=2, drain=3.0, latency_target=0.2
+            )
+            result = await OpenModelDriver(config, HttpTarget(service.url + "/ping"), clock=clock).run()
+            if result.valid:
+                break
+            reasons.append(result.invalid_reasons)
+        else:
+            pytest.skip(f"host too busy for a valid real-time measurement (driver-bound 3 times): {reasons}")
     assert result.completed == 1200
     assert result.errors == 0
     assert result.corrected.p99 == pytest.approx(analytic, rel=0.10)
-    assert result.service.p99 < analytic / 4
+    assert result.service.p99 < analytic / 4  # only the 2 requests in flight per freeze (<1%) wait
 
 
 async def test_http_errors_are_labelled_by_status(seeds) -> None:  # type: ignore[no-untyped-def]
