@@ -12,6 +12,7 @@ from harness.rollout.champion import (
     Goal,
     Guardrail,
 )
+from harness.rollout.collect import WindowBuilder
 from harness.rollout.contract import (
     Action,
     Decision,
@@ -80,6 +81,7 @@ __all__ = [
     "VersionRegistry",
     "VersionWindow",
     "Window",
+    "WindowBuilder",
     "calibrate",
     "compatibility",
     "flatten",
