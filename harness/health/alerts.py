@@ -24,6 +24,7 @@ from typing import Any
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.health.sinks import MetricSink, NoOpSink
 from harness.health.status import HealthStatus
 
 __all__ = [
@@ -208,7 +209,11 @@ _STATUS_SEVERITY = {
 
 
 class AlertManager:
-    """Raises, deduplicates, silences and records alerts; notifies handlers of changes."""
+    """Raises, deduplicates, silences and records alerts; notifies handlers of changes.
+
+    Every recorded event counts in the sink as ``alert_events{kind, severity}``, and
+    ``alerts_active`` gauges the active alerts.
+    """
 
     def __init__(
         self,
@@ -217,9 +222,11 @@ class AlertManager:
         config: AlertManagerConfig | None = None,
         thresholds: Iterable[Threshold] = (),
         handlers: Iterable[AlertHandler] = (),
+        sink: MetricSink | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.config = config if config is not None else AlertManagerConfig()
+        self.sink: MetricSink = sink if sink is not None else NoOpSink()
         self._thresholds: dict[str, list[Threshold]] = {}
         for threshold in thresholds:
             self.add_threshold(threshold)
@@ -346,6 +353,8 @@ class AlertManager:
         notify = not silenced and self._should_notify(kind, alert.key, now)
         event = AlertEvent(kind=kind, alert=alert, at=now, notified=notify, silenced=silenced)
         self._history.append(event)
+        self.sink.counter("alert_events", 1.0, {"kind": kind.value, "severity": alert.severity.value})
+        self.sink.gauge("alerts_active", float(len(self._active)))
         if notify:
             self._notified_at[alert.key] = now
             self._notify(event)

@@ -18,6 +18,7 @@ from harness.health import (
     Direction,
     HealthMonitor,
     HealthStatus,
+    MemorySink,
     Threshold,
 )
 
@@ -227,3 +228,17 @@ def test_pending_for_fires_only_after_a_sustained_breach(
     assert [(e.kind, e.at) for e in received] == [(AlertEventKind.FIRED, 120.0)]
     with pytest.raises(InvalidConfig, match="pending_for=-1"):
         Threshold(metric="lag", warning=1, pending_for=-1)
+
+
+def test_alert_events_are_counted_in_the_sink(virtual_clock: VirtualClock) -> None:
+    """Each event counts by kind and severity; the active gauge follows fire and resolve."""
+    sink = MemorySink()
+    manager = AlertManager(clock=virtual_clock, sink=sink)
+    manager.fire("a", "critical", "m")
+    manager.fire("a", "critical", "m")
+    manager.fire("b", "warning", "m")
+    assert sink.value("alert_events", {"kind": "fired", "severity": "critical"}) == 1.0
+    assert sink.value("alert_events", {"kind": "repeated", "severity": "critical"}) == 1.0
+    assert sink.value("alerts_active") == 2.0
+    manager.resolve("a")
+    assert sink.value("alerts_active") == 1.0
