@@ -19,6 +19,8 @@ __all__ = ["render_html"]
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 """The page's Content-Security-Policy: nothing may be fetched."""
 PALETTE = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2")
+MINOR_ACTIONS = frozenset({"continue", "hold", "wait", "observe", "none", "noop"})
+"""Decisions that change nothing: drawn as faint markers without a label."""
 PERCENTILE_DASH = {"p50": "", "p95": "6 3", "p99": "2 3"}
 
 _CSS = """
@@ -38,7 +40,8 @@ svg .mlabel{font-size:10px;fill:#333}
 .swatch{display:inline-block;width:14px;height:10px;margin-right:4px;vertical-align:middle}
 .fault-swatch{background:#ffb74d;opacity:.5} .decision-swatch{border-left:2px dashed #444;width:2px}
 table{border-collapse:collapse;font-size:.88em;margin:4px 0 12px} th,td{border:1px solid #ddd;padding:4px 8px;
-text-align:left;vertical-align:top} th{background:#f6f6f6} tr.failed td{background:#fdecea}
+text-align:left;vertical-align:top;white-space:pre-line}
+th{background:#f6f6f6} tr.failed td{background:#fdecea}
 """
 
 
@@ -98,7 +101,10 @@ def _overlays(report: RunReport) -> tuple[list[Band], list[Marker]]:
         Band(start=f.start, end=f.end, title=f"{f.kind} on {f.target} ({f.start:g}-{f.end:g}s)")
         for f in report.faults
     ]
-    markers = [Marker(x=d.t, label=d.action, title=_decision_title(d)) for d in report.decisions]
+    markers = [
+        Marker(x=d.t, label=d.action, title=_decision_title(d), minor=d.action.lower() in MINOR_ACTIONS)
+        for d in report.decisions
+    ]
     return bands, markers
 
 

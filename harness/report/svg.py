@@ -39,12 +39,16 @@ class Band:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Marker:
-    """A vertical marker at ``x`` (a decision) with a short label and a hover title."""
+    """A vertical marker at ``x`` (a decision) with a short label and a hover title.
+
+    A ``minor`` marker (a decision that changed nothing) is a faint line without a label.
+    """
 
     x: float
     label: str
     title: str
     color: str = "#444"
+    minor: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -156,18 +160,37 @@ def _bands(chart: Chart, frame: _Frame) -> str:
     return "".join(out)
 
 
-def _markers(chart: Chart, frame: _Frame) -> str:
+def _minor_marker(m: Marker, x: float) -> str:
     top, bottom = MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
+    return (
+        f'<g class="decision minor"><title>{escape(m.title)}</title>'
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="{m.color}" '
+        'stroke-opacity="0.25" stroke-width="4"/></g>'
+    )
+
+
+def _major_marker(m: Marker, x: float, row: int) -> str:
+    top, bottom = MARGIN_TOP, HEIGHT - MARGIN_BOTTOM
+    return (
+        f'<g class="decision"><title>{escape(m.title)}</title>'
+        f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="{m.color}" '
+        'stroke-dasharray="3 3"/>'
+        f'<path d="M{x - 5:.1f},{top - 8} L{x + 5:.1f},{top - 8} L{x:.1f},{top} Z" fill="{m.color}"/>'
+        f'<text x="{x + 6:.1f}" y="{top + 10 + 12 * row}" class="mlabel">{escape(m.label)}</text></g>'
+    )
+
+
+def _markers(chart: Chart, frame: _Frame) -> str:
     out = []
+    last_label_x, row = -1e9, 0
     for m in chart.markers:
         x = frame.px(m.x)
-        out.append(
-            f'<g class="decision"><title>{escape(m.title)}</title>'
-            f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="{m.color}" '
-            'stroke-dasharray="3 3"/>'
-            f'<path d="M{x - 5:.1f},{top - 8} L{x + 5:.1f},{top - 8} L{x:.1f},{top} Z" fill="{m.color}"/>'
-            f'<text x="{x + 6:.1f}" y="{top + 10}" class="mlabel">{escape(m.label)}</text></g>'
-        )
+        if m.minor:
+            out.append(_minor_marker(m, x))
+            continue
+        row = (row + 1) % 3 if x - last_label_x < 70 else 0
+        last_label_x = x
+        out.append(_major_marker(m, x, row))
     return "".join(out)
 
 

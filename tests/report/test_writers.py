@@ -112,7 +112,8 @@ def test_html_has_three_charts_with_faults_and_decisions() -> None:
     html = render_html(canary_report())
     assert html.count('<svg class="chart"') == 3
     assert html.count('class="fault"') == 3
-    assert html.count('class="decision"') == 9
+    assert html.count('class="decision"') == 6
+    assert html.count('class="decision minor"') == 3, "the hold decision is drawn faint, without a label"
     assert "v2 error rate 20% vs 1%" in html
 
 
