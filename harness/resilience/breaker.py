@@ -79,8 +79,9 @@ _OpenError: Callable[[str, float], CircuitOpenError] = CircuitOpenError
 
 
 def _positive(name: str, value: float, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InvalidConfig(f"{name}={value!r} must be a positive number; {fix}", field=name, value=value)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
+        msg = f"{name}={value!r} must be a positive finite number; {fix}"
+        raise InvalidConfig(msg, field=name, value=value)
 
 
 def _positive_int(name: str, value: int, fix: str) -> None:
