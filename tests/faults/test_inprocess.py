@@ -40,7 +40,11 @@ FETCH = "tests.faults.targets:fetch"
 def test_all_is_sorted_and_resolves() -> None:
     """The public surface is sorted and every name exists."""
     names = harness.faults.__all__
-    assert list(names) == sorted(names)
+
+    def isort_key(name: str) -> tuple[int, str]:
+        return (0 if name.isupper() else 1 if name[:1].isupper() else 2, name)
+
+    assert list(names) == sorted(names, key=isort_key)
     for name in names:
         assert getattr(harness.faults, name) is not None
 
