@@ -8,7 +8,9 @@ Exit 0: no regression; 1: a regression; 2: a usage error (bad file, flag or expr
 
 from __future__ import annotations
 
+import json
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -38,7 +40,17 @@ def _rules(expressions: list[str] | None) -> list[Rule]:
     return [Rule.parse(text) for text in expressions or []]
 
 
-def _emit(result: GateResult, markdown: Path | None, console: Console) -> None:
+@dataclass(frozen=True, slots=True)
+class _Outputs:
+    console: Console
+    markdown: Path | None = None
+    json: Path | None = None
+
+
+def _emit(result: GateResult, outputs: _Outputs) -> None:
+    console, markdown = outputs.console, outputs.markdown
+    if outputs.json is not None:
+        write_atomic(outputs.json, json.dumps(result.to_dict(), indent=1) + "\n")
     console.print(gate_table(result))
     for line in (f"missing from current: {m}" for m in result.missing):
         console.print(f"[yellow]{line}[/]")
@@ -83,15 +95,14 @@ def _run_interleaved(
     timeout: float,
     rules: list[Rule],
     alpha: float,
-    markdown: Path | None,
-    console: Console,
+    outputs: _Outputs,
 ) -> int:
     config = ABConfig(baseline=ab[0], current=ab[1], rounds=rounds, timeout=timeout)
     with tempfile.TemporaryDirectory(prefix="harness-gate-") as tmp:
         outcome = run_ab(config, Path(tmp))
     result = compare(outcome.baseline, outcome.current, rules, alpha=alpha, paired=True)
-    console.print(f"interleaved {rounds} rounds per side, order {''.join(outcome.order[:8])}...")
-    _emit(result, markdown, console)
+    outputs.console.print(f"interleaved {rounds} rounds per side, order {''.join(outcome.order[:8])}...")
+    _emit(result, outputs)
     return result.exit_code
 
 
@@ -117,6 +128,9 @@ def gate(
         Path | None,
         typer.Option(help="Write the Markdown summary here ('-' for stdout, or $GITHUB_STEP_SUMMARY)."),
     ] = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Write the comparison as JSON here (for bots, dashboards).")
+    ] = None,
     ab: Annotated[
         tuple[str, str] | None,
         typer.Option(
@@ -129,7 +143,7 @@ def gate(
     timeout: Annotated[float, typer.Option(help="Seconds each --ab command may take.")] = 3600.0,
 ) -> None:
     """Compare results with a baseline; exit 1 only on a significant regression beyond its threshold."""
-    console = Console(width=160)
+    outputs = _Outputs(console=Console(width=160), markdown=markdown, json=json_out)
     rules = _rules(rule)
     if ab is not None:
         if baseline is not None or current is not None or update:
@@ -141,8 +155,7 @@ def gate(
                 timeout=timeout,
                 rules=rules,
                 alpha=alpha,
-                markdown=markdown,
-                console=console,
+                outputs=outputs,
             )
         )
     if baseline is None or current is None:
@@ -150,9 +163,9 @@ def gate(
     base, cur = _two_files(baseline, current, update)
     result = compare(base, cur, rules, alpha=alpha) if base is not None else None
     if result is not None:
-        _emit(result, markdown, console)
+        _emit(result, outputs)
     if update:
-        _promote(baseline, cur, console)
+        _promote(baseline, cur, outputs.console)
         raise typer.Exit(EXIT_OK)
     assert result is not None
     raise typer.Exit(result.exit_code)

@@ -19,6 +19,7 @@ import enum
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
@@ -30,6 +31,10 @@ __all__ = ["DEFAULT_ALPHA", "GateResult", "MetricComparison", "Verdict", "compar
 
 DEFAULT_ALPHA = 0.01
 """Two-sided: a 99% interval, so at most 0.5% of unchanged metrics look significantly worse."""
+
+
+def _json_float(value: float) -> float | None:
+    return value if math.isfinite(value) else None
 
 
 class Verdict(enum.StrEnum):
@@ -65,6 +70,23 @@ class MetricComparison:
         """Whether the interval excludes zero."""
         return self.low > 0 or self.high < 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """This comparison as JSON-ready values."""
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "direction": self.direction.value,
+            "verdict": self.verdict.value,
+            "baseline_median": self.baseline.median,
+            "current_median": self.current.median,
+            "change": _json_float(self.change),
+            "low": _json_float(self.low),
+            "high": _json_float(self.high),
+            "relative": self.rule.relative,
+            "threshold": self.rule.describe(),
+            "method": self.method,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateResult:
@@ -90,6 +112,17 @@ class GateResult:
     def exit_code(self) -> int:
         """0 when nothing regressed, 1 otherwise (the CLI's finding code)."""
         return 0 if self.passed else 1
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary for bots and dashboards (non-finite bounds become ``null``)."""
+        return {
+            "passed": self.passed,
+            "alpha": self.alpha,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "missing": list(self.missing),
+            "new": list(self.new),
+            "notes": list(self.notes),
+        }
 
 
 def _evidence(baseline: Metric, current: Metric) -> Evidence:

@@ -43,12 +43,18 @@ def test_a_a_exits_0(tmp_path: Path) -> None:
     assert main(["gate", str(_bench(tmp_path, "a.json", 0, 1)), str(_bench(tmp_path, "b.json", 0, 2))]) == 0
 
 
-def test_markdown_summary_written(tmp_path: Path) -> None:
-    """--markdown writes the summary atomically for a CI job summary."""
-    summary = tmp_path / "summary.md"
+def test_markdown_and_json_written(tmp_path: Path) -> None:
+    """--markdown writes the summary for a CI job summary; --json the machine-readable result."""
+    summary, data = tmp_path / "summary.md", tmp_path / "gate.json"
     a, b = _bench(tmp_path, "a.json", 0, 1), _bench(tmp_path, "b.json", 0.10, 2)
-    main(["gate", str(a), str(b), "-t", "5%", "--markdown", str(summary)])
+    main(["gate", str(a), str(b), "-t", "5%", "--markdown", str(summary), "--json", str(data)])
     assert summary.read_text().startswith("### ❌ Gate failed")
+    doc = json.loads(data.read_text())
+    assert doc["passed"] is False
+    (row,) = doc["comparisons"]
+    assert row["verdict"] == "regression"
+    assert row["name"] == NAME
+    assert row["low"] > 0
 
 
 @pytest.mark.parametrize(
