@@ -87,6 +87,13 @@ class LocustConfig:
             )
         _check_positive("users", self.users)
         _check_positive("duration", self.duration)
+        if self.duration is not None and not float(self.duration).is_integer():
+            raise InvalidConfig(
+                f"duration={self.duration!r}: Locust's --run-time counts whole seconds; give an integer "
+                "or use a profile for finer timing.",
+                field="duration",
+                value=self.duration,
+            )
         _check_positive("spawn_rate", self.spawn_rate)
         _check_positive("user_rate", self.user_rate)
         if not isinstance(self.workers, int) or self.workers < 0:
@@ -263,7 +270,7 @@ def _plan(config: LocustConfig) -> _Plan:
             "--spawn-rate",
             str(config.spawn_rate),
             "--run-time",
-            f"{config.duration}s",
+            f"{int(config.duration or 0)}s",
         ]
     commands: list[tuple[str, ...]] = []
     if config.workers:

@@ -1,0 +1,1 @@
+"""Locust user classes for benchmarks; imported only inside Locust processes."""
