@@ -1,8 +1,15 @@
-"""Fault injection: in-process faults, schedules, a Toxiproxy-compatible fault proxy and more."""
+"""Fault injection: in-process faults, schedules, a Toxiproxy-compatible fault proxy and more.
 
-from harness.faults import clock_faults, process_faults, redis_faults
-from harness.faults.api import ApiServer, RunningApi, serve_api, start_api
-from harness.faults.backend import ProxyHandle, Toxiproxy, ToxiproxyError, backend_from_env
+The HTTP API (aiohttp), the Toxiproxy client and the Redis faults (redis-py) load on first use,
+so ``from harness.faults import inject`` stays cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from harness.faults import clock_faults, process_faults
 from harness.faults.clock_faults import ClockJump, FaultyClock
 from harness.faults.inject import FaultEvent, FaultInjector, Injection, inject
 from harness.faults.inprocess import (
@@ -26,10 +33,45 @@ from harness.faults.inprocess import (
 )
 from harness.faults.process_faults import ProcessAction, ProcessFaults, ProcessStep
 from harness.faults.proxy import ConnectionInfo, FaultProxy
-from harness.faults.redis_faults import FaultyStorage, RedisFault, RedisFaultKind, RedisFaults, inject_redis
 from harness.faults.registry import ProxyRegistry
 from harness.faults.schedule import ALL_TARGETS, FaultSchedule, FaultWindow, Swarm
 from harness.faults.toxics import Stream, Toxic, ToxicError, ToxicType
+
+if TYPE_CHECKING:
+    from harness.faults import redis_faults
+    from harness.faults.api import ApiServer, RunningApi, serve_api, start_api
+    from harness.faults.backend import ProxyHandle, Toxiproxy, ToxiproxyError, backend_from_env
+    from harness.faults.redis_faults import (
+        FaultyStorage,
+        RedisFault,
+        RedisFaultKind,
+        RedisFaults,
+        inject_redis,
+    )
+
+_LAZY = {
+    "redis_faults": "harness.faults.redis_faults",
+    **dict.fromkeys(("ApiServer", "RunningApi", "serve_api", "start_api"), "harness.faults.api"),
+    **dict.fromkeys(
+        ("ProxyHandle", "Toxiproxy", "ToxiproxyError", "backend_from_env"), "harness.faults.backend"
+    ),
+    **dict.fromkeys(
+        ("FaultyStorage", "RedisFault", "RedisFaultKind", "RedisFaults", "inject_redis"),
+        "harness.faults.redis_faults",
+    ),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the heavier parts (HTTP API, client backend, Redis faults) on first access."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'harness.faults' has no attribute {name!r}")
+    module = importlib.import_module(module_name)
+    value = module if module_name.endswith(f".{name}") else getattr(module, name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ALL_TARGETS",
