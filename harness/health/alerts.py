@@ -20,12 +20,15 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.health.sinks import MetricSink, NoOpSink
 from harness.health.status import HealthStatus
+
+if TYPE_CHECKING:
+    from harness.journal import Journal
 
 __all__ = [
     "Alert",
@@ -212,7 +215,8 @@ class AlertManager:
     """Raises, deduplicates, silences and records alerts; notifies handlers of changes.
 
     Every recorded event counts in the sink as ``alert_events{kind, severity}``, and
-    ``alerts_active`` gauges the active alerts.
+    ``alerts_active`` gauges the active alerts; with a ``journal`` each event is also recorded
+    there as ``alert.<kind>``.
     """
 
     def __init__(
@@ -223,10 +227,12 @@ class AlertManager:
         thresholds: Iterable[Threshold] = (),
         handlers: Iterable[AlertHandler] = (),
         sink: MetricSink | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.config = config if config is not None else AlertManagerConfig()
         self.sink: MetricSink = sink if sink is not None else NoOpSink()
+        self.journal = journal
         self._thresholds: dict[str, list[Threshold]] = {}
         for threshold in thresholds:
             self.add_threshold(threshold)
@@ -355,6 +361,16 @@ class AlertManager:
         self._history.append(event)
         self.sink.counter("alert_events", 1.0, {"kind": kind.value, "severity": alert.severity.value})
         self.sink.gauge("alerts_active", float(len(self._active)))
+        if self.journal is not None:
+            self.journal.record(
+                now,
+                f"alert.{kind.value}",
+                alert.key,
+                severity=alert.severity.value,
+                message=alert.message,
+                notified=notify,
+                silenced=silenced,
+            )
         if notify:
             self._notified_at[alert.key] = now
             self._notify(event)

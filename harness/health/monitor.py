@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
@@ -30,6 +30,9 @@ from harness.health.score import health_score, score_trend
 from harness.health.sinks import MetricSink, NoOpSink
 from harness.health.stats import EventCounter
 from harness.health.status import CheckResult, HealthStatus, Trend, worst
+
+if TYPE_CHECKING:
+    from harness.journal import Journal
 
 __all__ = ["HealthMonitor", "HealthMonitorConfig", "HealthReport", "StatsSource", "Subscriber"]
 
@@ -214,12 +217,26 @@ def _plain(value: Any) -> Any:
     return value.value if isinstance(value, enum.Enum) else value
 
 
+def _journal_changes(journal: Journal, previous: HealthReport | None, report: HealthReport) -> None:
+    """Record what changed since the previous round: check statuses and the overall status."""
+    for name, result in report.checks.items():
+        before = previous.checks.get(name) if previous is not None else None
+        if before is None or before.status is not result.status:
+            journal.record(
+                report.at, "health.check", name, status=result.status.value, message=result.message
+            )
+    if previous is None or previous.status is not report.status:
+        journal.record(report.at, "health.status", "monitor", status=report.status.value, score=report.score)
+
+
 class HealthMonitor:
     """Registered checks, run in rounds, scored and reported.
 
     Register checks with :meth:`register` (``critical=False`` caps an unhealthy check's effect
     on the overall status at DEGRADED; ``weight`` is its share of the score). Track breakers
     and retries with :meth:`track_breaker` / :meth:`track_retry` to include their statistics.
+    With a ``journal``, every change of a check's status (``health.check``) and of the overall
+    status (``health.status``) is recorded at the round's clock time.
     """
 
     def __init__(
@@ -228,10 +245,12 @@ class HealthMonitor:
         clock: Clock | None = None,
         config: HealthMonitorConfig | None = None,
         sink: MetricSink | None = None,
+        journal: Journal | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.config = config if config is not None else HealthMonitorConfig()
         self.sink: MetricSink = sink if sink is not None else NoOpSink()
+        self.journal = journal
         self._checks: dict[str, _Registration] = {}
         self._breakers: dict[str, StatsSource] = {}
         self._retries: dict[str, StatsSource] = {}
@@ -388,7 +407,10 @@ class HealthMonitor:
             round=self._rounds,
             duration=self.clock.now() - started,
         )
+        previous = self._reports[-1] if self._reports else None
         self._reports.append(report)
+        if self.journal is not None:
+            _journal_changes(self.journal, previous, report)
         self._emit(report)
         await self._publish(report)
         return report

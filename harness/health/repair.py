@@ -23,11 +23,14 @@ import inspect
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.health.sinks import MetricSink, NoOpSink
+
+if TYPE_CHECKING:
+    from harness.journal import Journal
 
 __all__ = ["AutoRepair", "RepairOutcome", "RepairResult", "RepairRule", "RuleState"]
 
@@ -123,7 +126,11 @@ class RuleState:
 
 
 class AutoRepair:
-    """Evaluates repair rules against health contexts and runs the due actions."""
+    """Evaluates repair rules against health contexts and runs the due actions.
+
+    Results go to :meth:`results`, to the sink as ``repair_results{rule, outcome}`` and, with a
+    ``journal``, to the journal as ``repair`` events.
+    """
 
     def __init__(
         self,
@@ -132,6 +139,7 @@ class AutoRepair:
         clock: Clock | None = None,
         sink: MetricSink | None = None,
         history: int = 1000,
+        journal: Journal | None = None,
     ) -> None:
         if isinstance(history, bool) or history < 1:
             raise InvalidConfig(
@@ -139,6 +147,7 @@ class AutoRepair:
             )
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.sink: MetricSink = sink if sink is not None else NoOpSink()
+        self.journal = journal
         self._rules: dict[str, RepairRule] = {}
         self._states: dict[str, RuleState] = {}
         self._results: deque[RepairResult] = deque(maxlen=history)
@@ -223,6 +232,15 @@ class AutoRepair:
     def _record(self, result: RepairResult) -> None:
         self._results.append(result)
         self.sink.counter("repair_results", 1.0, {"rule": result.rule, "outcome": result.outcome.value})
+        if self.journal is not None:
+            self.journal.record(
+                result.at,
+                "repair",
+                result.rule,
+                outcome=result.outcome.value,
+                attempt=result.attempt,
+                error=result.error,
+            )
 
     async def evaluate(self, context: Mapping[str, float]) -> list[RepairResult]:
         """One pass: attempt every due rule in order; returns what was recorded in this pass."""
