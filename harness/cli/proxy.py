@@ -81,6 +81,12 @@ def proxy(
     from harness.seeding import parse_seed, random_seed
 
     chosen = random_seed() if seed is None else parse_seed(seed)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        typer.echo(
+            f"warning: serving the proxy API on {host}: anyone who can reach it can create proxies; "
+            "keep it on 127.0.0.1 unless this network is trusted.",
+            err=True,
+        )
     loaded = _load_config(config) if config is not None else None
     try:
         asyncio.run(_serve(host, port, chosen, loaded, duration))

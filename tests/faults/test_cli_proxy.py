@@ -74,3 +74,9 @@ def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     """A config path that does not exist exits 2 naming it."""
     assert main(["proxy", "--config", str(tmp_path / "nope.json")]) == EXIT_USAGE
     assert "nope.json" in capsys.readouterr().err
+
+
+def test_non_loopback_host_warns(capsys: pytest.CaptureFixture[str]) -> None:
+    """Binding beyond loopback is allowed but warned about."""
+    assert main(["proxy", "--host", "0.0.0.0", "--port", "0", "--duration", "0", "--seed", "1"]) == EXIT_OK
+    assert "warning: serving the proxy API on 0.0.0.0" in capsys.readouterr().err
