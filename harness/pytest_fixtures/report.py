@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OPTION_BASELINE_COMPARE",
     "OPTION_BASELINE_DIR",
+    "OPTION_BASELINE_MARKDOWN",
     "OPTION_BASELINE_RULE",
     "OPTION_BASELINE_SAVE",
     "OPTION_HARNESS_REPORT",
@@ -48,6 +49,7 @@ OPTION_BASELINE_SAVE = "--baseline-save"
 OPTION_BASELINE_COMPARE = "--baseline-compare"
 OPTION_BASELINE_DIR = "--baseline-dir"
 OPTION_BASELINE_RULE = "--baseline-rule"
+OPTION_BASELINE_MARKDOWN = "--baseline-markdown"
 DEFAULT_BASELINE_DIR = Path("benchmarks") / "baselines"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _JOURNAL_KEY = pytest.StashKey["Journal"]()
@@ -86,6 +88,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="append",
         default=[],
         help="threshold expression for --baseline-compare, repeatable: '10%%', 'test_hot*:+5%%'.",
+    )
+    group.addoption(
+        OPTION_BASELINE_MARKDOWN,
+        metavar="PATH",
+        default=None,
+        help="write the --baseline-compare summary as Markdown (for example $GITHUB_STEP_SUMMARY).",
     )
 
 
@@ -138,7 +146,8 @@ def pytest_configure(config: pytest.Config) -> None:
             f"{OPTION_BASELINE_COMPARE}={against}: {store.path(against)} does not exist; "
             f"create it with {OPTION_BASELINE_SAVE}={against}."
         )
-    gate = _BenchmarkGate(store, save, against, _parse_rules(config.getoption(OPTION_BASELINE_RULE)))
+    rules = _parse_rules(config.getoption(OPTION_BASELINE_RULE))
+    gate = _BenchmarkGate(store, save, against, rules, markdown=config.getoption(OPTION_BASELINE_MARKDOWN))
     config.pluginmanager.register(gate, "harness-baseline-gate")
 
 
@@ -301,9 +310,16 @@ class _BenchmarkGate:
     """Saves and/or compares this session's benchmark results when the session ends."""
 
     def __init__(
-        self, store: BaselineStore, save: str | None, against: str | None, rules: list[Rule]
+        self,
+        store: BaselineStore,
+        save: str | None,
+        against: str | None,
+        rules: list[Rule],
+        *,
+        markdown: str | None = None,
     ) -> None:
         self.store, self.save, self.against, self.rules = store, save, against, rules
+        self.markdown = markdown
         self.lines: list[str] = []
 
     @pytest.hookimpl(trylast=True)
@@ -335,10 +351,13 @@ class _BenchmarkGate:
     def _compare(self, session: pytest.Session, current: Baseline) -> None:
         from rich.console import Console
 
-        from harness.gate import gate_table
+        from harness.atomic import write_atomic
+        from harness.gate import gate_markdown, gate_table
 
         assert self.against is not None
         result = self.store.compare(self.against, current, self.rules)
+        if self.markdown:
+            write_atomic(self.markdown, gate_markdown(result))
         buffer = io.StringIO()
         Console(file=buffer, width=150, force_terminal=False).print(gate_table(result))
         self.lines.extend(buffer.getvalue().rstrip().splitlines())

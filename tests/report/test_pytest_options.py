@@ -116,9 +116,11 @@ def test_baseline_save_then_compare(pytester: pytest.Pytester, monkeypatch: pyte
     assert doc["format"] == "chaos-harness.baseline"
     assert Baseline.load(saved).metrics["test_bench.py::test_hot"].count == 30
 
-    slower = _bench_run(pytester, 40000, "--baseline-compare=main")
+    summary = pytester.path / "gate.md"
+    slower = _bench_run(pytester, 40000, "--baseline-compare=main", f"--baseline-markdown={summary}")
     assert slower.ret == pytest.ExitCode.TESTS_FAILED
     slower.stdout.fnmatch_lines(["*chaos-harness baseline*", "*test_hot*regression*"])
+    assert summary.read_text().startswith("### ❌ Gate failed: 1 of 1 metrics regressed")
 
 
 def test_no_benchmark_results_is_a_usage_error(pytester: pytest.Pytester) -> None:
