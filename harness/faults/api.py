@@ -27,7 +27,7 @@ from harness.clock import Clock
 from harness.errors import UsageError
 from harness.faults.backend import Toxiproxy
 from harness.faults.proxy import format_address
-from harness.faults.registry import ProxyRegistry
+from harness.faults.registry import ProxyRegistry, require_object
 from harness.faults.toxics import Stream, ToxicError
 from harness.seeding import Seeds
 
@@ -49,7 +49,6 @@ _MAX_BODY = 1 << 20
 _REGISTRY = web.AppKey("registry", ProxyRegistry)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _request_ids = itertools.count(1)
-_NOT_AN_OBJECT = "bad request body: json: cannot unmarshal array into Go value of type toxiproxy.Proxy"
 
 
 def _json(payload: Any, status: int = 200) -> web.Response:
@@ -122,11 +121,7 @@ async def _list_proxies(request: web.Request) -> web.Response:
 
 
 async def _create_proxy(request: web.Request) -> web.Response:
-    body = await _body(request)
-    if not isinstance(body, dict):
-        raise ToxicError(
-            "bad request body: json: cannot unmarshal array into Go value of type toxiproxy.Proxy"
-        )
+    body = require_object(await _body(request), "toxiproxy.Proxy")
     proxy = await _registry(request).create(body)
     return _json(proxy.to_json(), status=201)
 
@@ -151,11 +146,7 @@ async def _get_proxy(request: web.Request) -> web.Response:
 async def _update_proxy(request: web.Request) -> web.Response:
     registry = _registry(request)
     registry.get(request.match_info["proxy"])
-    body = await _body(request)
-    if not isinstance(body, dict):
-        raise ToxicError(
-            "bad request body: json: cannot unmarshal array into Go value of type toxiproxy.Proxy"
-        )
+    body = require_object(await _body(request), "toxiproxy.Proxy")
     proxy = await registry.update(request.match_info["proxy"], body)
     return _json(proxy.to_json())
 

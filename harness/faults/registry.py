@@ -15,7 +15,7 @@ from harness.clock import Clock
 from harness.faults.proxy import FaultProxy
 from harness.faults.toxics import Toxic, ToxicError, check_name, parse_toxic, update_toxic
 
-__all__ = ["PopulateResult", "ProxyRegistry"]
+__all__ = ["PopulateResult", "ProxyRegistry", "require_object"]
 
 _MAX_ADDRESS = 1000
 _PROXY_FIELDS = {"name": str, "listen": str, "upstream": str, "enabled": bool}
@@ -188,7 +188,7 @@ class ProxyRegistry:
     def add_toxic(self, proxy_name: str, body: object) -> Toxic:
         """Add a toxic from an API body (404 proxy, 400 body, 409 name taken)."""
         proxy = self.get(proxy_name)
-        mapping = _object_body(body, "toxiproxy.Toxic")
+        mapping = require_object(body, "toxiproxy.Toxic")
         return proxy.add_toxic(parse_toxic(mapping, exists=lambda n: proxy.get_toxic(n) is not None))
 
     def get_toxic(self, proxy_name: str, toxic_name: str) -> Toxic:
@@ -201,7 +201,7 @@ class ProxyRegistry:
     def update_toxic(self, proxy_name: str, toxic_name: str, body: object) -> Toxic:
         """Merge attributes and replace toxicity; name, type and stream never change."""
         toxic = self.get_toxic(proxy_name, toxic_name)
-        updated = update_toxic(toxic, _object_body(body, "toxiproxy.Toxic"))
+        updated = update_toxic(toxic, require_object(body, "toxiproxy.Toxic"))
         return self.get(proxy_name).replace_toxic(updated)
 
     def remove_toxic(self, proxy_name: str, toxic_name: str) -> None:
@@ -209,8 +209,10 @@ class ProxyRegistry:
         self.get(proxy_name).remove_toxic(toxic_name)
 
 
-def _object_body(body: object, go_type: str) -> Mapping[str, Any]:
+def require_object(body: object, go_type: str) -> Mapping[str, Any]:
+    """``body`` if it is a JSON object, else the 400 Go's decoder would give for its type."""
     if not isinstance(body, dict):
-        kind = {list: "array", str: "string", bool: "bool"}.get(type(body), "number")
+        names = {list: "array", str: "string", bool: "bool", type(None): "null"}
+        kind = names.get(type(body), "number")
         raise ToxicError(f"bad request body: json: cannot unmarshal {kind} into Go value of type {go_type}")
     return body

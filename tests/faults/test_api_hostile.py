@@ -50,6 +50,7 @@ def _error(api: ApiServer, method: str, path: str, body: str | bytes | None) -> 
     "case",
     [
         ("/proxies", "[1,2]", 400, "cannot unmarshal array"),
+        ("/proxies", "null", 400, "cannot unmarshal null"),
         ("/proxies", "", 400, "bad request body: EOF"),
         ("/proxies", '{"name": 5, "upstream": "x:1"}', 400, "Proxy.name of type string"),
         ("/proxies", '{"name": "n", "upstream": "x:1", "enabled": "yes"}', 400, "Proxy.enabled of type bool"),
