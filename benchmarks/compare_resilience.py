@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import random
 import statistics
+import threading
 import time
+import tracemalloc
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -54,6 +58,10 @@ class Boom(Exception):
 
 
 def boom() -> None:
+    raise Boom("x")
+
+
+async def aboom() -> None:
     raise Boom("x")
 
 
@@ -170,11 +178,191 @@ def report(med: dict[str, float]) -> list[tuple[str, float, float, bool]]:
     return rows
 
 
+# -- correctness side by side: half-open stampede and memory under rejections --------------------
+
+STAMPEDE = 50
+TRIAL_SLOTS = 3  # ours: half_open_calls; the peers have no such setting
+
+
+def _trip_sync(guarded: Callable[[], Any]) -> None:
+    for _ in range(20):
+        with contextlib.suppress(Exception):
+            guarded()
+
+
+def stampede_threads(make: Callable[[Callable[[], None]], Callable[[], Any]]) -> int:
+    """Trip a breaker, wait out its open time, then release 50 threads at it: calls that ran.
+
+    A call that runs holds on until every caller has either run or been rejected (at most
+    0.1 s), so no caller can arrive after the trial calls closed the breaker again.
+    """
+    entered: list[int] = []
+    rejected: list[int] = []
+    failing = [True]
+    settled = threading.Condition()
+
+    def protected() -> None:
+        if failing[0]:
+            raise Boom("down")
+        with settled:
+            entered.append(1)
+            settled.notify_all()
+            settled.wait_for(lambda: len(entered) + len(rejected) >= STAMPEDE, timeout=0.1)
+
+    guarded = make(protected)
+    _trip_sync(guarded)
+    failing[0] = False
+    time.sleep(0.15)
+    barrier = threading.Barrier(STAMPEDE)
+
+    def caller() -> None:
+        barrier.wait(10.0)
+        try:
+            guarded()
+        except Exception:
+            with settled:
+                rejected.append(1)
+                settled.notify_all()
+
+    threads = [threading.Thread(target=caller) for _ in range(STAMPEDE)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60.0)
+    return len(entered)
+
+
+def stampede_tasks(make: Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[Any]]]) -> int:
+    """The asyncio version: 50 tasks at once on a breaker that has just become half-open."""
+    entered: list[int] = []
+    rejected: list[int] = []
+    failing = [True]
+    settled = asyncio.Event()
+
+    def tally(into: list[int]) -> None:
+        into.append(1)
+        if len(entered) + len(rejected) >= STAMPEDE:
+            settled.set()
+
+    async def protected() -> None:
+        if failing[0]:
+            raise Boom("down")
+        tally(entered)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(0.1):
+                await settled.wait()
+
+    async def caller(guarded: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            await guarded()
+        except Exception:
+            tally(rejected)
+
+    async def run() -> int:
+        guarded = make(protected)
+        for _ in range(20):
+            with contextlib.suppress(Exception):
+                await guarded()
+        failing[0] = False
+        await asyncio.sleep(0.15)
+        await asyncio.gather(*(caller(guarded) for _ in range(STAMPEDE)))
+        return len(entered)
+
+    return asyncio.run(run())
+
+
+def rejection_memory(reject_once: Callable[[], None], n: int = 20_000) -> float:
+    """KiB still allocated after ``n`` rejections by an open breaker."""
+    for _ in range(100):
+        reject_once()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(n):
+            reject_once()
+        gc.collect()
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return (after - before) / 1024
+
+
+def _ours(open_for: float) -> CircuitBreaker:
+    cfg = CircuitBreakerConfig(window=10, minimum_calls=5, open_for=open_for, half_open_calls=TRIAL_SLOTS)
+    return CircuitBreaker(cfg)
+
+
+def _catching(call: Callable[[], Any]) -> Callable[[], None]:
+    def once() -> None:
+        with contextlib.suppress(Exception):
+            call()
+
+    return once
+
+
+def _acatching(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[Any]]) -> Callable[[], None]:
+    async def once() -> None:
+        with contextlib.suppress(Exception):
+            await call()
+
+    return lambda: loop.run_until_complete(once())
+
+
+def correctness() -> None:
+    """Print how many stampeding callers reach the function, and memory after 20,000 rejections."""
+    td = timedelta(seconds=0.1)
+    print(f"\nhalf-open stampede: {STAMPEDE} concurrent callers right after the open time "
+          f"(ours admits half_open_calls={TRIAL_SLOTS})")
+    threads: dict[str, Callable[[Callable[[], None]], Callable[[], Any]]] = {
+        "ours": _ours(0.1),
+        "pybreaker": pybreaker.CircuitBreaker(fail_max=5, reset_timeout=0.1),
+        "circuitbreaker": circuitbreaker.circuit(failure_threshold=5, recovery_timeout=0.1),
+    }
+    factory = purgatory.AsyncCircuitBreakerFactory(default_threshold=5, default_ttl=0.1)
+    tasks: dict[str, Callable[[Callable[[], Awaitable[None]]], Callable[[], Awaitable[Any]]]] = {
+        "ours": _ours(0.1),
+        "aiobreaker": aiobreaker.CircuitBreaker(fail_max=5, timeout_duration=td),
+        "purgatory": factory("stampede"),
+    }
+    for name, make in threads.items():
+        print(f"  threads  {name:16} {stampede_threads(make):3d} of {STAMPEDE} ran the function")
+    for name, make_async in tasks.items():
+        print(f"  asyncio  {name:16} {stampede_tasks(make_async):3d} of {STAMPEDE} ran the function")
+
+    print("\nmemory still allocated after 20,000 rejections by an open breaker")
+    ours = _ours(3600.0)
+    ours.force_open()
+    pyb = pybreaker.CircuitBreaker(fail_max=1, reset_timeout=3600)
+    pyb.open()
+    cb = circuitbreaker.circuit(failure_threshold=1, recovery_timeout=3600)(boom)
+    _catching(cb)()
+    loop = asyncio.new_event_loop()
+    aio = aiobreaker.CircuitBreaker(fail_max=1, timeout_duration=timedelta(hours=1))
+    aio.open()
+    pg = purgatory.AsyncCircuitBreakerFactory(default_threshold=1, default_ttl=3600)("mem")(aboom)
+    _acatching(loop, pg)()
+    cases = {
+        "ours": _catching(ours(f)),
+        "pybreaker": _catching(pyb(f)),
+        "circuitbreaker": _catching(cb),
+        "ours (async)": _acatching(loop, ours(af)),
+        "aiobreaker": _acatching(loop, aio(af)),
+        "purgatory": _acatching(loop, pg),
+    }
+    try:
+        for name, once in cases.items():
+            print(f"  {name:16} {rejection_memory(once):10.1f} KiB")
+    finally:
+        loop.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--batch", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--skip-correctness", action="store_true", help="only the timing comparison")
     args = parser.parse_args()
     loop = asyncio.new_event_loop()
     try:
@@ -182,6 +370,8 @@ def main() -> None:
     finally:
         loop.close()
     report(med)
+    if not args.skip_correctness:
+        correctness()
 
 
 if __name__ == "__main__":
