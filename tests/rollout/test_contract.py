@@ -92,3 +92,29 @@ def test_public_classes_functions_and_methods_have_docstrings(module: str) -> No
                 if not attr.startswith("_") and inspect.isfunction(fn) and not (fn.__doc__ or "").strip():
                     missing.append(f"{name}.{attr}")
     assert missing == []
+
+
+def test_flow_configurations_convert_from_plain_data_with_pydantic() -> None:
+    """A scenario loader can build the frozen configs from YAML-like dicts; our validation still runs."""
+    from pydantic import TypeAdapter
+
+    from harness.rollout import Analysis, CanaryConfig, Pause, RollbackConfig, SetWeight
+    from harness.stats import EffectSize
+
+    data = {
+        "baseline": "v1",
+        "candidate": "v2",
+        "steps": [{"weight": 10}, {"windows": 2, "measurements": 1}, {"duration": 30}],
+        "judge": {"metrics": [{"name": "latency", "effect": "p95_ratio", "allowed_increase": 1.05}]},
+        "slos": [{"name": "availability", "objective": 0.99}],
+    }
+    cfg = TypeAdapter(CanaryConfig).validate_python(data)
+    assert cfg.steps == (SetWeight(10), Analysis(windows=2), Pause(30))
+    assert cfg.judge is not None
+    assert cfg.judge.metrics[0].effect is EffectSize.P95_RATIO
+    with pytest.raises(InvalidConfig, match="outside 0-100"):
+        TypeAdapter(CanaryConfig).validate_python({**data, "steps": [{"weight": 120}]})
+    rb = TypeAdapter(RollbackConfig).validate_python(
+        {"from_version": "a", "to_version": "b", "weights": {"a": 100}}
+    )
+    assert dict(rb.weights) == {"a": 100.0}
