@@ -94,6 +94,7 @@ class BaseHealthCheck:
     def __init__(self, name: str, *, timeout: float = 5.0) -> None:
         self._name = _check_name(name)
         self.timeout = _positive("timeout", timeout, "give the probe time to answer, for example 5.0.")
+        self._plain: dict[str, CheckResult] = {}
 
     @property
     def name(self) -> str:
@@ -128,6 +129,13 @@ class BaseHealthCheck:
         )
 
     def _result(self, outcome: ProbeResult) -> CheckResult:
+        if outcome is True or isinstance(outcome, HealthStatus):
+            # The common outcomes carry no details: reuse one immutable result per status.
+            status = HealthStatus.HEALTHY if outcome is True else outcome
+            cached = self._plain.get(status._value_)  # str keys hash in C; enum members do not
+            if cached is None:
+                cached = self._plain[status._value_] = CheckResult(name=self._name, status=status)
+            return cached
         result = coerce_result(self._name, outcome)
         if result.name != self._name:
             result = CheckResult(
@@ -140,6 +148,9 @@ class BaseHealthCheck:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self._name!r}, timeout={self.timeout!r})"
+
+
+_PLAIN_OUTCOMES = (HealthStatus, CheckResult, tuple)
 
 
 class CallableCheck(BaseHealthCheck):
@@ -172,7 +183,9 @@ class CallableCheck(BaseHealthCheck):
         A synchronous function cannot be interrupted, so it is called without arming a timer.
         """
         try:
-            outcome = self._func()
+            outcome: Any = self._func()
+            if outcome is True or outcome is False or isinstance(outcome, _PLAIN_OUTCOMES):
+                return self._result(outcome)
             if not inspect.isawaitable(outcome):
                 return self._result(outcome)
             async with asyncio.timeout(self.timeout):

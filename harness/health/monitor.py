@@ -339,6 +339,12 @@ class HealthMonitor:
         )
 
     async def _run_checks(self, registrations: list[_Registration]) -> list[CheckResult]:
+        """Run the checks with at most ``max_concurrency`` in flight.
+
+        This task is the first worker. The others are spawned only if a check actually
+        suspends (a callback scheduled now runs only when this task yields), so a round of
+        checks that answer at once creates no task at all.
+        """
         results: list[CheckResult | None] = [None] * len(registrations)
         pending = iter(enumerate(registrations))
 
@@ -346,15 +352,19 @@ class HealthMonitor:
             for index, registration in pending:
                 results[index] = await self._timed(registration)
 
-        workers = min(self.config.max_concurrency, len(registrations))
+        def spawn(group: asyncio.TaskGroup, count: int) -> None:
+            for _ in range(count):
+                group.create_task(worker())
+
+        extra = min(self.config.max_concurrency, len(registrations)) - 1
         with contextlib.suppress(TimeoutError):  # unfinished checks are reported below
-            async with asyncio.timeout(self.config.round_timeout):
-                if workers <= 1:
+            async with asyncio.timeout(self.config.round_timeout), asyncio.TaskGroup() as group:
+                handle = asyncio.get_running_loop().call_soon(spawn, group, extra) if extra > 0 else None
+                try:
                     await worker()
-                else:
-                    async with asyncio.TaskGroup() as group:
-                        for _ in range(workers):
-                            group.create_task(worker())
+                finally:
+                    if handle is not None:
+                        handle.cancel()
         return [
             result if result is not None else self._unfinished(registration)
             for result, registration in zip(results, registrations, strict=True)
