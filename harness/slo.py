@@ -111,6 +111,19 @@ class SLO:
                 value=self.window,
             )
 
+    @classmethod
+    def latency_percentile(
+        cls, name: str, *, percentile: float, threshold: float, window: float = 30 * DAY
+    ) -> SLO:
+        """``percentile`` % of requests succeed within ``threshold`` seconds ("p99 under 300 ms")."""
+        return cls(
+            name=name,
+            objective=percentile / 100.0,
+            kind=SLOKind.LATENCY,
+            latency_threshold=threshold,
+            window=window,
+        )
+
     @property
     def error_budget(self) -> float:
         """The allowed fraction of bad events, 1 - objective."""
@@ -180,6 +193,15 @@ class ErrorBudget:
         self._t.append(t)
         self._bad.append(self._bad[-1] + bad)
         self._total.append(self._total[-1] + total)
+        self._prune(t)
+
+    def _prune(self, now: float) -> None:
+        """Forget observations older than the SLO window once they are half the ledger."""
+        cut = bisect.bisect_right(self._t, now - self.slo.window)
+        if cut > len(self._t) // 2:
+            del self._t[:cut]
+            del self._bad[:cut]
+            del self._total[:cut]
 
     def _sums(self, now: float, window: float) -> tuple[float, float]:
         lo = bisect.bisect_right(self._t, now - window)

@@ -118,3 +118,30 @@ def test_flow_configurations_convert_from_plain_data_with_pydantic() -> None:
         {"from_version": "a", "to_version": "b", "weights": {"a": 100}}
     )
     assert dict(rb.weights) == {"a": 100.0}
+
+
+def test_every_flow_satisfies_the_flow_protocol() -> None:
+    """Canary, shadow, champion-challenger and rollback are all Flows (weights, outcome, observe)."""
+    from harness.rollout import (
+        ChampionChallengerConfig,
+        ChampionChallengerFlow,
+        Flow,
+        Outcome,
+        RollbackConfig,
+        RollbackPlan,
+        ShadowConfig,
+        ShadowFlow,
+    )
+
+    from ._helpers import canary_config
+
+    flows = [
+        rollout.CanaryFlow(canary_config()),
+        ShadowFlow(ShadowConfig(primary="a", candidate="b")),
+        ChampionChallengerFlow(ChampionChallengerConfig(champion="a", challengers=("b",))),
+        RollbackPlan(RollbackConfig(from_version="b", to_version="a", weights={"b": 100})),
+    ]
+    for flow in flows:
+        assert isinstance(flow, Flow)
+        assert flow.outcome is Outcome.RUNNING
+        assert sum(flow.weights.values()) == pytest.approx(100.0)

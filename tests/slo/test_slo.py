@@ -118,3 +118,19 @@ def test_bad_configuration(build: object, match: str) -> None:
     """Bad values fail where they were written, naming the field."""
     with pytest.raises(InvalidConfig, match=match):
         build()  # type: ignore[operator]
+
+
+def test_ledger_forgets_observations_older_than_the_slo_window() -> None:
+    """A long run keeps only about one SLO window of observations, and the answers do not change."""
+    budget = ErrorBudget(SLO(name="api", objective=0.99, window=100.0))
+    for t in range(10_000):
+        budget.record(float(t), bad=float(t % 2), total=10.0)
+    assert len(budget._t) <= 2 * 101 + 1
+    assert budget.error_rate(9999.0, 100.0) == pytest.approx(0.05)
+    assert budget.remaining(9999.0) == pytest.approx(1 - 0.05 / 0.01)
+
+
+def test_latency_percentile_shorthand() -> None:
+    """SLO.latency_percentile builds a 'p99 under 300 ms' objective."""
+    s = SLO.latency_percentile("p99", percentile=99, threshold=0.3)
+    assert (s.objective, s.kind, s.latency_threshold) == (0.99, SLOKind.LATENCY, 0.3)
