@@ -291,3 +291,18 @@ def test_broken_statistics_source_is_reported_not_fatal(virtual_clock: VirtualCl
     monitor.track_breaker(Broken())
     report = virtual_clock.run(monitor.run_round())
     assert report.breakers["broken"] == {"error": "RuntimeError: no metrics today"}
+
+
+def test_checks_that_answer_at_once_need_no_extra_tasks(virtual_clock: VirtualClock) -> None:
+    """Workers beyond the round's own task start only when a check suspends."""
+    seen: list[int] = []
+
+    def probe() -> bool:
+        seen.append(len(asyncio.all_tasks()))
+        return True
+
+    monitor = HealthMonitor(clock=virtual_clock, config=HealthMonitorConfig(max_concurrency=8))
+    for i in range(20):
+        monitor.register(CallableCheck(f"c{i}", probe))
+    virtual_clock.run(monitor.run_round())
+    assert seen == [1] * 20
