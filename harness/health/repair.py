@@ -72,28 +72,7 @@ class RepairRule:
             raise InvalidConfig(
                 f"RepairRule {self.name!r}: action={self.action!r} must be callable.", field="action"
             )
-        if isinstance(self.cooldown, bool) or not self.cooldown >= 0:
-            raise InvalidConfig(
-                f"RepairRule {self.name!r}: cooldown={self.cooldown!r} must be >= 0 seconds.",
-                field="cooldown",
-                value=self.cooldown,
-            )
-        if (
-            isinstance(self.max_attempts, bool)
-            or not isinstance(self.max_attempts, int)
-            or self.max_attempts < 1
-        ):
-            raise InvalidConfig(
-                f"RepairRule {self.name!r}: max_attempts={self.max_attempts!r} must be an integer >= 1.",
-                field="max_attempts",
-                value=self.max_attempts,
-            )
-        if self.timeout is not None and not self.timeout > 0:
-            raise InvalidConfig(
-                f"RepairRule {self.name!r}: timeout={self.timeout!r} must be positive seconds, or None.",
-                field="timeout",
-                value=self.timeout,
-            )
+        self._check_limits()
         predicate = _compile(self.when) if isinstance(self.when, str) else self.when
         if not callable(predicate):
             raise InvalidConfig(
@@ -101,6 +80,21 @@ class RepairRule:
                 field="when",
             )
         object.__setattr__(self, "predicate", predicate)
+
+    def _invalid(self, field: str, requirement: str) -> InvalidConfig:
+        value = getattr(self, field)
+        return InvalidConfig(
+            f"RepairRule {self.name!r}: {field}={value!r} {requirement}", field=field, value=value
+        )
+
+    def _check_limits(self) -> None:
+        if isinstance(self.cooldown, bool) or not self.cooldown >= 0:
+            raise self._invalid("cooldown", "must be >= 0 seconds (0: no cooldown).")
+        attempts = self.max_attempts
+        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
+            raise self._invalid("max_attempts", "must be an integer >= 1.")
+        if self.timeout is not None and not self.timeout > 0:
+            raise self._invalid("timeout", "must be positive seconds, or None for no limit.")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
