@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.load import ConstantArrival, DriverConfig, HttpTarget, OpenModelDriver, run_locust  # noqa: E402
+from harness.load import (  # noqa: E402
+    ConstantArrival,
+    DriverConfig,
+    FastHttpTarget,
+    HttpTarget,
+    OpenModelDriver,
+    run_locust,
+)
 
 LOCUSTFILE = ROOT / "benchmarks" / "locustfiles" / "plain_fast.py"
 RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Type: text/plain\r\n\r\nok"
@@ -66,8 +74,14 @@ def _start_server() -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
-def plain_locust(url: str, users: int, duration: float) -> float:
-    """Requests per second of plain Locust (its own CLI, one process)."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def plain_locust(url: str, users: int, duration: float) -> tuple[float, float]:
+    """Requests per second of plain Locust (its own CLI, one process) and its CPU µs per request."""
+    cpu0 = _children_cpu()
     cmd = [
         sys.executable,
         "-m",
@@ -97,24 +111,28 @@ def plain_locust(url: str, users: int, duration: float) -> float:
     requests = sum(e["num_requests"] for e in entries)
     start = min(e["start_time"] for e in entries)
     last = max(e["last_request_timestamp"] for e in entries)
-    return requests / (last - start)
+    return requests / (last - start), (_children_cpu() - cpu0) / requests * 1e6
 
 
-def our_locust(url: str, users: int, duration: float, out_dir: Path) -> float:
-    """Requests per second through run_locust with the same user class."""
+def our_locust(url: str, users: int, duration: float, out_dir: Path) -> tuple[float, float]:
+    """Requests per second through run_locust with the same user class, and CPU µs per request."""
+    cpu0 = _children_cpu()
     result = run_locust(
         host=url, output_dir=out_dir, users=users, spawn_rate=users, duration=duration, locustfile=LOCUSTFILE
     )
-    return result.requests_per_second
+    return result.requests_per_second, (_children_cpu() - cpu0) / result.total.requests * 1e6
 
 
-def driver(url: str, rate: float, duration: float) -> dict[str, float | bool]:
-    """Run the open-model driver at ``rate`` and report what it achieved."""
+def driver(url: str, rate: float, duration: float, client: type = FastHttpTarget) -> dict[str, float | bool]:
+    """Run the open-model driver at ``rate`` with ``client`` and report what it achieved."""
     config = DriverConfig(
         profile=ConstantArrival(rate=rate, duration=duration), connections=64, latency_target=0.1
     )
-    result = asyncio.run(OpenModelDriver(config, HttpTarget(url + "/ping")).run())
+    cpu0 = time.process_time()
+    result = asyncio.run(OpenModelDriver(config, client(url + "/ping")).run())
+    cpu = time.process_time() - cpu0
     return {
+        "cpu_us": cpu / max(result.completed, 1) * 1e6,
         "target": rate,
         "achieved": result.completed / max(result.elapsed, duration),
         "dropped": result.dropped,
@@ -139,46 +157,67 @@ def main() -> int:
         return 0
     os.chdir(ROOT)
     proc, url = _start_server()
-    plain: list[float] = []
-    ours: list[float] = []
-    drives: dict[int, list[dict[str, float | bool]]] = {1: [], 2: [], 3: []}
+    plain: list[tuple[float, float]] = []
+    ours: list[tuple[float, float]] = []
+    runs: dict[str, list[dict[str, float | bool]]] = {"1x": [], "2x": [], "3x": [], "1x aiohttp": []}
+    plans = {
+        "1x": (1, FastHttpTarget),
+        "2x": (2, FastHttpTarget),
+        "3x": (3, FastHttpTarget),
+        "1x aiohttp": (1, HttpTarget),
+    }
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for rnd in range(args.rounds):
                 plain.append(plain_locust(url, args.users, args.duration))
                 ours.append(our_locust(url, args.users, args.duration, Path(tmp) / f"r{rnd}"))
-                base = plain[-1]
-                for mult, rows in drives.items():
-                    rows.append(driver(url, base * mult, args.duration))
-                row = drives[1][-1]
+                for name, (mult, client) in plans.items():
+                    runs[name].append(driver(url, plain[-1][0] * mult, args.duration, client))
+                row = runs["1x"][-1]
                 print(
-                    f"round {rnd + 1}: plain {plain[-1]:8.0f} req/s   ours {ours[-1]:8.0f} req/s   "
-                    f"driver@1x achieved {row['achieved']:8.0f} (valid={row['valid']})",
+                    f"round {rnd + 1}: plain {plain[-1][0]:7.0f} req/s  ours {ours[-1][0]:7.0f} req/s  "
+                    f"driver@1x {row['achieved']:7.0f} req/s (valid={row['valid']})",
                     flush=True,
                 )
     finally:
         proc.terminate()
         proc.wait(timeout=10)
-    _report(plain, ours, drives)
+    _report(plain, ours, runs)
     return 0
 
 
-def _report(plain: list[float], ours: list[float], drives: dict[int, list[dict[str, float | bool]]]) -> None:
-    p, o = statistics.median(plain), statistics.median(ours)
-    print(f"\nmedians over {len(plain)} rounds, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs")
-    print(f"plain Locust FastHttpUser : {p:9.0f} req/s")
-    print(f"our Locust path           : {o:9.0f} req/s   ratio {o / p:5.2f}  (target >= 0.90)")
-    for mult, rows in sorted(drives.items()):
-        achieved = statistics.median(float(r["achieved"]) for r in rows)
+def _median(rows: list[dict[str, float | bool]], key: str) -> float:
+    return statistics.median(float(r[key]) for r in rows)
+
+
+def _report(
+    plain: list[tuple[float, float]],
+    ours: list[tuple[float, float]],
+    runs: dict[str, list[dict[str, float | bool]]],
+) -> None:
+    p_rate, p_cpu = statistics.median(r for r, _ in plain), statistics.median(c for _, c in plain)
+    o_rate, o_cpu = statistics.median(r for r, _ in ours), statistics.median(c for _, c in ours)
+    print(
+        f"\nmedians over {len(plain)} rounds, {time.strftime('%Y-%m-%d %H:%M:%S')}, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"plain Locust FastHttpUser : {p_rate:8.0f} req/s  {p_cpu:6.0f} µs CPU/request  "
+        f"one-core rate {1e6 / p_cpu:7.0f} req/s"
+    )
+    print(
+        f"our Locust path           : {o_rate:8.0f} req/s  {o_cpu:6.0f} µs CPU/request  "
+        f"ratio {o_rate / p_rate:5.2f} (target >= 0.90)"
+    )
+    for name, rows in runs.items():
+        achieved, cpu_us = _median(rows, "achieved"), _median(rows, "cpu_us")
         valid = sum(bool(r["valid"]) for r in rows)
-        p99 = statistics.median(float(r["p99_ms"]) for r in rows)
-        lag = statistics.median(float(r["lag_p99_ms"]) for r in rows)
-        cpu = statistics.median(float(r["cpu"]) for r in rows)
-        dropped = statistics.median(float(r["dropped"]) for r in rows)
         print(
-            f"driver @ {mult}x plain rate  : {achieved:9.0f} req/s   ratio {achieved / p:5.2f}  "
-            f"valid {valid}/{len(rows)}  dropped {dropped:.0f}  corrected p99 {p99:7.1f} ms  "
-            f"lag p99 {lag:5.1f} ms  cpu {cpu:4.0%}"
+            f"driver @ {name:<11}     : {achieved:8.0f} req/s  {cpu_us:6.0f} µs CPU/request  "
+            f"ratio {achieved / p_rate:5.2f}  one-core rate {1e6 / cpu_us:7.0f} req/s "
+            f"({1e6 / cpu_us / (1e6 / p_cpu):4.1f}x Locust's)  valid {valid}/{len(rows)}  "
+            f"dropped {_median(rows, 'dropped'):.0f}  corrected p99 {_median(rows, 'p99_ms'):7.1f} ms  "
+            f"lag p99 {_median(rows, 'lag_p99_ms'):5.1f} ms"
         )
 
 

@@ -51,7 +51,14 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
 ) -> None:
     """Send RATE requests/s to URL for DURATION seconds; report coordinated-omission-corrected latency."""
     from harness.atomic import write_atomic
-    from harness.load import ConstantArrival, DriverConfig, HttpTarget, OpenModelDriver, Threshold
+    from harness.load import (
+        ConstantArrival,
+        DriverConfig,
+        FastHttpTarget,
+        HttpTarget,
+        OpenModelDriver,
+        Threshold,
+    )
 
     thresholds = tuple(Threshold.parse(t) for t in threshold or [])
     config = DriverConfig(
@@ -60,7 +67,11 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
         thresholds=thresholds,
         latency_target=latency_target,
     )
-    target = HttpTarget(url, allow_remote=allow_remote)
+    target: FastHttpTarget | HttpTarget
+    if url.startswith("http://"):
+        target = FastHttpTarget(url, allow_remote=allow_remote)
+    else:
+        target = HttpTarget(url, allow_remote=allow_remote)
     result = asyncio.run(OpenModelDriver(config, target).run())
     _print_driver(result)
     if json_out is not None:

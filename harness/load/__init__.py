@@ -3,8 +3,9 @@
 * Profiles (:class:`ConstantArrival`, :class:`StepLoad`, :class:`RampLoad`, :class:`SpikeLoad`,
   :class:`SoakLoad`, :class:`DiurnalLoad`, composed with ``a.then(b)``) give a target arrival rate
   over time; :func:`arrival_times` turns one into intended start times.
-* :class:`OpenModelDriver` sends on schedule (HTTP or Python callables) and reports latency
-  measured from the intended start (coordinated omission corrected) beside service time.
+* :class:`OpenModelDriver` sends on schedule (:class:`FastHttpTarget`, :class:`HttpTarget` or
+  Python callables) and reports latency measured from the intended start (coordinated omission
+  corrected) beside service time.
 * :func:`run_locust` runs Locust headless in subprocesses (this process never imports Locust or
   gevent), alone or as a master with local workers, and parses its statistics.
 * :class:`Threshold` checks results k6-style (``p99 < 300ms``); failures exit with
@@ -12,6 +13,7 @@
 """
 
 from harness.load.driver import DriverConfig, DriverResult, OpenModelDriver
+from harness.load.fasthttp import FastHttpTarget
 from harness.load.histogram import LatencyRecorder, LatencySummary
 from harness.load.locust_runner import (
     EndpointStats,
@@ -56,6 +58,7 @@ __all__ = [
     "DriverConfig",
     "DriverResult",
     "EndpointStats",
+    "FastHttpTarget",
     "HttpTarget",
     "LatencyRecorder",
     "LatencySummary",

@@ -70,9 +70,11 @@ class LoadRunner:
             )
 
     def _target(self, target: str | Target | Callable[[], Any] | Callable[[], Awaitable[Any]]) -> Target:
-        from harness.load import CallableTarget, HttpTarget, Target
+        from harness.load import CallableTarget, FastHttpTarget, HttpTarget, Target
 
         if isinstance(target, str):
+            if target.startswith("http://"):
+                return FastHttpTarget(target, allow_remote=self.allow_remote)
             return HttpTarget(target, allow_remote=self.allow_remote)
         if isinstance(target, Target):
             return target

@@ -11,6 +11,7 @@ from harness.load import (
     ConstantArrival,
     DiurnalLoad,
     DriverConfig,
+    FastHttpTarget,
     HttpTarget,
     OpenModelDriver,
     Profile,
@@ -48,7 +49,7 @@ async def _window_errors(profile: Profile, base_url: str) -> list[str]:
     """Run ``profile`` once; the windows whose server-side count is off by more than 5%."""
     clock = SystemClock()  # time.monotonic: the same clock in the server's process
     config = DriverConfig(profile=profile, connections=32)
-    result = await OpenModelDriver(config, HttpTarget(base_url + "/ping"), clock=clock).run()
+    result = await OpenModelDriver(config, FastHttpTarget(base_url + "/ping"), clock=clock).run()
     assert result.errors == 0
     assert result.dropped == 0
     arrivals = await _arrivals_since(base_url, result.origin) - result.origin
@@ -94,7 +95,7 @@ async def test_corrected_p99_shows_periodic_freezes_and_service_time_does_not(se
             config = DriverConfig(
                 profile=ConstantArrival(rate=300, duration=4), connections=2, drain=3.0, latency_target=0.2
             )
-            result = await OpenModelDriver(config, HttpTarget(service.url + "/ping"), clock=clock).run()
+            result = await OpenModelDriver(config, FastHttpTarget(service.url + "/ping"), clock=clock).run()
             if result.valid:
                 break
             reasons.append(result.invalid_reasons)
