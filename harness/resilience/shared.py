@@ -24,6 +24,7 @@ Consistency model:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
@@ -204,6 +205,16 @@ class SharedCircuitBreaker:
         finally:
             if self._outbox:
                 await self._publish()
+
+    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+        """Decorate a coroutine function."""
+        acall = self.acall
+
+        @functools.wraps(fn)
+        async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+            return await acall(fn, *args, **kwargs)
+
+        return wrapper
 
     def _trial_key(self, what: str) -> str:
         return f"{self._base}:{what}:{self._version:010d}"

@@ -99,9 +99,10 @@ def test_losing_publisher_adopts_the_winner(virtual_clock: VirtualClock) -> None
             raise ConnectionError
 
         for shared in (a, b):
+            decorated = shared(fail)
             for _ in range(5):
                 with pytest.raises((ConnectionError, CircuitOpenError)):
-                    await shared.acall(fail)
+                    await decorated()
         entries = await assert_log_complete(a)
         assert [(e["from"], e["to"], e["by"]) for e in entries] == [("closed", "open", "a")]
         assert b.breaker.state is CircuitState.OPEN
