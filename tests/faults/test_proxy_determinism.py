@@ -79,3 +79,36 @@ async def test_toxicity_rate_matches_probability() -> None:
     latency = [d["applies"] for d in decisions if d["toxic"] == "latency_downstream"]
     assert len(latency) == 40
     assert 10 <= sum(latency) <= 30
+
+
+def test_latency_toxic_runs_on_virtual_time() -> None:
+    """On a virtual clock a 30 s latency toxic takes 30 s of clock time and no wall time."""
+    import time
+
+    from harness.clock import VirtualClock
+
+    clock = VirtualClock()
+
+    async def main() -> float:
+        echo = _Echo()
+        server = await asyncio.start_server(echo.handle, "127.0.0.1", 0)
+        proxy = FaultProxy("slow", f"127.0.0.1:{server.sockets[0].getsockname()[1]}", clock=clock)
+        await proxy.start()
+        proxy.add_toxic(Toxic.make("latency", latency=30_000))
+        host, _, port = proxy.listen.rpartition(":")
+        reader, writer = await asyncio.open_connection(host, int(port))
+        start = clock.now()
+        writer.write(b"ping")
+        assert await reader.readexactly(4) == b"ping"
+        elapsed = clock.now() - start
+        writer.close()
+        await writer.wait_closed()
+        await proxy.stop()
+        server.close()
+        await asyncio.wait_for(asyncio.gather(*echo.handlers, return_exceptions=True), 5)
+        return elapsed
+
+    wall = time.perf_counter()
+    elapsed = clock.run(main())
+    assert 30.0 <= elapsed < 31.0
+    assert time.perf_counter() - wall < 5.0
