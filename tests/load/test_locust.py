@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -190,3 +191,44 @@ def test_a_run_without_statistics_is_an_error(tmp_path: Path) -> None:
     config = LocustConfig(host="http://127.0.0.1:1", output_dir=tmp_path, users=1, duration=1)
     with pytest.raises(LocustRunError, match="exited with code 2"):
         _result(config, _plan(config), 2)
+
+
+SHAPE_PROBE = """
+import json
+import subprocess
+from harness.load import StepLoad
+from harness.load._locust_shim import profile_pacing, shape_for
+
+profile = StepLoad(start_rate=25, step=25, step_duration=10, steps=3)
+shape = shape_for(profile, user_rate=10, spawn_rate=50)()
+ticks = []
+for t in (0.0, 9.9, 10.0, 25.0, 29.9, 30.0):
+    shape.get_run_time = lambda t=t: t
+    ticks.append(shape.tick())
+wait = profile_pacing(profile, 10)
+
+class FakeUser:
+    pass
+
+user = FakeUser()
+waits = [wait(user) for _ in range(4)]
+print(json.dumps({"ticks": ticks, "waits": waits}))
+"""
+
+
+def test_profile_shape_and_pacing_inside_a_locust_process() -> None:
+    """In a separate process: the shape's user count covers the rate; pacing spaces each user's starts."""
+    out = subprocess.run(
+        [sys.executable, "-c", SHAPE_PROBE],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+        cwd=Path.cwd(),
+    )
+    data = json.loads(out.stdout.strip().splitlines()[-1])
+    assert data["ticks"] == [[3, 50], [3, 50], [5, 50], [8, 50], [8, 50], None]
+    # at t=0 the rate is 25/s over 3 users: each user starts every 3/25 = 0.12 s
+    gaps = [b - a for a, b in zip(data["waits"], data["waits"][1:], strict=False)]
+    assert data["waits"][0] == pytest.approx(0.12, abs=0.02)
+    assert all(g == pytest.approx(0.12, abs=0.02) for g in gaps)
