@@ -91,8 +91,9 @@ class _HttpVersion(_LiveVersion):
         from harness.load.targets import ensure_loopback
 
         self.name = name
-        self.url = ensure_loopback(url)
-        parts = urlsplit(self.url)
+        ensure_loopback(url)
+        self.url = url
+        parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
         self.proxy = FaultProxy(f"version-{name}", f"{parts.hostname}:{port}", seed=seed)
         self._parts = parts
@@ -181,11 +182,18 @@ class LiveEngine:
         self.router = self.seeds.stream("router")
         self.sequence = hashlib.sha256()
         self.versions = self._build_versions()
+        # HTTP versions get their faults from the proxy's toxics; callables get them in-process.
         self.effects = {
-            name: FaultEffects(tuple(f for f in self.scenario.faults if f.target == name))
+            name: FaultEffects(
+                tuple(f for f in self.scenario.faults if f.target == name)
+                if isinstance(self.versions[name], _CallableVersion)
+                else ()
+            )
             for name in self.scenario.versions
         }
         self.fault_rng = self.seeds.stream("faults")
+        self.mirror_rng = self.seeds.stream("mirror")
+        self.routes: list[str] = []
         self.buckets: dict[str, _Bucket] = {}
         self.user = _Bucket()
         self.origin = 0.0
@@ -252,9 +260,10 @@ class LiveEngine:
         self.counter += 1
         request = {"id": self.counter, "item": f"item-{self.counter % 97}", "quantity": 1 + self.counter % 3}
         name = self._pick()
+        self.routes.append(name)
         self.sequence.update(f"{self.counter}:{name};".encode())
         mirror = self.driver.mirror()
-        if mirror is not None and self.router.random() < mirror[1]:
+        if mirror is not None and self.mirror_rng.random() < mirror[1]:
             # Fire and forget: the mirror never delays or fails the user's request.
             task = asyncio.ensure_future(self._mirrored(mirror[0], request, t))
             self.mirrors.add(task)
@@ -397,4 +406,5 @@ class LiveEngine:
             user_windows=self.user_windows,
             decisions=self.decisions,
             sequence_digest=sequence,
+            routes=tuple(self.routes),
         )

@@ -77,6 +77,7 @@ class RunResult:
     decisions: Sequence[Decision]
     dependency: DependencyStats | None = None
     sequence_digest: str | None = None
+    routes: Sequence[str] = ()
     source: str | None = None
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 

@@ -164,17 +164,25 @@ def resolve_callable(target: str) -> Callable[..., Any]:
     return obj  # type: ignore[no-any-return]
 
 
+def _not_on_clock(target: str) -> InvalidConfig:
+    return InvalidConfig(
+        f"callable {target!r} awaited something other than the clock it was given; in simulated "
+        "mode async versions must wait only on that clock (clock.sleep)."
+    )
+
+
 def _drive(coro: Coroutine[Any, Any, Any], target: str) -> Any:
     """Run a coroutine that waits only on its RequestClock (it never suspends) to completion."""
     try:
         coro.send(None)
     except StopIteration as stop:
         return stop.value
+    except RuntimeError as exc:
+        if "no running event loop" in str(exc):
+            raise _not_on_clock(target) from None
+        raise
     coro.close()
-    raise InvalidConfig(
-        f"callable {target!r} awaited something other than the clock it was given; in simulated "
-        "mode async versions must wait only on that clock (clock.sleep)."
-    )
+    raise _not_on_clock(target)
 
 
 class CallableService(Service):

@@ -1,0 +1,159 @@
+"""Scenario files: bad input is a short message naming the file, line and field; never a traceback."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.errors import InvalidScenario
+from harness.scenario import load_scenario, parse_scenario
+from harness.scenario.model import parse_duration
+
+GOOD = """\
+name: ok
+description: a valid scenario
+duration: 2m
+versions:
+  v1:
+    model:
+      latency: {kind: lognormal, median: 50ms, sigma: 0.5}
+      error_rate: 0.01
+  v2: {model: {}}
+flow: {kind: canary, stable: v1, candidate: v2}
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "fragment"),
+    [
+        (
+            GOOD.replace("error_rate: 0.01", "error_rat: 0.01"),
+            8,
+            "versions.v1.model.error_rat: unknown field",
+        ),
+        (GOOD.replace("error_rate: 0.01", "error_rate: high"), 8, "versions.v1.model.error_rate"),
+        (GOOD.replace("error_rate: 0.01", "error_rate: 7"), 8, "less than or equal to 1"),
+        (GOOD.replace("kind: canary", "kind: canery"), 10, "'canery' is not valid"),
+        (GOOD.replace("kind: lognormal", "kind: gaussian"), 7, "'gaussian' is not valid"),
+        (GOOD.replace("duration: 2m", "duration: 2 fortnights"), 3, "is not a duration"),
+        (GOOD.replace("duration: 2m", "duration: 9000h"), 3, "longer than a week"),
+        (
+            GOOD.replace("candidate: v2", "candidate: v3"),
+            None,
+            "flow.candidate='v3' is not a declared version",
+        ),
+        (
+            GOOD + "faults:\n  - {kind: meteor, target: v1, at: 1s, duration: 1s}\n",
+            12,
+            "'meteor' is not valid",
+        ),
+        (GOOD + "faults:\n  - {kind: outage, target: db, at: 1s, duration: 1s}\n", None, "neither a version"),
+        (GOOD + "traffic: {rate: 1e12}\n", 11, "traffic.rate"),
+        (
+            GOOD.replace("duration: 2m", "duration: 100h") + "live: {window: 1s}\n",
+            None,
+            "live mode would run",
+        ),
+        ("name: x\n  bad: [\n", 2, "YAML syntax error"),
+        ("- just\n- a list\n", 1, "a scenario is a mapping"),
+        ("", 1, "a scenario is a mapping"),
+    ],
+)
+def test_bad_scenarios_name_line_and_field(text: str, line: int | None, fragment: str) -> None:
+    with pytest.raises(InvalidScenario) as info:
+        parse_scenario(text, source="bad.yaml")
+    message = str(info.value)
+    assert message.startswith("bad.yaml")
+    if line is not None:
+        assert info.value.line == line, message
+    assert fragment in message
+
+
+def test_absurd_traffic_volume_is_refused() -> None:
+    text = GOOD.replace("duration: 2m", "duration: 168h") + "traffic: {rate: 900000}\n"
+    with pytest.raises(InvalidScenario, match="requests; lower the rate or the duration"):
+        parse_scenario(text, source="big.yaml")
+
+
+def test_a_good_file_loads(tmp_path: Path) -> None:
+    path = tmp_path / "ok.yaml"
+    path.write_text(GOOD)
+    scenario = load_scenario(path)
+    assert scenario.duration == 120.0
+    assert scenario.versions["v1"].model is not None
+    assert scenario.versions["v1"].model.latency.median == 0.05
+
+
+def test_missing_and_binary_files(tmp_path: Path) -> None:
+    with pytest.raises(InvalidScenario, match="no such file"):
+        load_scenario(tmp_path / "absent.yaml")
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(InvalidScenario, match="not UTF-8"):
+        load_scenario(binary)
+
+
+def test_yaml_is_loaded_safely() -> None:
+    with pytest.raises(InvalidScenario, match="YAML"):
+        parse_scenario("name: !!python/object/apply:os.system ['echo pwned']\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("250ms", 0.25), ("30s", 30), ("2m", 120), ("1h", 3600), (5, 5.0)]
+)
+def test_durations(text: str | int, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+_scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
+_values = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=5),
+    max_leaves=30,
+)
+_keys = st.sampled_from(
+    [
+        "name",
+        "description",
+        "duration",
+        "window",
+        "versions",
+        "traffic",
+        "faults",
+        "flow",
+        "expectations",
+        "seed",
+        "live",
+        "resilience",
+        "baseline",
+        "extra",
+    ]
+)
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(st.dictionaries(_keys, _values, max_size=8))
+def test_fuzzed_structures_parse_or_raise_a_usage_error(doc: dict[str, object]) -> None:
+    try:
+        text = yaml.safe_dump(doc)
+    except yaml.YAMLError:
+        return
+    try:
+        parse_scenario(text, source="fuzz.yaml")
+    except InvalidScenario as exc:
+        message = str(exc)
+    else:
+        return
+    assert message.startswith("fuzz.yaml")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_fuzzed_text_parses_or_raises_a_usage_error(text: str) -> None:
+    with contextlib.suppress(InvalidScenario):
+        parse_scenario(text, source="fuzz.yaml")

@@ -1,0 +1,94 @@
+"""Hypothesis search over fault schedules; minimal counterexamples are written as scenario files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.errors import InvalidConfig
+from harness.scenario import FaultKind, load_scenario, parse_scenario, run_scenario
+from harness.scenario.strategies import counterexample_on_failure, scenario_yaml, with_faults
+
+ROOT = Path(__file__).resolve().parents[2]
+_BUNDLED = load_scenario(ROOT / "scenarios" / "canary-redis-outage.yaml")
+# The bundled outage canary, shortened and thinned so each example runs in a fraction of a second.
+OUTAGE = _BUNDLED.model_copy(
+    update={"duration": 240.0, "traffic": _BUNDLED.traffic.model_copy(update={"rate": 120.0}), "faults": []}
+)
+SMALL = parse_scenario(
+    """
+name: small
+description: one version behind a dependency with a breaker and a fallback
+duration: 1m
+window: 10s
+versions:
+  v1: {model: {latency: {kind: fixed, value: 10ms}, dependencies: [redis]}}
+traffic: {rate: 20}
+resilience: {dependency: redis, breaker_window: 20, breaker_minimum_calls: 10, fallback_latency: 1ms}
+"""
+)
+
+
+@settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(with_faults(OUTAGE, targets=["redis"], kinds=[FaultKind.OUTAGE], max_duration=30, max_faults=2))
+def test_redis_outages_never_get_a_canary_promoted_while_users_see_errors(scenario: object) -> None:
+    """The property from the issue: for any schedule of Redis outages up to 30 s, the canary never
+    promotes while users see an error rate above 2% (the breaker and fallback absorb outages)."""
+    result = run_scenario(scenario, seed=3)  # type: ignore[arg-type]
+    assert not (result.outcome.promoted and result.summary()["user_error_rate"] > 0.02)
+
+
+def test_a_failing_property_shrinks_to_a_minimal_timeline_written_as_a_scenario(tmp_path: Path) -> None:
+    """Without a fallback, any long enough outage fails users; Hypothesis finds and shrinks it, and
+    the file left behind is the minimal schedule, loadable and failing the same way."""
+    assert SMALL.resilience is not None
+    fragile = SMALL.model_copy(
+        update={"resilience": SMALL.resilience.model_copy(update={"fallback_latency": None})}
+    )
+    out = tmp_path / "counterexample.yaml"
+
+    @settings(
+        max_examples=40,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(
+        with_faults(fragile, targets=["redis"], kinds=[FaultKind.OUTAGE, FaultKind.LATENCY], max_duration=20)
+    )
+    def users_never_see_errors(scenario: object) -> None:
+        with counterexample_on_failure(scenario, out):  # type: ignore[arg-type]
+            result = run_scenario(scenario, seed=1)  # type: ignore[arg-type]
+            assert result.summary()["user_error_rate"] <= 0.05
+
+    with pytest.raises(AssertionError):
+        users_never_see_errors()
+    minimal = load_scenario(out)
+    assert len(minimal.faults) == 1
+    (fault,) = minimal.faults
+    assert fault.kind is FaultKind.OUTAGE
+    assert fault.at == 0.0
+    assert fault.rate == 1.0
+    assert run_scenario(minimal, seed=1).summary()["user_error_rate"] > 0.05
+
+
+@given(with_faults(SMALL, max_faults=4))
+def test_generated_scenarios_round_trip_through_yaml(scenario: object) -> None:
+    text = scenario_yaml(scenario)  # type: ignore[arg-type]
+    assert parse_scenario(text) == scenario
+
+
+def test_unknown_targets_are_refused() -> None:
+    with pytest.raises(InvalidConfig, match="not versions or dependencies"):
+        with_faults(SMALL, targets=["kafka"])
+
+
+@given(st.data())
+def test_windows_start_inside_the_run(data: st.DataObject) -> None:
+    scenario = data.draw(with_faults(SMALL, max_faults=3))
+    assert all(0 <= f.at < SMALL.duration for f in scenario.faults)
+    assert [f.at for f in scenario.faults] == sorted(f.at for f in scenario.faults)
