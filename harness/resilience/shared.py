@@ -8,8 +8,9 @@ Consistency model:
   a versioned state record (``<prefix>:<name>:state``): it succeeds only if the shared state is
   still the one the transition starts from, and it bumps the version. On ``RedisStorage``
   compare-and-set is a single Lua script, so concurrent processes never lose or fork a
-  transition. Each published transition is logged under ``<prefix>:<name>:transition:<version>``.
-  A process whose publish loses the race adopts the shared state instead.
+  transition. Each published transition is logged under ``<prefix>:<name>:transition:<version>``
+  (on Redis in the same Lua script as the state change, so the log has no gaps). A process whose
+  publish loses the race adopts the shared state instead.
 * **HALF_OPEN trials are counted globally.** Trial permits (``half_open_calls`` in total, across
   all processes) and trial outcomes are storage counters keyed by the state's version; the
   process that records the last trial outcome decides OPEN or CLOSED from the global counts. A
@@ -18,6 +19,9 @@ Consistency model:
   rejected trial, and otherwise at least every ``sync_interval`` seconds (checked on the next
   call). Between syncs a process may keep admitting calls in CLOSED after another process
   opened the breaker: at most ``sync_interval`` seconds of extra calls.
+* **Storage outages.** If the storage is unreachable the breaker keeps working on its local
+  state (local window and local HALF_OPEN trials), counts ``storage_errors``, retries the
+  storage after ``sync_interval`` and then publishes what it did or adopts what others did.
 * **Time.** ``open_until`` is stored in the breaker clock's timebase, so sharing processes must
   share that clock: the host's monotonic clock (processes on one host) or one ``VirtualClock``.
 """
@@ -29,7 +33,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast
 
-from harness.errors import InvalidConfig
+import redis.exceptions
+
+from harness.errors import InvalidConfig, StorageUnavailable
 from harness.resilience.breaker import (
     _IGNORE,
     _RECORD,
@@ -40,6 +46,8 @@ from harness.resilience.breaker import (
 )
 from harness.resilience.errors import CircuitOpenError
 from harness.storage import Storage
+from harness.storage.base import encode
+from harness.storage.redis import RedisStorage
 
 __all__ = ["SharedCircuitBreaker", "SharedState", "is_valid_sequence"]
 
@@ -53,6 +61,23 @@ _ALLOWED = {
     (CircuitState.HALF_OPEN, CircuitState.CLOSED),
     (CircuitState.OPEN, CircuitState.CLOSED),
 }
+
+
+_PUBLISH_LUA = """
+local cur = redis.call('GET', KEYS[1])
+if ARGV[1] == '' then
+  if cur then return 0 end
+elseif cur ~= ARGV[1] then
+  return 0
+end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], ARGV[3])
+return 1
+"""
+
+
+class _Offline(Exception):
+    """The storage could not be reached before a trial call started."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +142,12 @@ class SharedCircuitBreaker:
         self._last_sync = -float("inf")
         self._outbox: list[StateTransition] = []
         self._adopting = False
+        self._offline_until = -float("inf")
+        self.storage_errors = 0
+        """Storage calls that failed with ``StorageUnavailable`` (the breaker then ran locally)."""
+        self._publish_script: Any = (
+            storage.client.register_script(_PUBLISH_LUA) if isinstance(storage, RedisStorage) else None
+        )
         breaker.on_state_change(self._queue)
 
     @property
@@ -161,7 +192,7 @@ class SharedCircuitBreaker:
 
     async def _publish(self) -> None:
         while self._outbox:
-            t = self._outbox.pop(0)
+            t = self._outbox[0]
             raw = await self.storage.get(self.state_key)
             shared = SharedState.decode(raw)
             if shared.state is not t.from_state or (t.from_state, t.to_state) not in _ALLOWED:
@@ -169,11 +200,6 @@ class SharedCircuitBreaker:
                 self._adopt(shared)
                 return
             new = SharedState(t.to_state, shared.version + 1, self.breaker.open_until)
-            if not await self.storage.compare_and_set(self.state_key, raw, new.encode()):
-                self._outbox.clear()
-                self._adopt(await self.read())
-                return
-            self._version = new.version
             entry = {
                 "version": new.version,
                 "from": t.from_state.value,
@@ -181,7 +207,31 @@ class SharedCircuitBreaker:
                 "at": t.at,
                 "by": self.owner,
             }
-            await self.storage.compare_and_set(f"{self.log_prefix}{new.version:010d}", None, entry)
+            if not await self._commit(raw, new, entry):
+                self._outbox.clear()
+                self._adopt(await self.read())
+                return
+            self._outbox.pop(0)
+            self._version = new.version
+
+    async def _commit(self, raw: Any, new: SharedState, entry: dict[str, Any]) -> bool:
+        """Compare-and-set the state record and write its log entry (one Lua script on Redis)."""
+        log_key = f"{self.log_prefix}{new.version:010d}"
+        if self._publish_script is None:
+            if not await self.storage.compare_and_set(self.state_key, raw, new.encode()):
+                return False
+            await self.storage.compare_and_set(log_key, None, entry)
+            return True
+        assert isinstance(self.storage, RedisStorage)
+        keys = [self.storage.key(self.state_key), self.storage.key(log_key)]
+        args = ["" if raw is None else encode(raw), encode(new.encode()), encode(entry)]
+        try:
+            return bool(await self._publish_script(keys=keys, args=args))
+        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
+            raise StorageUnavailable(
+                f"Redis at {self.storage.url} is unreachable ({type(exc).__name__}: {exc}).",
+                url=self.storage.url,
+            ) from exc
 
     async def transitions(self) -> list[dict[str, Any]]:
         """The published transitions, oldest first."""
@@ -190,21 +240,40 @@ class SharedCircuitBreaker:
         return [e for e in entries if e is not None]
 
     async def acall(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Await ``fn`` through the shared breaker."""
+        """Await ``fn`` through the shared breaker.
+
+        If the storage is unreachable the breaker carries on locally (local window, local
+        HALF_OPEN trials) and publishes its transitions once the storage answers again.
+        """
         b = self.breaker
-        if self._outbox or b.clock.now() - self._last_sync >= self.sync_interval:
-            await self.sync()
+        online = await self._sync_if_due()
         state = b.state
-        if self._outbox:
-            await self.sync()
+        if self._outbox and online:
+            online = await self._sync_if_due(force=True)
             state = b.state
-        if state is CircuitState.HALF_OPEN:
-            return await self._trial(fn, args, kwargs)
+        if state is CircuitState.HALF_OPEN and online:
+            try:
+                return await self._trial(fn, args, kwargs)
+            except _Offline:
+                pass
         try:
             return await b.acall(fn, *args, **kwargs)
         finally:
             if self._outbox:
-                await self._publish()
+                await self._sync_if_due(force=True)
+
+    async def _sync_if_due(self, *, force: bool = False) -> bool:
+        """Sync when forced, when transitions wait, or every ``sync_interval``; False if offline."""
+        now = self.breaker.clock.now()
+        if now < self._offline_until:
+            return False
+        if force or self._outbox or now - self._last_sync >= self.sync_interval:
+            try:
+                await self.sync()
+            except StorageUnavailable:
+                self._went_offline()
+                return False
+        return True
 
     def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
         """Decorate a coroutine function."""
@@ -223,9 +292,13 @@ class SharedCircuitBreaker:
         b = self.breaker
         cfg = b.config
         ttl = max(60.0, cfg.open_for * 10)
-        permit = await self.storage.incr(self._trial_key("permits"), ttl=ttl)
+        try:
+            permit = await self.storage.incr(self._trial_key("permits"), ttl=ttl)
+        except StorageUnavailable:
+            self._went_offline()
+            raise _Offline from None
         if permit > cfg.half_open_calls:
-            await self.sync()
+            await self._sync_if_due(force=True)
             raise CircuitOpenError(self.name, 0.0)
         start = b.clock.now()
         try:
@@ -233,12 +306,23 @@ class SharedCircuitBreaker:
         except BaseException as exc:
             kind = b.classify(exc)
             if kind == _IGNORE:
-                await self.storage.incr(self._trial_key("permits"), -1, ttl=ttl)
+                await self._quietly(self.storage.incr(self._trial_key("permits"), -1, ttl=ttl))
             else:
-                await self._trial_outcome(kind == _RECORD, b.clock.now() - start, ttl)
+                await self._quietly(self._trial_outcome(kind == _RECORD, b.clock.now() - start, ttl))
             raise
-        await self._trial_outcome(False, b.clock.now() - start, ttl)
+        await self._quietly(self._trial_outcome(False, b.clock.now() - start, ttl))
         return result
+
+    def _went_offline(self) -> None:
+        self.storage_errors += 1
+        self._offline_until = self.breaker.clock.now() + self.sync_interval
+
+    async def _quietly(self, op: Awaitable[object]) -> None:
+        """Run a bookkeeping storage call; an outage must not replace the call's own outcome."""
+        try:
+            await op
+        except StorageUnavailable:
+            self._went_offline()
 
     async def _trial_outcome(self, failed: bool, elapsed: float, ttl: float) -> None:
         cfg = self.breaker.config

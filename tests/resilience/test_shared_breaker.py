@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from harness.clock import VirtualClock
+from harness.errors import StorageUnavailable
 from harness.resilience import (
     CircuitBreaker,
     CircuitBreakerConfig,
@@ -144,3 +145,85 @@ def test_four_processes_on_real_redis_keep_a_complete_valid_log() -> None:
     assert len(entries) >= 10
     assert {("closed", "open"), ("open", "half_open"), ("half_open", "closed")} <= pairs
     assert len({e["by"] for e in entries}) >= 2
+
+
+class FlakyStorage(MemoryStorage):
+    """A MemoryStorage that raises StorageUnavailable while ``down`` is set."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        super().__init__(clock=clock)
+        self.down = False
+
+    def _check(self, key: str) -> None:
+        if self.down:
+            raise StorageUnavailable("storage is down", url="memory://flaky")
+        super()._check(key)
+
+
+def test_storage_outage_falls_back_to_local_breaking(virtual_clock: VirtualClock) -> None:
+    """With the store down, the breaker still opens, rejects and recovers locally, then resyncs."""
+
+    async def main() -> None:
+        storage = FlakyStorage(virtual_clock)
+        shared = make_shared(storage, virtual_clock, "solo")
+        other = make_shared(storage, virtual_clock, "other")
+
+        async def fail() -> None:
+            raise ConnectionError
+
+        async def ok() -> str:
+            return "ok"
+
+        assert await shared.acall(ok) == "ok"
+        storage.down = True
+        for _ in range(4):
+            with pytest.raises(ConnectionError):
+                await shared.acall(fail)
+        with pytest.raises(CircuitOpenError):
+            await shared.acall(ok)
+        assert shared.storage_errors >= 1
+        await asyncio.sleep(2.0)
+        for _ in range(3):
+            assert await shared.acall(ok) == "ok"
+        assert shared.breaker.state is CircuitState.CLOSED
+        storage.down = False
+        await asyncio.sleep(1.0)
+        assert await shared.acall(ok) == "ok"
+        entries = await assert_log_complete(shared)
+        assert [(e["from"], e["to"]) for e in entries] == [
+            ("closed", "open"),
+            ("open", "half_open"),
+            ("half_open", "closed"),
+        ]
+        await other.sync()
+        assert other.breaker.state is CircuitState.CLOSED
+
+    virtual_clock.run(main())
+
+
+def test_outage_during_open_publishes_when_storage_returns(virtual_clock: VirtualClock) -> None:
+    """A transition made while the store is down is published once it answers again."""
+
+    async def main() -> None:
+        storage = FlakyStorage(virtual_clock)
+        shared = make_shared(storage, virtual_clock, "solo")
+        other = make_shared(storage, virtual_clock, "other")
+
+        async def fail() -> None:
+            raise ConnectionError
+
+        storage.down = True
+        for _ in range(5):
+            with pytest.raises(ConnectionError):
+                await shared.acall(fail)
+        assert shared.breaker.state is CircuitState.OPEN
+        storage.down = False
+        await asyncio.sleep(0.6)
+        with pytest.raises(CircuitOpenError):
+            await shared.acall(fail)
+        entries = await assert_log_complete(shared)
+        assert [(e["from"], e["to"]) for e in entries] == [("closed", "open")]
+        await other.sync()
+        assert other.breaker.state is CircuitState.OPEN
+
+    virtual_clock.run(main())
