@@ -22,7 +22,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from harness.clock import Clock, SystemClock
 from harness.conditions import Condition, parse_condition
-from harness.errors import InvalidConfig
+from harness.errors import InvalidConfig, StorageUnavailable
 from harness.resilience.breaker import ExceptionMatcher, _matcher, _matches
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.storage import Storage
@@ -240,6 +240,8 @@ class FallbackMetrics:
     transitions: int
     since: float
     time_in_mode: Mapping[FallbackMode, float]
+    unsaved: int = 0
+    """Transitions not yet written to storage."""
 
 
 class FallbackManager(EventSource):
@@ -276,6 +278,8 @@ class FallbackManager(EventSource):
         self._count = 0
         self._callbacks: list[Callable[[FallbackTransition], None]] = []
         self._listeners: list[Listener] = []
+        self.storage_errors = 0
+        """``aupdate`` calls whose persistence failed with ``StorageUnavailable``."""
 
     @property
     def mode(self) -> FallbackMode:
@@ -363,9 +367,14 @@ class FallbackManager(EventSource):
         return len(batch)
 
     async def aupdate(self, health: Mapping[str, float | int | bool]) -> FallbackMode:
-        """``update`` then ``persist``."""
+        """``update`` then ``persist``; if the storage is unreachable the transitions stay queued
+        (``metrics().unsaved``) and are written by a later ``persist``, so a storage outage never
+        stops the mode from changing."""
         mode = self.update(health)
-        await self.persist()
+        try:
+            await self.persist()
+        except StorageUnavailable:
+            self.storage_errors += 1
         return mode
 
     async def transitions(self, limit: int = 100) -> list[FallbackTransition]:
@@ -393,4 +402,5 @@ class FallbackManager(EventSource):
                 transitions=self._count,
                 since=self._since,
                 time_in_mode=spent,
+                unsaved=len(self._unsaved),
             )

@@ -9,7 +9,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from harness.clock import VirtualClock
 from harness.conditions import ConditionError
-from harness.errors import InvalidConfig
+from harness.errors import InvalidConfig, StorageUnavailable
 from harness.resilience import (
     DegradationConfig,
     DegradationLevel,
@@ -252,3 +252,29 @@ class DegradationMachine(RuleBasedStateMachine):
 
 TestDegradationMachine = DegradationMachine.TestCase
 TestDegradationMachine.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+
+
+def test_storage_outage_does_not_stop_mode_changes(virtual_clock: VirtualClock) -> None:
+    """With the store down, aupdate still changes mode; the queued transitions land later."""
+
+    class Flaky(MemoryStorage):
+        down = False
+
+        def _check(self, key: str) -> None:
+            if self.down:
+                raise StorageUnavailable("down", url="memory://flaky")
+            super()._check(key)
+
+    async def main() -> None:
+        storage = Flaky(clock=virtual_clock)
+        m = FallbackManager(clock=virtual_clock, storage=storage)
+        storage.down = True
+        assert await m.aupdate({"circuit_open": True}) is HEURISTIC
+        assert await m.aupdate({"failed_components": 2}) is SAFE
+        assert (m.metrics().unsaved, m.storage_errors) == (2, 2)
+        storage.down = False
+        assert await m.persist() == 2
+        assert [t.to_mode for t in await m.transitions(5)] == [SAFE, HEURISTIC]
+        assert m.metrics().unsaved == 0
+
+    virtual_clock.run(main())
