@@ -124,9 +124,29 @@ def _as_sample(name: str, values: object) -> FloatArray:
     return arr
 
 
-def _row_counts_le(xs: FloatArray, ys: FloatArray, d: float) -> npt.NDArray[np.int64]:
-    """Per x_i, how many j have x_i - y_j <= d."""
-    return ys.size - np.searchsorted(ys, xs - d, side="left").astype(np.int64)
+def _row_counts(xs: FloatArray, ys: FloatArray, d: float, side: str) -> IntArray:
+    """Per x_i, how many j have x_i - y_j <= d (``side="left"``) or < d (``side="right"``).
+
+    The binary search compares ``y_j`` with ``x_i - d``, which can disagree by an ulp with the
+    computed difference ``x_i - y_j``; the boundary is then nudged until it agrees with the
+    computed differences, so counts, gathering and selection all see the same numbers.
+    """
+    m = ys.size
+    counts: IntArray = m - np.searchsorted(ys, xs - d, side=side).astype(np.int64)  # type: ignore[call-overload]
+    inclusive = side == "left"
+    for _ in range(8):
+        nxt = np.flatnonzero(counts < m)  # the first difference not counted must be above d
+        diff = xs[nxt] - ys[m - 1 - counts[nxt]]
+        grow = nxt[diff <= d] if inclusive else nxt[diff < d]
+        last = np.flatnonzero(counts > 0)  # the last difference counted must not be above d
+        diff = xs[last] - ys[m - counts[last]]
+        shrink = last[diff > d] if inclusive else last[diff >= d]
+        if grow.size == 0 and shrink.size == 0:
+            break
+        # Move by whole tie blocks of y: equal y values give equal differences.
+        counts[grow] = m - np.searchsorted(ys, ys[m - 1 - counts[grow]], side="left")
+        counts[shrink] = m - np.searchsorted(ys, ys[m - counts[shrink]], side="right")
+    return counts
 
 
 def _gather(xs: FloatArray, ys: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
@@ -149,35 +169,61 @@ def _sample_candidates(
     return np.sort(xs[rows] - ys[ys.size - 1 - pos])
 
 
+def _next_above(xs: FloatArray, ys: FloatArray, le: IntArray) -> float:
+    """The smallest difference above the ones counted in ``le`` (per row: the first one not counted)."""
+    rows = np.flatnonzero(le < ys.size)
+    return float(np.min(xs[rows] - ys[ys.size - 1 - le[rows]]))
+
+
+def _kth(xs: FloatArray, ys: FloatArray, k: int, rng: np.random.Generator) -> tuple[float, IntArray]:
+    """The k-th smallest difference and, per row, how many differences are <= it.
+
+    Candidates per row are the positions ``lo..hi``; every probe ``v`` is a candidate, and either is
+    the answer or removes itself (and its ties) from the candidates, so the loop always ends.
+    """
+    n, m = xs.size, ys.size
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.full(n, m, dtype=np.int64)
+    while True:
+        total, below = int((hi - lo).sum()), int(lo.sum())
+        if total <= _GATHER_LIMIT:
+            cand = np.sort(_gather(xs, ys, lo, hi))
+            v = float(cand[k - below - 1])
+            return v, np.clip(_row_counts(xs, ys, v, "left"), lo, hi)
+        vals = _sample_candidates(xs, ys, lo, hi, rng)
+        f = (k - below) / total
+        spread = 3.5 * math.sqrt(f * (1 - f) / _SAMPLE) + 2.0 / _SAMPLE
+        for q in (f - spread, f + spread):
+            v = float(vals[min(max(int(q * _SAMPLE), 0), _SAMPLE - 1)])
+            le = np.clip(_row_counts(xs, ys, v, "left"), lo, hi)
+            lt = np.clip(_row_counts(xs, ys, v, "right"), lo, hi)
+            if int(le.sum()) < k:
+                lo = le
+            elif int(lt.sum()) >= k:
+                hi = lt
+            else:
+                return v, le
+
+
 def kth_pairwise_difference(x: FloatArray, y: FloatArray, k: int, k_last: int | None = None) -> list[float]:
     """The k-th .. k_last-th smallest (1-based) of the differences ``x_i - y_j``, exactly.
 
-    ``x`` and ``y`` must be sorted ascending. Memory stays O(n + m + sample), whatever n * m is.
+    ``x`` and ``y`` must be sorted ascending. Memory stays O(n + m + sample), whatever n * m is,
+    and heavy ties (rounded latencies) are handled: a tie block is resolved as one value.
     """
     n, m = x.size, y.size
     k_last = k if k_last is None else k_last
     if not 1 <= k <= k_last <= n * m:
         raise InvalidConfig(f"ranks {k!r}..{k_last!r} must lie in 1..{n * m}.", field="k", value=k)
-    lo = np.zeros(n, dtype=np.int64)  # per row: how many differences are <= the low bound (< answer)
-    hi = np.full(n, m, dtype=np.int64)  # per row: how many are <= the high bound (covers answer)
     rng = np.random.default_rng(0x4C)  # affects speed only, never the result
-    while True:
-        total = int((hi - lo).sum())
-        below = int(lo.sum())
-        if total <= _GATHER_LIMIT:
-            cand = np.sort(_gather(x, y, lo, hi))
-            return [float(v) for v in cand[k - below - 1 : k_last - below]]
-        vals = _sample_candidates(x, y, lo, hi, rng)
-        f_lo, f_hi = (k - below) / total, (k_last - below) / total
-        for f, side in ((f_lo, -1.0), (f_hi, 1.0)):
-            spread = 3.5 * math.sqrt(f * (1 - f) / _SAMPLE) + 2.0 / _SAMPLE
-            q = min(max(f + side * spread, 0.0), 1.0)
-            v = float(vals[min(int(q * _SAMPLE), _SAMPLE - 1)])
-            counts = np.clip(_row_counts_le(x, y, v), lo, hi)
-            if int(counts.sum()) < k:
-                lo = counts
-            elif int(counts.sum()) >= k_last:
-                hi = counts
+    v, le = _kth(x, y, k, rng)
+    out = [v]
+    for rank in range(k + 1, k_last + 1):
+        if int(le.sum()) < rank:
+            v = _next_above(x, y, le)
+            le = _row_counts(x, y, v, "left")
+        out.append(v)
+    return out
 
 
 def _pairwise_order_stats(xs: FloatArray, ys: FloatArray, ks: list[int]) -> list[float]:

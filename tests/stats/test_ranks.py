@@ -186,3 +186,36 @@ def test_asymptotic_interval_matches_r_uniroot(seed: int, ties: bool, alternativ
         assert res.ci_low == pytest.approx(_r_root(x, y, z, alternative), abs=1e-6)
     if alternative in ("two-sided", "less"):
         assert res.ci_high == pytest.approx(_r_root(x, y, -z, alternative), abs=1e-6)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.integers(-5, 5).map(lambda v: v / 10), min_size=1, max_size=60),
+    st.lists(st.floats(-1, 1, allow_nan=False).map(lambda v: round(v, 1)), min_size=1, max_size=60),
+    st.data(),
+)
+def test_selection_path_is_exact_with_heavy_ties(
+    xs: list[float], ys: list[float], data: st.DataObject
+) -> None:
+    """With the gather limit forced low, sampled selection still matches sorting, ties and all."""
+    from unittest import mock
+
+    from harness.stats import ranks
+
+    x, y = np.sort(np.array(xs)), np.sort(np.array(ys))
+    diffs = np.sort(np.subtract.outer(x, y).ravel())
+    k = data.draw(st.integers(1, diffs.size))
+    last = min(k + data.draw(st.integers(0, 2)), diffs.size)
+    with mock.patch.object(ranks, "_GATHER_LIMIT", 3):
+        assert kth_pairwise_difference(x, y, k, last) == list(diffs[k - 1 : last])
+
+
+def test_rounded_latencies_do_not_stall_the_selection() -> None:
+    """Millisecond-rounded latencies (huge tie blocks, 9,000,000 differences) resolve exactly."""
+    rng = np.random.default_rng(9)
+    x = np.sort(np.round(rng.lognormal(-3, 0.5, 3000), 3))
+    y = np.sort(np.round(rng.lognormal(-3, 0.5, 3000), 3))
+    diffs = np.sort(np.subtract.outer(x, y).ravel())
+    for k in (1, 4_500_000, 8_999_998):
+        assert kth_pairwise_difference(x, y, k, k + 2) == list(diffs[k - 1 : k + 2])
+    assert mann_whitney(x, y).shift == pytest.approx(float(np.median(diffs)))
