@@ -11,7 +11,15 @@ from harness.rollout.contract import Reason, Verdict, VersionWindow, Window
 from harness.slo import SLO
 from harness.stats import Classification, Counts, JudgeResult, JudgeVerdict, MetricResult
 
-__all__ = ["COUNT_METRICS", "SAMPLE_BUILTINS", "Pool", "judge_reasons", "slo_reason"]
+__all__ = [
+    "COUNT_METRICS",
+    "SAMPLE_BUILTINS",
+    "Pool",
+    "judge_reasons",
+    "known_metrics",
+    "slo_reason",
+    "weights_of",
+]
 
 COUNT_METRICS = frozenset({"error_rate"})
 SAMPLE_BUILTINS = frozenset({"latency"})
