@@ -28,7 +28,11 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
 
 def test_console_script_runs_as_a_module() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "harness", "--version"], capture_output=True, text=True, timeout=60, check=False
+        [sys.executable, "-m", "harness", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0
     assert done.stdout.strip() == f"chaos-harness {__version__}"

@@ -53,8 +53,10 @@ def test_failing_test_that_used_the_seed_prints_the_replay_line(pytester: pytest
     result = pytester.runpytest(*BASE, "--chaos-seed=77")
     result.assert_outcomes(failed=2)
     out = result.stdout.str()
-    assert "Reproduce with: pytest test_failing_test_that_used_the_seed_prints_the_replay_line.py::test_fails" \
+    assert (
+        "Reproduce with: pytest test_failing_test_that_used_the_seed_prints_the_replay_line.py::test_fails"
         " --chaos-seed=77" in out
+    )
     assert out.count("Reproduce with:") == 1
 
 
@@ -102,8 +104,8 @@ def test_draws_do_not_depend_on_which_xdist_worker_ran_the_test(pytester: pytest
     assert len(serial_values) == 6
     assert serial_values == parallel_values
     assert len(set(serial_values.values())) == 6
-    assert "Reproduce with: pytest 'test_draws_do_not_depend_on_which_xdist_worker_ran_the_test.py::test_draw[3]'" \
-        " --chaos-seed=42" in parallel.stdout.str()
+    nodeid = "test_draws_do_not_depend_on_which_xdist_worker_ran_the_test.py::test_draw[3]"
+    assert f"Reproduce with: pytest '{nodeid}' --chaos-seed=42" in parallel.stdout.str()
 
 
 def test_workers_share_the_controllers_random_seed(pytester: pytest.Pytester) -> None:

@@ -47,5 +47,9 @@ def test_public_names_have_docstrings(name: str) -> None:
     assert module.__doc__, f"{name} has no module docstring"
     for attr in getattr(module, "__all__", []):
         obj = getattr(module, attr)
-        if callable(obj) and not isinstance(obj, type(pytest)) and getattr(obj, "__module__", "").startswith("harness"):
+        if (
+            callable(obj)
+            and not isinstance(obj, type(pytest))
+            and getattr(obj, "__module__", "").startswith("harness")
+        ):
             assert obj.__doc__, f"{name}.{attr} has no docstring"

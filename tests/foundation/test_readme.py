@@ -28,8 +28,12 @@ def test_the_readme_chaos_test_passes_as_written(pytester: pytest.Pytester) -> N
 
 
 def test_the_two_commands_are_the_ones_ci_runs() -> None:
-    commands = [line for block in _section_code("Two commands", "bash") for line in block.splitlines()
-                if line and not line.startswith("#")]
+    commands = [
+        line
+        for block in _section_code("Two commands", "bash")
+        for line in block.splitlines()
+        if line and not line.startswith("#")
+    ]
     assert commands == ["pip install -e . && harness run scenarios/", "pip install -e '.[test]' && pytest"]
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci.splitlines()

@@ -178,9 +178,7 @@ async def test_silent_redis_times_out_instead_of_hanging() -> None:
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         port = listener.getsockname()[1]
-        store = RedisStorage.from_url(
-            f"redis://127.0.0.1:{port}/0", connect_timeout=0.5, command_timeout=0.3
-        )
+        store = RedisStorage.from_url(f"redis://127.0.0.1:{port}/0", connect_timeout=0.5, command_timeout=0.3)
         async with asyncio.timeout(10):
             with pytest.raises(StorageUnavailable, match="unreachable"):
                 await store.get("k")
