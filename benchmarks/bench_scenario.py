@@ -89,8 +89,16 @@ def main() -> None:
         ("model version (vectorised)", MODEL, 1_000_000),
         ("canary, two model versions + judge", CANARY, 1_000_000),
         ("callable: minimal handler", CALLABLE.format(target="bench_scenario:minimal"), 50_000),
-        ("callable: sample service (sync)", CALLABLE.format(target="fixtures.scenario_versions:good"), 50_000),
-        ("callable: sample service (async)", CALLABLE.format(target="fixtures.scenario_versions:good_async"), 50_000),
+        (
+            "callable: sample service (sync)",
+            CALLABLE.format(target="fixtures.scenario_versions:good"),
+            50_000,
+        ),
+        (
+            "callable: sample service (async)",
+            CALLABLE.format(target="fixtures.scenario_versions:good_async"),
+            50_000,
+        ),
     ]
     sys.path.insert(0, str(Path(__file__).parent))
     print(f"simulated requests per second, median of {args.repeat} seeded runs")

@@ -19,7 +19,15 @@ import tempfile
 import time
 from pathlib import Path
 
-COMMON = ["-q", "-p", "no:locust", "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function"]
+COMMON = [
+    "-q",
+    "-p",
+    "no:locust",
+    "-p",
+    "no:cacheprovider",
+    "-o",
+    "asyncio_default_fixture_loop_scope=function",
+]
 
 
 def _write_suite(folder: Path, tests: int) -> None:
