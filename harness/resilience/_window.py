@@ -53,6 +53,10 @@ class CountWindow:
         low = t - self.size
         return min(t, self.size), _count_between(self._fails, low, t), _count_between(self._slows, low, t)
 
+    def has_bad(self) -> bool:
+        """Whether any failure or slow call may still be in the window."""
+        return bool(self._fails or self._slows)
+
     def expire(self, now: float) -> None:
         """Nothing expires from a count window."""
 
@@ -130,6 +134,10 @@ class TimeWindow:
             self.failures += f
             self.slow += s
         return self.calls
+
+    def has_bad(self) -> bool:
+        """Whether the window holds any failure or slow call."""
+        return bool(self.failures or self.slow)
 
     def counts(self, t: int | None = None) -> tuple[int, int, int]:
         """``(calls, failures, slow)`` in the window as of the last ``record``/``expire``."""

@@ -381,7 +381,7 @@ class BreakerCore:
             t = self._window.record(outcome, now)
             # A count window's rates only rise on a failure or slow call (or on first reaching
             # minimum_calls); a time window's also rise when old successes expire.
-            if outcome or t == self._min_calls or not self._count:
+            if outcome or t == self._min_calls or (not self._count and self._window.has_bad()):
                 self.evaluate(now, t)
         elif self._state is _HALF_OPEN:
             self._ho_calls += 1
@@ -448,7 +448,7 @@ class CircuitBreaker(BreakerCore, EventSource):
     Cost model: with a count window, a successful call in CLOSED takes no lock (one ``next()``
     on the window's ticket counter) and, without slow-call timing, reads no clock; a rejection
     by an OPEN breaker reads the clock once and takes no lock. Failures, slow calls, HALF_OPEN
-    trial calls and time windows go through a short lock, never held while the function runs.
+    trial calls and time-window records take a short lock, never held while the function runs.
     """
 
     __slots__ = ("_listeners", "_lock", "_now", "_slow_after", "clock")
@@ -587,7 +587,7 @@ class CircuitBreaker(BreakerCore, EventSource):
 
     def _timed(self, fn: Callable[..., R], args: Any, kwargs: Any) -> R:
         """The general path: timing, and the lock for anything but a fast success in CLOSED."""
-        closed = self._count and self._state is _CLOSED
+        closed = self._state is _CLOSED
         gen = self._gen if closed else self._admit()
         now = self._now
         start = now()
@@ -596,20 +596,23 @@ class CircuitBreaker(BreakerCore, EventSource):
         except BaseException as exc:
             self._failed(exc, gen, now() - start)
             raise
-        self._succeeded(closed, gen, now() - start)
+        self._succeeded(closed, gen, start, now())
         return result
 
-    def _succeeded(self, closed: bool, gen: int, elapsed: float) -> None:
+    def _succeeded(self, closed: bool, gen: int, start: float, end: float) -> None:
+        """Record a success admitted in ``gen`` (lock-free for a fast one in a CLOSED count window)."""
         slow = self._slow_after
-        if slow is not None and elapsed >= slow:
-            self._done(SLOW, gen)
-        elif not closed:
-            self._done(0, gen)
+        outcome = SLOW if slow is not None and end - start >= slow else 0
+        if outcome or not closed or not self._count:
+            with self._lock:
+                self.record(outcome, gen, end)
+            if self._pending:
+                self._announce()
         elif gen == self._gen and (t := next(self._tickets)) == self._min_calls:
             self._settle(gen, t)
 
     async def _atimed(self, fn: Callable[..., Awaitable[R]], args: Any, kwargs: Any) -> R:
-        closed = self._count and self._state is _CLOSED
+        closed = self._state is _CLOSED
         gen = self._gen if closed else self._admit()
         now = self._now
         start = now()
@@ -618,7 +621,7 @@ class CircuitBreaker(BreakerCore, EventSource):
         except BaseException as exc:
             self._failed(exc, gen, now() - start)
             raise
-        self._succeeded(closed, gen, now() - start)
+        self._succeeded(closed, gen, start, now())
         return result
 
     # -- call forms ---------------------------------------------------------------------------------
