@@ -232,6 +232,7 @@ class Retry(EventSource):
         "_policy",
         "_result_pred",
         "_retry_on",
+        "_timed",
         "clock",
         "name",
         "rng",
@@ -261,6 +262,7 @@ class Retry(EventSource):
         self._policy = RetryPolicy(self._cfg)
         self._retry_on = self._cfg.retry_on
         self._result_pred = self._cfg.retry_if_result
+        self._timed = budget is not None or self._cfg.deadline is not None
         self._listeners: list[Listener] = []
 
     @property
@@ -295,22 +297,33 @@ class Retry(EventSource):
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Call ``fn(*args, **kwargs)``, retrying per the configuration."""
-        if self._budget is not None:
-            self._budget.deposit_at(self.clock.now())
+        start: float | None = None
+        if self._timed:  # the clock is read before the first attempt only when something needs it
+            start = self.clock.now()
+            if self._budget is not None:
+                self._budget.deposit_at(start)
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
             if not _matches(self._retry_on, exc):
                 raise
-            return self._again(fn, args, kwargs, exc, None)
+            return self._again(fn, args, kwargs, exc, None, start=start)
         if self._result_pred is not None and self._result_pred(result):
-            return self._again(fn, args, kwargs, None, result)
+            return self._again(fn, args, kwargs, None, result, start=start)
         return result
 
     def _again(
-        self, fn: Callable[..., R], args: Any, kwargs: Any, exc: BaseException | None, result: Any
+        self,
+        fn: Callable[..., R],
+        args: Any,
+        kwargs: Any,
+        exc: BaseException | None,
+        result: Any,
+        *,
+        start: float | None,
     ) -> R:
-        start = self.clock.now()
+        if start is None:
+            start = self.clock.now()
         attempt, previous = 1, self._cfg.base_delay
         while True:
             plan = self._next(attempt, start, previous, exc if exc is not None else result)

@@ -217,3 +217,18 @@ def test_retry_events(virtual_clock: VirtualClock) -> None:
         (EventKind.RETRY, 1, 0.5),
         (EventKind.RETRY, 2, 1.0),
     ]
+
+
+def test_deadline_counts_from_the_first_attempt(virtual_clock: VirtualClock) -> None:
+    """A slow first attempt uses up the deadline: no retry starts after it."""
+    cfg = RetryConfig(max_attempts=5, base_delay=1.0, jitter=Jitter.NONE, deadline=4.0)
+    attempts = []
+
+    def slow_failure() -> None:
+        attempts.append(virtual_clock.now())
+        virtual_clock.advance(3.5)
+        raise ConnectionError
+
+    with pytest.raises(ConnectionError):
+        Retry(cfg, clock=virtual_clock).call(slow_failure)
+    assert attempts == [0.0]
