@@ -23,14 +23,16 @@ import struct
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from harness.clock import Clock, SystemClock
+from harness.faults.relay import Relay, RelayEnd
 from harness.faults.toxics import Piece, Stream, Toxic, ToxicError, ToxicState, ToxicType, check_name
 from harness.journal import Event
 from harness.seeding import Seeds
 
-__all__ = ["ConnectionInfo", "FaultProxy", "format_address", "parse_address"]
+__all__ = ["ConnectionInfo", "FastPath", "FaultProxy", "format_address", "parse_address"]
 
 _HIGH_WATER = 1 << 20  # queued bytes before a slow pipe pauses its reader
 _WRITE_HIGH = 1 << 20
@@ -324,9 +326,10 @@ class _Pipe:
 class _Connection:
     """A client connection and its upstream connection."""
 
-    def __init__(self, proxy: FaultProxy, conn_id: int) -> None:
+    def __init__(self, proxy: FaultProxy, conn_id: int, *, adopting: bool = False) -> None:
         self.proxy = proxy
         self.id = conn_id
+        self.adopting = adopting
         self.client: _Side = _ClientProtocol(self, Stream.UPSTREAM)
         self.server = _Side(self, Stream.DOWNSTREAM)
         self.client.peer, self.server.peer = self.server, self.client
@@ -338,12 +341,16 @@ class _Connection:
         self.peername = ""
 
     def client_made(self, transport: asyncio.Transport) -> None:
+        if self.closed:
+            transport.close()
+            return
         transport.pause_reading()
         peer = transport.get_extra_info("peername")
         self.peername = format_address(str(peer[0]), int(peer[1])) if peer else "?"
         self.up.refresh()
         self.down.refresh()
-        self.proxy._track(asyncio.get_running_loop().create_task(self._connect_upstream()))
+        if not self.adopting:
+            self.proxy._track(asyncio.get_running_loop().create_task(self._connect_upstream()))
 
     async def _connect_upstream(self) -> None:
         loop = asyncio.get_running_loop()
@@ -358,11 +365,40 @@ class _Connection:
             if self.server.transport is not None:
                 self.server.transport.close()
             return
+        self.make_ready()
+
+    def make_ready(self) -> None:
+        """Both sockets are connected: start forwarding."""
         self.ready = True
         self.up.start()
         self.down.start()
         if self.client.transport is not None and not self.client.lost:
             self.client.transport.resume_reading()
+
+    async def adopt(self, relay: Relay) -> None:
+        """Take over the sockets of a fast-path relay that handed off (a toxic was added)."""
+        assert relay.server is not None
+        loop = asyncio.get_running_loop()
+        self.up.nbytes = relay.nbytes["upstream"]
+        self.down.nbytes = relay.nbytes["downstream"]
+        relay.release_pipe()
+        try:
+            for sock in (relay.client, relay.server):
+                sock.setblocking(False)
+            await loop.connect_accepted_socket(lambda: self.client, sock=relay.client)
+            await loop.create_connection(lambda: self.server, sock=relay.server)
+        except OSError:
+            relay.close()
+            self.close()
+            return
+        self.peername = relay.peername
+        for pipe in (self.up, self.down):
+            if relay.ends.get(pipe.direction.value) is RelayEnd.EOF:
+                pipe.eof = pipe.done = True
+        if self.closed:
+            self.close_transports()
+            return
+        self.make_ready()
 
     def pipe_done(self, pipe: _Pipe) -> None:
         """A direction reached EOF: half-close the destination, or close all if a side is gone."""
@@ -381,10 +417,14 @@ class _Connection:
         if self.closed:
             return
         self.closed = True
+        self.close_transports()
+        self._forget()
+
+    def close_transports(self) -> None:
+        """Close whichever transports exist."""
         for side in (self.client, self.server):
             if side.transport is not None:
                 side.transport.close()
-        self._forget()
 
     def reset(self) -> None:
         """Close both sockets with a TCP RST (SO_LINGER 0) instead of a FIN."""
@@ -438,13 +478,26 @@ async def _wait_gone(conns: list[_Connection]) -> None:
         await asyncio.wait(futures, timeout=_CLOSE_GRACE)
 
 
+class FastPath(StrEnum):
+    """How connections are carried while the proxy has no toxic.
+
+    ``threads``: a :class:`~harness.faults.relay.Relay` per connection (two threads, blocking
+    calls; half the added latency), handed back to the event loop when a toxic is added.
+    ``asyncio``: protocol callbacks on the event loop (no threads; for thousands of connections).
+    """
+
+    THREADS = "threads"
+    ASYNCIO = "asyncio"
+
+
 class FaultProxy:
     """A TCP proxy from ``listen`` to ``upstream`` with toxics; asyncio, one per listener.
 
     ``seed`` makes toxicity and jitter replay; ``clock`` times every delay (a ``SystemClock`` in
     live use). ``start()`` binds (port 0 picks a free port; :attr:`listen` then holds the real
     address), ``disable()`` closes the listener and every connection but keeps the toxics,
-    ``enable()`` listens again on the same address.
+    ``enable()`` listens again on the same address. ``fast_path`` chooses how connections are
+    carried while there is no toxic; at most ``max_relays`` use threads at once.
     """
 
     def __init__(
@@ -455,8 +508,14 @@ class FaultProxy:
         listen: str = "127.0.0.1:0",
         seed: int = 0,
         clock: Clock | None = None,
+        fast_path: FastPath = FastPath.THREADS,
+        max_relays: int = 128,
     ) -> None:
         self.name = check_name(name, "Proxy")
+        self.fast_path = FastPath(fast_path)
+        self.max_relays = max_relays
+        self._relays: dict[int, Relay] = {}
+        self._relay_done: dict[int, asyncio.Future[None]] = {}
         self.upstream = upstream
         self.listen = listen or "127.0.0.1:0"
         parse_address(self.listen)
@@ -465,7 +524,7 @@ class FaultProxy:
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._toxics: dict[Stream, list[Toxic]] = {Stream.UPSTREAM: [], Stream.DOWNSTREAM: []}
         self._order: list[str] = []
-        self._server: asyncio.Server | None = None
+        self._listener: socket.socket | None = None
         self._conns: dict[int, _Connection] = {}
         self._ids = itertools.count(1)
         self._tasks: set[asyncio.Task[None]] = set()
@@ -475,17 +534,20 @@ class FaultProxy:
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         """Bind and accept; raises ``ToxicError`` (500) with the OS message when binding fails."""
-        if self._server is not None:
+        if self._listener is not None:
             return
         self.listen = self.listen or "127.0.0.1:0"
         host, port = parse_address(self.listen)
-        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
         try:
-            self._server = await loop.create_server(self._accept, host, port, reuse_address=True, backlog=512)
+            listener = socket.create_server((host, port), family=family, backlog=512)
         except OSError as exc:
             reason = (os.strerror(exc.errno) if exc.errno else str(exc)).lower()
             raise ToxicError(f"listen tcp {self.listen}: bind: {reason}", status=500) from None
-        bound = self._server.sockets[0].getsockname()
+        listener.setblocking(False)
+        asyncio.get_running_loop().add_reader(listener.fileno(), self._on_accept)
+        self._listener = listener
+        bound = listener.getsockname()
         self.listen = format_address(str(bound[0]), int(bound[1]))
         self.enabled = True
         self._record("proxy.up", listen=self.listen)
@@ -493,16 +555,20 @@ class FaultProxy:
     async def stop(self) -> None:
         """Stop listening and close every connection (toxics are kept)."""
         self.enabled = False
-        server, self._server = self._server, None
-        if server is not None:
-            server.close()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            asyncio.get_running_loop().remove_reader(listener.fileno())
+            listener.close()
         conns = list(self._conns.values())
         for conn in conns:
             conn.close()
         for task in list(self._tasks):
             task.cancel()
-        if server is not None:
-            await server.wait_closed()
+        for relay in list(self._relays.values()):
+            relay.shutdown()
+        pending = [f for f in self._relay_done.values() if not f.done()]
+        if pending:
+            await asyncio.wait(pending, timeout=_CLOSE_GRACE)
         await _wait_gone(conns)
         self._record("proxy.down")
 
@@ -521,11 +587,78 @@ class FaultProxy:
             await self.stop()
             await self.start()
 
-    def _accept(self) -> _Side:
-        conn = _Connection(self, next(self._ids))
+    def _on_accept(self) -> None:
+        listener = self._listener
+        while listener is not None:
+            try:
+                client, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                return
+            conn_id = next(self._ids)
+            self._record("connection.open", conn=conn_id)
+            if self._use_relay():
+                self._start_relay(conn_id, client)
+            else:
+                self._start_asyncio(conn_id, client)
+
+    def _use_relay(self) -> bool:
+        return (
+            self.fast_path is FastPath.THREADS
+            and not any(self._toxics.values())
+            and len(self._relays) < self.max_relays
+        )
+
+    def _start_asyncio(self, conn_id: int, client: socket.socket) -> None:
+        conn = _Connection(self, conn_id)
         self._conns[conn.id] = conn
-        self._record("connection.open", conn=conn.id)
-        return conn.client
+        client.setblocking(False)
+        loop = asyncio.get_running_loop()
+        self._track(loop.create_task(self._attach(conn, client)))
+
+    async def _attach(self, conn: _Connection, client: socket.socket) -> None:
+        try:
+            await asyncio.get_running_loop().connect_accepted_socket(lambda: conn.client, sock=client)
+        except OSError:
+            client.close()
+            conn.close()
+
+    def _start_relay(self, conn_id: int, client: socket.socket) -> None:
+        try:
+            upstream = parse_address(self.upstream, what="dial")
+        except ToxicError:
+            client.close()
+            self._record("connection.close", conn=conn_id)
+            return
+        loop = asyncio.get_running_loop()
+        client.setblocking(True)
+
+        def ended(relay: Relay) -> None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nothing left to do
+                loop.call_soon_threadsafe(self._relay_ended, relay)
+
+        relay = Relay(conn_id, client, upstream, ended)
+        self._relays[conn_id] = relay
+        self._relay_done[conn_id] = loop.create_future()
+        relay.start()
+
+    def _relay_ended(self, relay: Relay) -> None:
+        self._relays.pop(relay.id, None)
+        done = self._relay_done.pop(relay.id, None)
+        if done is not None and not done.done():
+            done.set_result(None)
+        ends = set(relay.ends.values())
+        handoff = relay.handing_off and RelayEnd.ERROR not in ends and RelayEnd.HANDOFF in ends
+        if handoff and self.enabled and relay.server is not None:
+            conn = _Connection(self, relay.id, adopting=True)
+            self._conns[conn.id] = conn
+            self._track(asyncio.get_running_loop().create_task(conn.adopt(relay)))
+            return
+        relay.close()
+        self.totals[Stream.UPSTREAM] += relay.nbytes["upstream"]
+        self.totals[Stream.DOWNSTREAM] += relay.nbytes["downstream"]
+        self._record("connection.close", conn=relay.id)
 
     def _track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
@@ -575,6 +708,9 @@ class FaultProxy:
         self._refresh()
 
     def _refresh(self) -> None:
+        if any(self._toxics.values()):
+            for relay in self._relays.values():
+                relay.request_handoff()
         for conn in list(self._conns.values()):
             conn.up.refresh()
             conn.down.refresh()
@@ -586,11 +722,17 @@ class FaultProxy:
     def bytes_total(self, direction: Stream) -> int:
         """Bytes carried in ``direction`` since the proxy was created (closed and open connections)."""
         live = sum((c.up if direction is Stream.UPSTREAM else c.down).nbytes for c in self._conns.values())
-        return self.totals[direction] + live
+        relayed = sum(r.nbytes[direction.value] for r in self._relays.values())
+        return self.totals[direction] + live + relayed
 
     def connections(self) -> list[ConnectionInfo]:
         """The live connections, oldest first."""
-        return [c.info() for c in sorted(self._conns.values(), key=lambda c: c.id)]
+        infos = [c.info() for c in self._conns.values()]
+        infos += [
+            ConnectionInfo(r.id, r.peername, r.nbytes["upstream"], r.nbytes["downstream"], {})
+            for r in self._relays.values()
+        ]
+        return sorted(infos, key=lambda info: info.id)
 
     def decisions(self) -> list[dict[str, Any]]:
         """Per live connection, direction and toxic: whether it applies and its random draws.

@@ -237,3 +237,53 @@ def test_bandwidth_zero_stalls_until_removed(proxy: ProxyHandle) -> None:
         sock.settimeout(5)
         proxy.remove("bandwidth_downstream")
         assert recv_exactly(sock, 5) == b"stall"
+
+
+def test_handoff_mid_transfer_loses_nothing(proxy: ProxyHandle) -> None:
+    """A toxic added while a fast-path connection streams data moves it to the toxic path intact."""
+    import threading
+
+    payload = bytes(range(256)) * 32_768  # 8 MiB
+    with connect(proxy.port) as sock:
+        sender = threading.Thread(target=sock.sendall, args=(payload,))
+        sender.start()
+        first = recv_exactly(sock, 1 << 20)
+        proxy.add("noop", stream="upstream")
+        proxy.add("latency", latency=0, jitter=0)
+        rest = recv_exactly(sock, len(payload) - len(first))
+        sender.join(timeout=10)
+    assert first + rest == payload
+
+
+def test_asyncio_fast_path_option() -> None:
+    """FastPath.ASYNCIO carries no-toxic connections on the event loop, no threads."""
+    import asyncio
+
+    from harness.faults import FaultProxy
+    from harness.faults.proxy import FastPath
+
+    async def main() -> bytes:
+        async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            while data := await reader.read(100):
+                writer.write(data)
+                await writer.drain()
+            writer.close()
+            await writer.wait_closed()
+
+        server = await asyncio.start_server(echo, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        proxy = FaultProxy("a", f"127.0.0.1:{port}", fast_path=FastPath.ASYNCIO)
+        await proxy.start()
+        host, _, lport = proxy.listen.rpartition(":")
+        reader, writer = await asyncio.open_connection(host, int(lport))
+        writer.write(b"async")
+        data = await reader.read(100)
+        assert proxy.connections()[0].toxics == {}
+        writer.close()
+        await writer.wait_closed()
+        await proxy.stop()
+        server.close()
+        await server.wait_closed()
+        return data
+
+    assert asyncio.run(main()) == b"async"
