@@ -226,6 +226,7 @@ class CanaryFlow:
         self._phase = CanaryPhase.PROGRESSING
         self._outcome = Outcome.RUNNING
         self._manual_pause = False
+        self._resume_phase = CanaryPhase.PROGRESSING
         self._approved = False
         self._step_started: float | None = None
         self._pool = Pool()
@@ -279,9 +280,14 @@ class CanaryFlow:
         """Hold traffic where it is until :meth:`approve` (or :meth:`resume`)."""
         if self.terminal:
             return self._final  # type: ignore[return-value]
+        self._hold()
+        return self._emit(Action.PAUSE, [_manual("pause", reason)])
+
+    def _hold(self) -> None:
+        if self._phase is not CanaryPhase.PAUSED:
+            self._resume_phase = self._phase
         self._manual_pause = True
         self._phase = CanaryPhase.PAUSED
-        return self._emit(Action.PAUSE, [_manual("pause", reason)])
 
     def approve(self) -> Decision:
         """Resume after a pause; an indefinite Pause step completes."""
@@ -291,7 +297,7 @@ class CanaryFlow:
         self._approved = True
         self._inconclusive = 0
         if self._phase is CanaryPhase.PAUSED:
-            self._phase = CanaryPhase.PROGRESSING
+            self._phase = self._resume_phase
         return self._emit(Action.CONTINUE, [_manual("approve", "approved")])
 
     resume = approve
@@ -313,10 +319,10 @@ class CanaryFlow:
         """Take one window's observations and decide what to do next."""
         if self._final is not None:
             return self._final
-        if self._phase is CanaryPhase.WATCHING:
-            return self._watch(window)
         if self._manual_pause:
             return self._emit(Action.PAUSE, [_manual("pause", "waiting for approve()")], t=window.end)
+        if self._phase is CanaryPhase.WATCHING:
+            return self._watch(window)
         step = self.config.steps[self._step]
         if self._step_started is None:
             self._step_started = window.start
@@ -443,8 +449,7 @@ class CanaryFlow:
         if self._failures > cfg.failure_limit or self._consecutive_errors > cfg.consecutive_error_limit:
             return self._finish(Outcome.ROLLED_BACK, Action.ROLLBACK, reasons, t)
         if self._inconclusive > cfg.inconclusive_limit:
-            self._manual_pause = True
-            self._phase = CanaryPhase.PAUSED
+            self._hold()
             return self._emit(Action.PAUSE, reasons, t=t)
         if self._measured >= step.measurements:
             self._measured = 0

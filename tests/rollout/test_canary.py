@@ -261,3 +261,20 @@ def test_sequential_monitor_rolls_back_before_the_measurement_ends() -> None:
     assert failed[0].threshold == 0.005
     with pytest.raises(InvalidConfig, match=r"sequential\.alpha"):
         canary_config(sequential=SequentialConfig(alpha=0.05))
+
+
+def test_pausing_inside_the_fast_rollback_window_resumes_watching() -> None:
+    """A pause after promotion holds; approve() returns to watching, then the window completes."""
+    slo = SLO(name="availability", objective=0.98)
+    cfg = canary_config(judge=None, slos=(slo,), steps=(SetWeight(50), Analysis()), fast_rollback_window=30)
+    flow = CanaryFlow(cfg)
+    good = VersionWindow(requests=1000, errors=5)
+    flow.observe(window(0))
+    flow.observe(window(10, v1=good, v2=good))
+    assert flow.phase is CanaryPhase.WATCHING
+    flow.pause()
+    assert flow.observe(window(20, v2=good)).action is Action.PAUSE
+    flow.approve()
+    assert flow.phase is CanaryPhase.WATCHING
+    assert flow.observe(window(40, v2=good)).action is Action.COMPLETE
+    assert flow.promoted

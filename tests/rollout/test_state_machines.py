@@ -44,7 +44,15 @@ class CanaryMachine(RuleBasedStateMachine):
             Analysis(),
             SetWeight(80),
         )
-        self.flow = CanaryFlow(canary_config(steps=steps, failure_limit=1, inconclusive_limit=0))
+        self.flow = CanaryFlow(
+            canary_config(
+                steps=steps,
+                failure_limit=1,
+                inconclusive_limit=0,
+                fast_rollback_window=20,
+                slos=(SLO(name="availability", objective=0.95),),
+            )
+        )
         self.t = 0.0
         self.final: Decision | None = None
         self.decisions = 0
@@ -76,6 +84,14 @@ class CanaryMachine(RuleBasedStateMachine):
     @rule()
     def approve(self) -> None:
         self._record(self.flow.approve())
+
+    @rule()
+    def rollback(self) -> None:
+        was_terminal = self.flow.terminal
+        d = self.flow.rollback()
+        if not was_terminal:
+            assert self.flow.outcome is Outcome.ROLLED_BACK
+        self._record(d)
 
     @rule()
     def abort(self) -> None:
