@@ -32,7 +32,7 @@ from harness.faults.inprocess import (
     raise_error,
 )
 from harness.faults.process_faults import ProcessAction, ProcessFaults, ProcessStep
-from harness.faults.proxy import ConnectionInfo, FaultProxy
+from harness.faults.proxy import ConnectionInfo, FastPath, FaultProxy
 from harness.faults.registry import ProxyRegistry
 from harness.faults.schedule import ALL_TARGETS, FaultSchedule, FaultWindow, Swarm
 from harness.faults.toxics import Stream, Toxic, ToxicError, ToxicType
@@ -82,6 +82,7 @@ __all__ = [
     "CorruptResult",
     "Decision",
     "Fault",
+    "FastPath",
     "FaultEvent",
     "FaultInjector",
     "FaultKind",
