@@ -240,8 +240,8 @@ class ChampionChallengerFlow:
         cfg = self.config
         live = [a for a in cfg.arms if a in self._active]
         if cfg.allocation is Allocation.FIXED:
-            raw = {a: self._weights.get(a, 0.0) for a in live}
-        elif cfg.allocation is Allocation.THOMPSON:
+            return  # the configured split stays; ejected arms are zeroed by the caller
+        if cfg.allocation is Allocation.THOMPSON:
             raw = {a: p_best.get(a, 0.0) for a in live}
         else:
             best = self._best(live)

@@ -175,6 +175,12 @@ class Router:
     async def call(self, key: str, request: _Req, handlers: Mapping[str, Handler]) -> Any:
         """Serve ``request`` by the routed version; mirror it to the shadows in the background."""
         version = self.route(key)
+        if version not in handlers:
+            raise InvalidConfig(
+                f"no handler for version {version!r}; handlers: {', '.join(sorted(handlers))}.",
+                field="handlers",
+                value=version,
+            )
         primary_done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if self.shadows and self._mirror_this(key):
             for shadow in self.shadows:

@@ -143,3 +143,24 @@ def test_bad_configuration(kwargs: dict[str, object], match: str) -> None:
         _config(**kwargs)
     with pytest.raises(InvalidConfig, match="max_ratio"):
         Guardrail(metric="latency", max_ratio=0.5)
+
+
+def test_fixed_allocation_keeps_the_configured_split_until_an_ejection() -> None:
+    """An 80/10/10 fixed split stays exactly so; an ejected arm's share is spread over the others."""
+    cfg = _config(
+        weights={"champ": 80, "c1": 10, "c2": 10}, guardrails=(Guardrail(metric="latency", max_ratio=1.3),)
+    )
+    models = dict(MODELS, c1=VersionModel(error_rate=0.02, latency_factor=2.0))
+    flow = ChampionChallengerFlow(cfg)
+    rng = Seeds(10).numpy("fixed")
+    d = flow.observe(
+        synthetic_window(rng, start=0, end=10, requests=6000, weights=flow.weights, models=models)
+    )
+    assert flow.ejected == {"c1": "guardrail latency"}
+    assert dict(d.weights) == pytest.approx({"champ": 80 / 90 * 100, "c1": 0.0, "c2": 10 / 90 * 100})
+    flow2 = ChampionChallengerFlow(_config(weights={"champ": 80, "c1": 10, "c2": 10}))
+    d2 = flow2.observe(
+        synthetic_window(rng, start=0, end=10, requests=6000, weights=flow2.weights, models=MODELS)
+    )
+    assert dict(d2.weights) == {"champ": 80.0, "c1": 10.0, "c2": 10.0}
+    assert d2.action is Action.CONTINUE

@@ -154,3 +154,14 @@ def test_mirroring_is_bounded_and_can_be_sampled() -> None:
         MirrorConfig(max_concurrency=0)
     with pytest.raises(InvalidConfig, match="timeout"):
         MirrorConfig(timeout=0)
+
+
+def test_missing_handler_is_a_usage_error() -> None:
+    """Routing to a version without a handler names the version and the known handlers."""
+
+    async def main() -> None:
+        router = Router({"v1": 100}, seed=1)
+        with pytest.raises(InvalidConfig, match="no handler for version 'v1'; handlers: v2"):
+            await router.call("k", 1, {"v2": _handlers(None)["v1"]})
+
+    VirtualClock().run(main())
