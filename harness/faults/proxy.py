@@ -1,15 +1,17 @@
 """``FaultProxy``: an asyncio TCP proxy that applies Toxiproxy's toxics, with seeded randomness.
 
-Each accepted client gets a connection to the upstream and two pipes: ``upstream`` (client to
-server) and ``downstream`` (server to client). With no toxic on a direction the pipe forwards
-each received buffer straight to the other socket from the protocol callback: no queue, no task,
-no copy (the fast path). With toxics, chunks are stamped with their arrival time, planned by
-:class:`~harness.faults.toxics.ToxicState` (pure) and sent when due by one task per pipe.
+While a proxy has no toxic, each accepted connection is carried by a
+:class:`~harness.faults.relay.Relay`: two threads with blocking calls, the lowest-latency path
+Python offers (``FastPath.THREADS``, the default, up to ``max_relays`` connections). When a toxic
+is added the relay hands its sockets to the event loop. There each connection has two pipes,
+``upstream`` (client to server) and ``downstream`` (server to client). A pipe with no toxic
+forwards each buffer from the protocol callback (no queue, no task); with toxics, chunks are
+stamped with their arrival time, planned by :class:`~harness.faults.toxics.ToxicState` (pure)
+and sent when due by one task per pipe.
 
 Randomness comes from ``Seeds(seed)`` streams named
 ``proxy/<proxy>/conn-<n>/<direction>/<toxic>``, so a seed replays toxicity and jitter draws per
-connection. Toxics added, changed or removed apply to connections already open.
-"""
+connection. Toxics added, changed or removed apply to connections already open."""
 
 from __future__ import annotations
 
