@@ -2,7 +2,8 @@
 
 ``harness gate BASELINE CURRENT`` compares two result files (pytest-benchmark JSON, a run's
 ``result.json``, a metrics file or a saved baseline). ``--update`` promotes CURRENT to BASELINE.
-``--ab 'CMD_A' 'CMD_B'`` runs both commands alternately and compares them paired by round.
+``--ab 'CMD_A' 'CMD_B'`` runs both commands alternately and compares the runs (pooled rounds,
+checked pair by pair).
 Exit 0: no regression; 1: a regression; 2: a usage error (bad file, flag or expression).
 """
 
@@ -26,6 +27,7 @@ from harness.gate import (
     GateResult,
     Rule,
     compare,
+    compare_interleaved,
     gate_markdown,
     gate_table,
     run_ab,
@@ -100,7 +102,7 @@ def _run_interleaved(
     config = ABConfig(baseline=ab[0], current=ab[1], rounds=rounds, timeout=timeout)
     with tempfile.TemporaryDirectory(prefix="harness-gate-") as tmp:
         outcome = run_ab(config, Path(tmp))
-    result = compare(outcome.baseline, outcome.current, rules, alpha=alpha, paired=True)
+    result = compare_interleaved(outcome.baseline_runs, outcome.current_runs, rules, alpha=alpha)
     outputs.console.print(f"interleaved {rounds} rounds per side, order {''.join(outcome.order[:8])}...")
     _emit(result, outputs)
     return result.exit_code

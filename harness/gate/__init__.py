@@ -7,6 +7,7 @@ change exceeds the threshold *and* is statistically significant. ``harness gate`
 from harness.gate.ab import ABConfig, ABResult, CommandFailed, run_ab
 from harness.gate.baseline import BASELINE_FORMAT, METRICS_FORMAT, Baseline, machine_info
 from harness.gate.compare import DEFAULT_ALPHA, GateResult, MetricComparison, Verdict, compare, compare_metric
+from harness.gate.interleaved import compare_interleaved, pool_runs, run_medians
 from harness.gate.metrics import Direction, Evidence, Metric
 from harness.gate.render import gate_markdown, gate_table
 from harness.gate.rules import DEFAULT_RULES, Rule
@@ -32,11 +33,14 @@ __all__ = [
     "Verdict",
     "compact",
     "compare",
+    "compare_interleaved",
     "compare_metric",
     "gate_markdown",
     "gate_table",
     "hodges_lehmann",
     "machine_info",
     "median_interval_from_summary",
+    "pool_runs",
     "run_ab",
+    "run_medians",
 ]

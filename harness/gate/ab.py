@@ -4,8 +4,8 @@ On a noisy CI machine two runs minutes apart differ by more than many regression
 ``A B B A A B ...`` exposes both sides to the same drift. Each command either writes a results
 file (put ``{out}`` in the command where the path goes, for example
 ``pytest benchmarks --benchmark-json={out}``) or is timed as a whole (metric ``command.wall_time``).
-Every round contributes one value per metric (its median), so the test runs on rounds, the unit
-that is independent, rather than on thousands of correlated timings.
+:func:`harness.gate.interleaved.compare_interleaved` judges the runs: pooled rounds for power,
+pair-by-pair run medians as a check against drift that hit only some runs.
 
 Commands are split with ``shlex`` and run without a shell; wrap them in ``sh -c '...'`` if you
 need one.
@@ -74,10 +74,10 @@ class ABConfig:
 
 @dataclass(frozen=True, slots=True)
 class ABResult:
-    """Both sides as result sets (one sample per round per metric) and the order they ran in."""
+    """Each run's results, per side in pair order, and the order the runs went in."""
 
-    baseline: Baseline
-    current: Baseline
+    baseline_runs: tuple[Baseline, ...]
+    current_runs: tuple[Baseline, ...]
     order: tuple[str, ...]
 
 
@@ -99,43 +99,25 @@ def _argv(command: str, out: Path) -> list[str]:
     return [part.replace(OUT_PLACEHOLDER, str(out)) for part in shlex.split(command)]
 
 
-def _collect(samples: dict[str, list[float]], units: dict[str, Metric], result: Baseline) -> None:
-    for name, metric in result.metrics.items():
-        samples.setdefault(name, []).append(metric.median)
-        units.setdefault(name, metric)
-
-
-def _as_baseline(samples: dict[str, list[float]], units: dict[str, Metric], name: str) -> Baseline:
-    metrics = {
-        metric: Metric.from_samples(
-            metric, values, unit=units[metric].unit, direction=units[metric].direction
-        )
-        for metric, values in samples.items()
-    }
-    return Baseline(metrics=metrics, source="interleaved", name=name)
+def _wall_time(elapsed: float, name: str) -> Baseline:
+    return Baseline(metrics={WALL_TIME: Metric(name=WALL_TIME, median=elapsed, unit="s")}, name=name)
 
 
 def run_ab(
     config: ABConfig, out_dir: Path, *, runner: CommandRunner = run_command, clock: Clock | None = None
 ) -> ABResult:
-    """Run both commands alternately ``config.rounds`` times each and collect their metrics."""
+    """Run both commands alternately ``config.rounds`` times each and collect each run's metrics."""
     clock = clock or SystemClock()
     commands = {"A": config.baseline, "B": config.current}
-    samples: dict[str, dict[str, list[float]]] = {"A": {}, "B": {}}
-    units: dict[str, Metric] = {}
+    runs: dict[str, list[Baseline]] = {"A": [], "B": []}
     order = config.order()
     for index, side in enumerate(order):
         out = out_dir / f"{side}-{index // 2:03d}.json"
         started = clock.now()
         runner(_argv(commands[side], out), config.timeout)
         elapsed = clock.now() - started
-        if OUT_PLACEHOLDER in commands[side]:
-            _collect(samples[side], units, Baseline.load(out))
-        else:
-            samples[side].setdefault(WALL_TIME, []).append(elapsed)
-            units.setdefault(WALL_TIME, Metric(name=WALL_TIME, median=elapsed, unit="s"))
-    return ABResult(
-        baseline=_as_baseline(samples["A"], units, f"A: {config.baseline}"),
-        current=_as_baseline(samples["B"], units, f"B: {config.current}"),
-        order=tuple(order),
-    )
+        name = f"{side}{len(runs[side])}"
+        runs[side].append(
+            Baseline.load(out) if OUT_PLACEHOLDER in commands[side] else _wall_time(elapsed, name)
+        )
+    return ABResult(baseline_runs=tuple(runs["A"]), current_runs=tuple(runs["B"]), order=tuple(order))

@@ -27,7 +27,17 @@ from harness.gate.metrics import Direction, Evidence, Metric
 from harness.gate.rules import DEFAULT_RULES, Rule
 from harness.gate.stats import Shift, hodges_lehmann, median_interval_from_summary, paired_hodges_lehmann
 
-__all__ = ["DEFAULT_ALPHA", "GateResult", "MetricComparison", "Verdict", "compare", "compare_metric"]
+__all__ = [
+    "DEFAULT_ALPHA",
+    "GateResult",
+    "MetricComparison",
+    "Verdict",
+    "check_compatible",
+    "compare",
+    "compare_metric",
+    "first_regression",
+    "matching_rules",
+]
 
 DEFAULT_ALPHA = 0.01
 """Two-sided: a 99% interval, so at most 0.5% of unchanged metrics look significantly worse."""
@@ -191,12 +201,23 @@ def compare_metric(
     )
 
 
+def matching_rules(name: str, rules: Sequence[Rule]) -> list[Rule]:
+    """The rules that apply to metric ``name`` (the default rule when none does)."""
+    return [r for r in rules if r.matches(name)] or list(DEFAULT_RULES)
+
+
+def first_regression(results: Sequence[MetricComparison]) -> MetricComparison:
+    """The comparison that decides a metric: its first regression under any rule, else the first."""
+    return next((r for r in results if r.verdict is Verdict.REGRESSION), results[0])
+
+
 def _judge(
     baseline: Metric, current: Metric, rules: Sequence[Rule], alpha: float, paired: bool
 ) -> MetricComparison:
-    matching = [r for r in rules if r.matches(baseline.name)] or list(DEFAULT_RULES)
-    results = [compare_metric(baseline, current, rule, alpha, paired=paired) for rule in matching]
-    return next((r for r in results if r.verdict is Verdict.REGRESSION), results[0])
+    matching = matching_rules(baseline.name, rules)
+    return first_regression(
+        [compare_metric(baseline, current, rule, alpha, paired=paired) for rule in matching]
+    )
 
 
 def _some(names: Iterable[str]) -> str:
@@ -204,7 +225,8 @@ def _some(names: Iterable[str]) -> str:
     return ", ".join(listed[:3]) + (" ..." if len(listed) > 3 else "")
 
 
-def _check_compatible(baseline: Baseline, current: Baseline, common: list[str]) -> None:
+def check_compatible(baseline: Baseline, current: Baseline, common: list[str]) -> None:
+    """Raise ``InvalidConfig`` when the two sides share no metric or disagree on a unit."""
     if not common:
         raise InvalidConfig(
             f"{baseline.name or 'baseline'} ({baseline.source}) and {current.name or 'current'} "
@@ -220,7 +242,8 @@ def _check_compatible(baseline: Baseline, current: Baseline, common: list[str]) 
             )
 
 
-def _notes(baseline: Baseline, current: Baseline) -> tuple[str, ...]:
+def notes_on(baseline: Baseline, current: Baseline) -> tuple[str, ...]:
+    """Caveats of a comparison: different machines, different package versions."""
     notes = []
     differing = sorted(
         k for k in set(baseline.machine) & set(current.machine) if baseline.machine[k] != current.machine[k]
@@ -254,12 +277,12 @@ def compare(
             f"alpha={alpha!r} must be in (0, 0.5); 0.01 is the default.", field="alpha", value=alpha
         )
     common = sorted(set(baseline.metrics) & set(current.metrics))
-    _check_compatible(baseline, current, common)
+    check_compatible(baseline, current, common)
     comparisons = tuple(_judge(baseline.metrics[n], current.metrics[n], rules, alpha, paired) for n in common)
     return GateResult(
         comparisons=comparisons,
         missing=tuple(sorted(set(baseline.metrics) - set(current.metrics))),
         new=tuple(sorted(set(current.metrics) - set(baseline.metrics))),
-        notes=_notes(baseline, current),
+        notes=notes_on(baseline, current),
         alpha=alpha,
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
-from harness.gate import ABConfig, compare, run_ab
+from harness.gate import ABConfig, Baseline, Metric, Rule, compare_interleaved, run_ab
 from harness.gate.ab import WALL_TIME
 
 
@@ -48,8 +49,36 @@ def test_wall_time_of_commands_on_a_virtual_clock(tmp_path: Path) -> None:
         ABConfig(baseline="old --x", current="new --x", rounds=8), tmp_path, runner=runner, clock=clock
     )
     assert ran == ["old", "new", "new", "old"] * 4
-    a, b = outcome.baseline.metrics[WALL_TIME], outcome.current.metrics[WALL_TIME]
-    assert len(a.samples) == len(b.samples) == 8
-    result = compare(outcome.baseline, outcome.current, paired=True)
+    assert len(outcome.baseline_runs) == len(outcome.current_runs) == 8
+    assert outcome.current_runs[0].metrics[WALL_TIME].median == 1.25
+    result = compare_interleaved(outcome.baseline_runs, outcome.current_runs)
     assert not result.passed
-    assert result.comparisons[0].method == "paired hodges-lehmann"
+    assert result.comparisons[0].method == "paired hodges-lehmann + pooled check", "drift between pairs"
+
+
+def _run(values: list[float]) -> Baseline:
+    return Baseline(metrics={"t": Metric.from_samples("t", values, unit="s")})
+
+
+def test_drift_in_a_few_pairs_is_not_a_regression() -> None:
+    """Two B runs hit by a load burst move the pooled rounds but not the pair-by-pair estimate."""
+    rng = np.random.default_rng(4)
+    runs_a = [_run(list(rng.normal(1.0, 0.01, 30))) for _ in range(10)]
+    runs_b = [_run(list(rng.normal(1.0 if i >= 2 else 3.0, 0.01, 30))) for i in range(10)]
+    result = compare_interleaved(runs_a, runs_b, [Rule.parse("1%")])
+    assert result.passed
+
+
+def test_consistent_slowdown_in_every_pair_regresses() -> None:
+    """A 5% slowdown in every pair fails a 2% rule."""
+    rng = np.random.default_rng(5)
+    runs_a = [_run(list(rng.normal(1.0, 0.02, 30))) for _ in range(10)]
+    runs_b = [_run(list(rng.normal(1.05, 0.02, 30))) for _ in range(10)]
+    (c,) = compare_interleaved(runs_a, runs_b, [Rule.parse("2%")]).regressions
+    assert c.current.count == 300
+
+
+def test_interleaved_needs_matching_run_counts() -> None:
+    """Unequal sides are a usage error."""
+    with pytest.raises(InvalidConfig, match="same number"):
+        compare_interleaved([_run([1.0, 2.0])] * 3, [_run([1.0, 2.0])] * 2)
