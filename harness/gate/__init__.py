@@ -1,7 +1,9 @@
 """CI performance gates: compare results with a baseline and fail only on real regressions.
 
 ``compare(baseline, current)`` returns a :class:`GateResult`; a metric regresses only when its
-change exceeds the threshold *and* is statistically significant. ``harness gate`` is the CLI.
+change exceeds the threshold *and* is statistically significant. ``run_ab`` runs two commands
+alternately and ``compare_interleaved`` judges their runs; ``Baseline.load`` reads pytest-benchmark
+JSON, run reports, metrics files and saved baselines. ``harness gate`` is the CLI.
 """
 
 from harness.gate.ab import ABConfig, ABResult, CommandFailed, run_ab
