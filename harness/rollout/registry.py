@@ -128,6 +128,15 @@ class VersionRegistry:
         prod = [v for v in await self.versions() if v.lifecycle is Lifecycle.PRODUCTION]
         return prod[-1] if prod else None
 
+    async def baselines(self) -> list[Version]:
+        """Versions a candidate may be compared against: production and quarantined, newest first.
+
+        Quarantined versions stay here on purpose (read-only, but a valid "known bad" or "last good"
+        reference); call ``Version.use()`` before serving one to get its DeprecationWarning.
+        """
+        keep = (Lifecycle.PRODUCTION, Lifecycle.QUARANTINE)
+        return [v for v in reversed(await self.versions()) if v.lifecycle in keep]
+
     async def history(self) -> list[RegistryEvent]:
         """Every change, in the order it was made."""
         raw = await self.storage.get(f"{self._prefix}/history") or []

@@ -90,6 +90,7 @@ async def test_registry_persists_versions_history_and_paths() -> None:
     await reg.promote("1.2.0", t=11)
     await reg.quarantine("1.1.0", t=12)
     assert (await reg.production()).version == "1.2.0"  # type: ignore[union-attr]
+    assert [v.version for v in await reg.baselines()] == ["1.2.0", "1.1.0", "1.0.0"]
     assert [e.action for e in await reg.history()] == ["register"] * 4 + ["transition"] * 3
     assert (await reg.history())[-1].lifecycle == "quarantine"
     assert await reg.compatibility("1.0.0", "2.0.0") is Compatibility.BREAKING
