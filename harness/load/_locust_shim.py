@@ -23,11 +23,12 @@ import math
 import time
 from typing import Any
 
+import numpy as np
 from locust import FastHttpUser, LoadTestShape, events, task
 
 from harness.load.profiles import Profile, profile_from_dict
 
-__all__ = ["install", "profile_pacing", "shape_for"]
+__all__ = ["install", "profile_pacing", "shape_for", "users_for"]
 
 _STARTED: list[float] = []
 
@@ -41,37 +42,82 @@ def _elapsed() -> float:
     return time.monotonic() - _STARTED[0] if _STARTED else 0.0
 
 
+_TICK = 1.0  # seconds between Locust's shape ticks
+
+
+def users_for(profile: Profile, t: float, user_rate: float) -> int:
+    """Users the shape runs from ``t`` until the next tick: enough for the higher rate at either end."""
+    ahead = min(t + _TICK, profile.duration - 1e-9)
+    rate = max(profile.rate_at(t), profile.rate_at(ahead))
+    return math.ceil(rate / user_rate - 1e-9) if rate > 0 else 0
+
+
 def shape_for(profile: Profile, *, user_rate: float = 10.0, spawn_rate: float = 100.0) -> type[Any]:
-    """A ``LoadTestShape`` with ``ceil(rate / user_rate)`` users at each instant of ``profile``."""
+    """A ``LoadTestShape`` running :func:`users_for` users at each tick, ending with ``profile``."""
 
     class ProfileShape(LoadTestShape):  # type: ignore[misc,unused-ignore]
         def tick(self) -> tuple[int, float] | None:
             t = float(self.get_run_time())  # type: ignore[no-untyped-call,unused-ignore]
             if t >= profile.duration:
                 return None
-            users = max(1, math.ceil(profile.rate_at(t) / user_rate - 1e-9))
-            return users, spawn_rate
+            return users_for(profile, t, user_rate), spawn_rate
 
     return ProfileShape
+
+
+class _Pacer:
+    """Each user's next start, on the profile's cumulative curve (10 ms grid, inverted by search)."""
+
+    _STEP = 0.01
+    _PHASE = 0.6180339887498949  # golden-ratio offsets spread users' first starts evenly
+
+    def __init__(self, profile: Profile, user_rate: float) -> None:
+        self.profile = profile
+        self.user_rate = user_rate
+        self.grid = np.arange(0.0, profile.duration + self._STEP, self._STEP)
+        self.cum = profile.cumulative(self.grid)
+        self.users_started = 0
+
+    def count_at(self, t: float) -> float:
+        return float(np.interp(t, self.grid, self.cum))
+
+    def time_at(self, count: float) -> float:
+        """When the cumulative count reaches ``count`` (inf after the profile)."""
+        idx = int(np.searchsorted(self.cum, count, side="left"))
+        if idx >= len(self.cum):
+            return math.inf
+        if idx == 0:
+            return 0.0
+        c0, c1 = self.cum[idx - 1], self.cum[idx]
+        frac = (count - c0) / (c1 - c0) if c1 > c0 else 0.0
+        return float(self.grid[idx - 1] + frac * self._STEP)
+
+    def wait(self, user: Any, t: float) -> float:
+        users = max(1, users_for(self.profile, math.floor(t / _TICK) * _TICK, self.user_rate))
+        now_count = self.count_at(t)
+        mark = getattr(user, "_harness_count", None)
+        if mark is None:
+            self.users_started += 1
+            mark = now_count + users * ((self.users_started * self._PHASE) % 1.0) - users
+        mark = max(mark + users, now_count - users)  # one share of arrivals later; never a backlog burst
+        user._harness_count = mark
+        due = self.time_at(mark)
+        if math.isinf(due):  # no further share in this profile: idle until the shape stops the run
+            return self.profile.duration - t + 10 * _TICK
+        return max(0.0, due - t)
 
 
 def profile_pacing(profile: Profile, user_rate: float) -> Any:
     """A Locust ``wait_time`` that makes all users together start ``profile.rate_at(t)`` tasks per second.
 
-    Each user runs ``rate / users`` tasks per second, where ``users`` is the shape's count at
-    that instant, with ``constant_throughput``'s bookkeeping (the task's own time is deducted).
+    Arrivals are shared out along the profile's cumulative curve: with ``users`` users (what the
+    shape set at its last tick), each user starts its next task when ``users`` more arrivals
+    are due, so ramps, steps and spikes are followed between ticks and a zero rate sends nothing.
     """
+    pacer = _Pacer(profile, user_rate)
 
     def wait_time(user: Any) -> float:
-        t = _elapsed()
-        rate = profile.rate_at(t)
-        users = max(1, math.ceil(rate / user_rate - 1e-9))
-        period = users / rate if rate > 0 else 0.1
-        now = time.monotonic()
-        last = getattr(user, "_harness_next", now)
-        target = max(last + period, now)
-        user._harness_next = target
-        return max(0.0, target - now)
+        return pacer.wait(user, _elapsed())
 
     return wait_time
 

@@ -85,6 +85,13 @@ class LocustConfig:
                 field="profile",
                 value=None,
             )
+        if self.profile is not None and (self.users is not None or self.duration is not None):
+            raise InvalidConfig(
+                "give either profile= (it sets users and duration over time) or users= and duration=, "
+                "not both.",
+                field="profile",
+                value=self.profile,
+            )
         _check_positive("users", self.users)
         _check_positive("duration", self.duration)
         if self.duration is not None and not float(self.duration).is_integer():

@@ -15,6 +15,7 @@ from harness.load import (
     ConstantArrival,
     LocustConfig,
     LocustRunError,
+    RampLoad,
     RemoteTargetRefused,
     evaluate_thresholds,
     run_locust,
@@ -30,11 +31,11 @@ def _assert_no_gevent() -> None:
 
 @pytest.mark.slow
 def test_profile_run_gives_typed_stats_and_keeps_locust_files(sample_server: str, tmp_path: Path) -> None:
-    """A 3 s ConstantArrival(100/s) run sends about 300 requests split over the paths."""
+    """A ramp from zero then a plateau (100 + 200 planned requests) sends about 300, split over the paths."""
     result = run_locust(
         host=sample_server,
         output_dir=tmp_path,
-        profile=ConstantArrival(rate=100, duration=3),
+        profile=RampLoad(start_rate=0, end_rate=100, duration=2).then(ConstantArrival(rate=100, duration=2)),
         paths=("/ping", "/checkout"),
     )
     _assert_no_gevent()
@@ -108,9 +109,18 @@ def test_a_broken_user_class_raises_with_the_log(sample_server: str, tmp_path: P
 
 
 def test_config_needs_a_profile_or_users_and_duration(tmp_path: Path) -> None:
-    """Without a profile, users and duration are required."""
+    """Without a profile, users and duration are required; with one, neither; durations are whole seconds."""
     with pytest.raises(InvalidConfig, match="profile= or both users= and duration="):
         LocustConfig(host="http://127.0.0.1:1", output_dir=tmp_path, users=3)
+    with pytest.raises(InvalidConfig, match="not both"):
+        LocustConfig(
+            host="http://127.0.0.1:1",
+            output_dir=tmp_path,
+            profile=ConstantArrival(rate=1, duration=1),
+            users=3,
+        )
+    with pytest.raises(InvalidConfig, match="whole seconds"):
+        LocustConfig(host="http://127.0.0.1:1", output_dir=tmp_path, users=3, duration=2.5)
 
 
 def test_remote_hosts_are_refused_without_opt_in(tmp_path: Path) -> None:
@@ -196,7 +206,7 @@ def test_a_run_without_statistics_is_an_error(tmp_path: Path) -> None:
 SHAPE_PROBE = """
 import json
 import subprocess
-from harness.load import StepLoad
+from harness.load import RampLoad, StepLoad
 from harness.load._locust_shim import profile_pacing, shape_for
 
 profile = StepLoad(start_rate=25, step=25, step_duration=10, steps=3)
@@ -212,7 +222,9 @@ class FakeUser:
 
 user = FakeUser()
 waits = [wait(user) for _ in range(4)]
-print(json.dumps({"ticks": ticks, "waits": waits}))
+ramp = shape_for(RampLoad(start_rate=0, end_rate=100, duration=10), user_rate=10, spawn_rate=50)()
+ramp.get_run_time = lambda: 0.0
+print(json.dumps({"ticks": ticks, "waits": waits, "idle": ramp.tick()}))
 """
 
 
@@ -227,8 +239,10 @@ def test_profile_shape_and_pacing_inside_a_locust_process() -> None:
         cwd=Path.cwd(),
     )
     data = json.loads(out.stdout.strip().splitlines()[-1])
-    assert data["ticks"] == [[3, 50], [3, 50], [5, 50], [8, 50], [8, 50], None]
-    # at t=0 the rate is 25/s over 3 users: each user starts every 3/25 = 0.12 s
+    # users cover the higher of the rates now and one tick ahead: 25 -> 50 -> 75 requests/s
+    assert data["ticks"] == [[3, 50], [5, 50], [5, 50], [8, 50], [8, 50], None]
+    assert data["idle"] == [1, 50]  # a ramp from zero already has the user it needs for the next second
+    # at t=0 the rate is 25/s over 3 users: a user starts every 3/25 = 0.12 s, its first within one period
     gaps = [b - a for a, b in zip(data["waits"], data["waits"][1:], strict=False)]
-    assert data["waits"][0] == pytest.approx(0.12, abs=0.02)
-    assert all(g == pytest.approx(0.12, abs=0.02) for g in gaps)
+    assert 0 <= data["waits"][0] < 0.12
+    assert gaps == pytest.approx([0.12] * 3, abs=0.011)
