@@ -20,8 +20,10 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     payload = data.encode() if isinstance(data, str) else data
+    mode = _mode_for(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
@@ -33,6 +35,31 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
         raise
     _fsync_dir(target.parent)
     return target
+
+
+def _mode_for(target: Path) -> int:
+    """The replaced file's permissions, or what ``open()`` would give a new file (0666 less umask).
+
+    ``mkstemp`` creates 0600 files; without this, reports and baselines would be private.
+    """
+    try:
+        return target.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        return 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it where the OS allows (os.umask sets it)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return umask
 
 
 def _fsync_dir(folder: Path) -> None:

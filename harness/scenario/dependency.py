@@ -17,7 +17,6 @@ import numpy.typing as npt
 
 from harness.journal import Journal
 from harness.resilience import BreakerCore, CircuitBreakerConfig, RetryBudget
-from harness.resilience._window import FAILURE
 from harness.scenario.faults import FaultEffects
 from harness.scenario.model import ResilienceSpec
 
@@ -109,7 +108,7 @@ class DependencySim:
                 break
             stats.attempts += 1
             failure = rng.random() < p_fail
-            breaker.record(FAILURE if failure else 0, gen, t + latency)
+            breaker.record(BreakerCore.FAILURE if failure else 0, gen, t + latency)
             self._note_transitions()
             if not failure:
                 ok = True

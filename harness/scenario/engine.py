@@ -157,20 +157,41 @@ class SimulatedEngine:
         return {name: arrivals[picks == i] for i, name in enumerate(names)}
 
     def _serve(self, name: str, arrivals: FloatArray, window_length: float) -> Outcomes:
-        service = self.services[name]
         rate = arrivals.size / window_length if window_length > 0 else 0.0
-        outcomes = service.serve(arrivals, self.effects[name], self._rng_versions[name], window_rate=rate)
-        spec = self.scenario.versions[name]
-        if (
+        return self.services[name].serve(arrivals, self.effects[name], self._rng_versions[name], window_rate=rate)
+
+    def _uses_dependency(self, name: str) -> bool:
+        model = self.scenario.versions[name].model
+        return (
             self.dependency is not None
-            and spec.model is not None
-            and self.dependency.spec.dependency in spec.model.dependencies
-            and arrivals.size
-        ):
-            added, failed = self.dependency.serve(arrivals, window_length)
-            outcomes.latencies = outcomes.latencies + added
-            outcomes.errors = outcomes.errors | failed
-        return outcomes
+            and model is not None
+            and self.dependency.spec.dependency in model.dependencies
+        )
+
+    def _through_dependency(self, batches: list[tuple[FloatArray, Outcomes]], window_length: float) -> None:
+        """Every call to the shared dependency in this window, across versions, in arrival order.
+
+        The breaker and the retry budget are shared, so the order of calls matters: processing one
+        version's window before another's would let the first version's calls move the breaker and
+        judge the second unfairly.
+        """
+        if self.dependency is None or not batches:
+            return
+        times = np.concatenate([arrivals for arrivals, _ in batches])
+        if times.size == 0:
+            return
+        order = np.argsort(times, kind="stable")
+        added_sorted, failed_sorted = self.dependency.serve(times[order], window_length)
+        added = np.empty_like(added_sorted)
+        failed = np.empty_like(failed_sorted)
+        added[order] = added_sorted
+        failed[order] = failed_sorted
+        offset = 0
+        for arrivals, outcomes in batches:
+            end = offset + arrivals.size
+            outcomes.latencies = outcomes.latencies + added[offset:end]
+            outcomes.errors = outcomes.errors | failed[offset:end]
+            offset = end
 
     def _window(self, start: float, end: float) -> None:
         length = end - start
@@ -179,11 +200,15 @@ class SimulatedEngine:
         routed = self._route(arrivals, weights)
         served: dict[str, Outcomes] = {name: self._serve(name, arr, length) for name, arr in routed.items()}
         user = list(served.values())
+        calls = [(arr, served[name]) for name, arr in routed.items() if self._uses_dependency(name)]
         mirror = self.driver.mirror()
         if mirror is not None:
             target, fraction = mirror
-            keep = self._rng_router.random(arrivals.size) < fraction
-            served[target] = self._serve(target, arrivals[keep], length)
+            mirrored = arrivals[self._rng_router.random(arrivals.size) < fraction]
+            served[target] = self._serve(target, mirrored, length)
+            if self._uses_dependency(target):
+                calls.append((mirrored, served[target]))
+        self._through_dependency(calls, length)
         if self.dependency is not None:
             self.dependency.settle(end)
         self.driver.record_traffic(served)

@@ -94,3 +94,16 @@ def test_missing_journal_file_is_a_usage_error(tmp_path: Path) -> None:
 def test_event_round_trip() -> None:
     e = Event(t=1.5, kind="k", source="s", data={"a": [1, 2]})
     assert Event.from_dict(e.to_dict()) == e
+
+
+def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Reports and baselines are readable like any file (mkstemp alone would make them 0600)."""
+    umask = os.umask(0o022)
+    try:
+        fresh = write_atomic(tmp_path / "new.json", "{}")
+        assert fresh.stat().st_mode & 0o777 == 0o644
+        fresh.chmod(0o640)
+        write_atomic(fresh, "{}")
+        assert fresh.stat().st_mode & 0o777 == 0o640
+    finally:
+        os.umask(umask)
