@@ -158,7 +158,9 @@ class SimulatedEngine:
 
     def _serve(self, name: str, arrivals: FloatArray, window_length: float) -> Outcomes:
         rate = arrivals.size / window_length if window_length > 0 else 0.0
-        return self.services[name].serve(arrivals, self.effects[name], self._rng_versions[name], window_rate=rate)
+        return self.services[name].serve(
+            arrivals, self.effects[name], self._rng_versions[name], window_rate=rate
+        )
 
     def _uses_dependency(self, name: str) -> bool:
         model = self.scenario.versions[name].model
