@@ -246,3 +246,64 @@ def test_profile_shape_and_pacing_inside_a_locust_process() -> None:
     gaps = [b - a for a, b in zip(data["waits"], data["waits"][1:], strict=False)]
     assert 0 <= data["waits"][0] < 0.12
     assert gaps == pytest.approx([0.12] * 3, abs=0.011)
+
+
+@pytest.mark.slow
+async def test_a_master_with_an_external_worker_as_on_several_machines(
+    sample_server: str, tmp_path: Path
+) -> None:
+    """The documented several-machine setup: a master from run_locust, a worker started separately."""
+    from harness.load.locust_runner import _free_port
+
+    port = _free_port()
+    master_args = (
+        "--master",
+        "--expect-workers",
+        "1",
+        "--master-bind-host",
+        "127.0.0.1",
+        "--master-bind-port",
+        str(port),
+        "--expect-workers-max-wait",
+        "60",
+    )
+    run = asyncio.create_task(
+        run_locust_async(
+            host=sample_server,
+            output_dir=tmp_path,
+            users=2,
+            duration=2,
+            paths=("/ping",),
+            extra_args=master_args,
+        )
+    )
+    await asyncio.sleep(0)  # the runner writes its locustfile before its first await
+    locustfile = tmp_path / "harness_locustfile.py"
+    assert locustfile.is_file()
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--worker",
+        "--master-host",
+        "127.0.0.1",
+        "--master-port",
+        str(port),
+        "--loglevel",
+        "WARNING",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        result = await run
+        async with asyncio.timeout(30):
+            await worker.wait()
+    finally:
+        if worker.returncode is None:
+            worker.kill()
+            await worker.wait()
+    _assert_no_gevent()
+    assert result.total.requests > 50
+    assert result.endpoint("/ping").failures == 0
