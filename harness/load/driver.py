@@ -22,7 +22,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -375,8 +375,6 @@ class OpenModelDriver:
 
 
 def _with_thresholds(result: DriverResult, report: ThresholdReport) -> DriverResult:
-    from dataclasses import replace
-
     return replace(result, thresholds=report)
 
 

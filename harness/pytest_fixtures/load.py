@@ -95,7 +95,8 @@ class LoadRunner:
         self._check_bounds(profile)
         parsed = tuple(t if isinstance(t, Threshold) else Threshold.parse(t) for t in thresholds)
         options.setdefault("seed", self.seed)
-        config = DriverConfig(profile=profile, thresholds=parsed, max_requests=self.max_requests, **options)
+        options["max_requests"] = min(options.get("max_requests") or self.max_requests, self.max_requests)
+        config = DriverConfig(profile=profile, thresholds=parsed, **options)
         result = await OpenModelDriver(config, self._target(target), clock=self.clock).run()
         self.results.append(result)
         if check:
