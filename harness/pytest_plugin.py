@@ -40,13 +40,15 @@ pytest_plugins: list[str] = [
     "harness.health.pytest_fixtures",
     "harness.pytest_fixtures.report",
     "harness.pytest_fixtures.faults",
+    "harness.pytest_fixtures.scenario",
 ]
 
 OPTION_CHAOS_SEED = "--chaos-seed"
 INI_CHAOS_SEED = "chaos_seed"
 MARKERS = (
-    "chaos(seed=None): a chaos test; its seed is printed with a replay line when it fails. "
-    "seed= pins this test's seed regardless of --chaos-seed.",
+    "chaos(seed=None, faults=None): a chaos test; its seed is printed with a replay line when it fails. "
+    "seed= pins this test's seed regardless of --chaos-seed; faults={target: fault(s)} injects them "
+    "around the test call.",
 )
 _WORKER_KEY = "harness_chaos_seed"
 _SEED_KEY = pytest.StashKey[int]()

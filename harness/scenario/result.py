@@ -101,6 +101,16 @@ class RunResult:
         """The expectations that did not hold."""
         return [e for e in self.expectations if not e.passed]
 
+    def explain(self) -> str:
+        """The verdict, each failed expectation (observed vs limit) and the replay command."""
+        verdict = "passed" if self.passed else "FAILED"
+        lines = [f"scenario {self.scenario.name} {verdict} (seed {self.seed}, {self.mode})"]
+        lines.extend(
+            f"  {e.name}: observed {e.observed}, limit {e.limit} {e.detail}".rstrip() for e in self.failed
+        )
+        lines.append(f"Reproduce with: {replay_command(self.source, self.seed, self.mode)}")
+        return "\n".join(lines)
+
     def summary(self) -> dict[str, float]:
         """Scalar metrics of the run, for baselines and the gate."""
         requests = sum(w.requests for w in self.user_windows)
