@@ -20,13 +20,13 @@ import numpy as np
 
 from harness.errors import Finding, InvalidConfig
 
-__all__ = [  # noqa: RUF022 - plain sorted() order, which the API test checks
+__all__ = [
+    "DEFAULT_BURN_RULES",
+    "SLO",
     "BurnAlert",
     "BurnRateAlerter",
     "BurnRateRule",
-    "DEFAULT_BURN_RULES",
     "ErrorBudget",
-    "SLO",
     "SLOKind",
     "SLOStatus",
     "SLOViolated",
