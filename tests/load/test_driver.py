@@ -6,6 +6,8 @@ import asyncio
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fixtures.sample_service import SampleService
 from harness.clock import VirtualClock
@@ -183,3 +185,32 @@ def test_thresholds_given_as_text_are_parsed() -> None:
     assert config.thresholds[0].metric == "p99"
     with pytest.raises(InvalidConfig):
         DriverConfig(profile=ConstantArrival(rate=1, duration=1), thresholds=("p99 < soon",))  # type: ignore[arg-type]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    rate=st.floats(20, 400),
+    duration=st.floats(0.2, 2.0),
+    connections=st.integers(1, 8),
+    mean_latency=st.floats(0.0005, 0.05),
+    seed=st.integers(0, 2**32),
+)
+def test_accounting_and_corrected_latency_invariants(
+    rate: float, duration: float, connections: int, mean_latency: float, seed: int
+) -> None:
+    """Every planned start is sent or dropped; corrected latency never falls below service time."""
+    clock = VirtualClock()
+    rng = random.Random(seed)
+
+    async def call() -> None:
+        await asyncio.sleep(rng.expovariate(1 / mean_latency))
+
+    config = DriverConfig(
+        profile=ConstantArrival(rate=rate, duration=duration), connections=connections, drain=0.5
+    )
+    result = _run(clock, config, call)
+    assert result.sent + result.dropped == result.planned
+    assert abs(result.planned - rate * duration) <= 1
+    assert result.completed == result.sent
+    for q in ("p50", "p90", "p99", "p999", "max"):
+        assert getattr(result.corrected, q) >= getattr(result.service, q) - 2e-6
