@@ -10,8 +10,6 @@ slot keeps the slot, so no slot is ever lost.
 from __future__ import annotations
 
 import asyncio
-import functools
-import inspect
 import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -20,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.resilience._decorate import decorate
 from harness.resilience.breaker import _positive_int
 from harness.resilience.errors import BulkheadFull
 from harness.resilience.events import EventKind, EventSource, Listener
@@ -223,18 +222,4 @@ class Bulkhead(EventSource):
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         """Decorate a function or coroutine function."""
-        if inspect.iscoroutinefunction(fn):
-            acall = self.acall
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await acall(fn, *args, **kwargs)
-
-            return async_wrapper
-        call = self.call
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return call(fn, *args, **kwargs)
-
-        return wrapper
+        return decorate(fn, self.call, self.acall)

@@ -11,7 +11,6 @@ the rules. Every transition is kept in memory and, with a ``Storage``, persisted
 from __future__ import annotations
 
 import enum
-import functools
 import inspect
 import itertools
 import threading
@@ -23,6 +22,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 from harness.clock import Clock, SystemClock
 from harness.conditions import Condition, parse_condition
 from harness.errors import InvalidConfig, StorageUnavailable
+from harness.resilience._decorate import decorate
 from harness.resilience.breaker import ExceptionMatcher, _matcher, _matches
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.storage import Storage
@@ -126,21 +126,7 @@ class FallbackChain(EventSource):
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         """Decorate the primary."""
-        if inspect.iscoroutinefunction(fn):
-            acall = self.acall
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await acall(fn, *args, **kwargs)
-
-            return async_wrapper
-        call = self.call
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return call(fn, *args, **kwargs)
-
-        return wrapper
+        return decorate(fn, self.call, self.acall)
 
 
 class FallbackMode(enum.IntEnum):

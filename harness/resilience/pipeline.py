@@ -12,11 +12,11 @@ pipeline's listeners, tagged with the strategy's name, in the order they happen.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload, runtime_checkable
 
 from harness.errors import InvalidConfig
+from harness.resilience._decorate import decorate
 from harness.resilience.events import EventKind, EventSource, Listener, ResilienceEvent
 
 __all__ = ["Pipeline", "Strategy"]
@@ -98,18 +98,4 @@ class Pipeline(EventSource):
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         """Decorate a function or coroutine function."""
-        if inspect.iscoroutinefunction(fn):
-            acall = self.acall
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await acall(fn, *args, **kwargs)
-
-            return async_wrapper
-        call = self.call
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return call(fn, *args, **kwargs)
-
-        return wrapper
+        return decorate(fn, self.call, self.acall)

@@ -10,8 +10,6 @@ script on Redis. ``Gcra`` is the sans-IO core; ``RateLimiter`` drives it on a cl
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import threading
 from collections.abc import Awaitable, Callable
@@ -20,6 +18,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.resilience._decorate import decorate
 from harness.resilience.breaker import _positive, _positive_int
 from harness.resilience.errors import RateLimited
 from harness.resilience.events import EventKind, EventSource, Listener
@@ -198,21 +197,7 @@ class RateLimiter(EventSource):
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         """Decorate a function or coroutine function."""
-        if inspect.iscoroutinefunction(fn):
-            acall = self.acall
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await acall(fn, *args, **kwargs)
-
-            return async_wrapper
-        call = self.call
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return call(fn, *args, **kwargs)
-
-        return wrapper
+        return decorate(fn, self.call, self.acall)
 
 
 class SharedRateLimiter:

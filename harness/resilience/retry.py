@@ -12,8 +12,6 @@ retry budget does, so a brown-out does not turn every call into ``max_attempts``
 from __future__ import annotations
 
 import enum
-import functools
-import inspect
 import random
 import threading
 from collections.abc import Awaitable, Callable
@@ -22,6 +20,7 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.resilience._decorate import decorate
 from harness.resilience.breaker import ExceptionMatcher, _matcher, _matches, _positive, _positive_int
 from harness.resilience.events import EventKind, EventSource, Listener
 
@@ -376,20 +375,6 @@ class Retry(EventSource):
 
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         """Decorate a function or coroutine function so every call is retried."""
-        if inspect.iscoroutinefunction(fn):
-            acall = self.acall
-
-            @functools.wraps(fn)
-            async def async_wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-                return await acall(fn, *args, **kwargs)
-
-            return async_wrapper
-        call = self.call
-
-        @functools.wraps(fn)
-        def wrapper(*args: P.args, **kwargs: P.kwargs) -> Any:
-            return call(fn, *args, **kwargs)
-
-        return wrapper
+        return decorate(fn, self.call, self.acall)
 
 
