@@ -17,7 +17,7 @@ from harness._version import __version__
 from harness.journal import Journal
 from harness.rollout.contract import Decision, VersionWindow, Window
 from harness.scenario.dependency import DependencySim
-from harness.scenario.expectations import UserWindow, check_expectations
+from harness.scenario.expectations import UserWindow, check_expectations, journal_expectations
 from harness.scenario.faults import FaultEffects, fault_timeline
 from harness.scenario.flows import FlowDriver, build_driver
 from harness.scenario.model import FaultSpec, Scenario
@@ -117,17 +117,7 @@ class SimulatedEngine:
         outcome = self.driver.outcome()
         dep_stats = self.dependency.stats if self.dependency is not None else None
         expectations = check_expectations(sc, self.user_windows, outcome, dep_stats)
-        for result in expectations:
-            self.journal.record(
-                sc.duration,
-                "expectation",
-                "engine",
-                name=result.name,
-                passed=result.passed,
-                observed=result.observed,
-                limit=result.limit,
-            )
-        self.journal.record(sc.duration, "run.end", "engine", passed=all(e.passed for e in expectations))
+        journal_expectations(self.journal, sc.duration, expectations)
         return RunResult(
             scenario=sc,
             seed=self.seed,

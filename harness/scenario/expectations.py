@@ -8,12 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from harness.journal import Journal
 from harness.report import ExpectationResult
 from harness.scenario.dependency import DependencyStats
 from harness.scenario.flows import FlowOutcome
 from harness.scenario.model import OutcomeExpectations, Scenario, SteadyStateProbe
 
-__all__ = ["UserWindow", "check_expectations"]
+__all__ = ["UserWindow", "check_expectations", "journal_expectations"]
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -183,3 +184,22 @@ def check_expectations(
     results = [_check_probe(p, windows, span) for p in scenario.expectations.steady_state]
     results.extend(_outcome_checks(scenario.expectations.outcome, outcome, windows, dependency))
     return results
+
+
+def journal_expectations(
+    journal: Journal, t: float, results: Sequence[ExpectationResult], **run_end: object
+) -> bool:
+    """Record each expectation and the ``run.end`` event at time ``t``; whether all passed."""
+    for result in results:
+        journal.record(
+            t,
+            "expectation",
+            "engine",
+            name=result.name,
+            passed=result.passed,
+            observed=result.observed,
+            limit=result.limit,
+        )
+    passed = all(r.passed for r in results)
+    journal.record(t, "run.end", "engine", passed=passed, **run_end)
+    return passed

@@ -28,7 +28,7 @@ from harness.journal import Journal
 from harness.load import ConstantArrival, DriverConfig, OpenModelDriver
 from harness.rollout.contract import Decision, VersionWindow, Window
 from harness.scenario.engine import Progress
-from harness.scenario.expectations import UserWindow, check_expectations
+from harness.scenario.expectations import UserWindow, check_expectations, journal_expectations
 from harness.scenario.faults import FaultEffects, fault_timeline
 from harness.scenario.flows import FlowDriver, build_driver
 from harness.scenario.model import FaultKind, FaultSpec, Scenario
@@ -376,21 +376,10 @@ class LiveEngine:
         outcome = self.driver.outcome()
         expectations = check_expectations(sc, self.user_windows, outcome, None)
         sequence = self.sequence.hexdigest()
-        for check in expectations:
-            self.journal.record(
-                sc.duration,
-                "expectation",
-                "engine",
-                name=check.name,
-                passed=check.passed,
-                observed=check.observed,
-                limit=check.limit,
-            )
-        self.journal.record(
+        journal_expectations(
+            self.journal,
             sc.duration,
-            "run.end",
-            "engine",
-            passed=all(e.passed for e in expectations),
+            expectations,
             sequence_digest=sequence,
             driver_valid=result.valid,
             achieved_rate=result.achieved_rate,
