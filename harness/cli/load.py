@@ -1,7 +1,8 @@
 """``harness load``: drive an HTTP endpoint at a constant arrival rate, or run Locust headless.
 
-``harness load drive URL --rate 200 --duration 30 --threshold 'p99 < 300ms'`` prints corrected and
-service-time percentiles and exits 0, or 99 (``EXIT_THRESHOLDS``) when a threshold failed.
+``harness load drive URL --rate 200 --duration 30 --threshold 'p99 < 300ms'`` (or ``--profile
+step.yaml``) prints corrected and service-time percentiles and exits 0, or 99
+(``EXIT_THRESHOLDS``) when a threshold failed.
 ``harness load locust URL --users 50 --duration 60 --workers 2 --output-dir reports/locust``
 runs Locust in subprocesses and prints its merged statistics.
 Only loopback targets are accepted unless ``--allow-remote`` is given.
@@ -38,6 +39,22 @@ def _print_driver(result: Any) -> None:
         typer.echo(f"threshold {outcome.describe()}")
 
 
+def _read_profile(path: Path) -> Any:
+    """A profile from a YAML or JSON mapping, e.g. ``{kind: step, start_rate: 50, step: 50, ...}``."""
+    import yaml
+
+    from harness.errors import InvalidConfig
+    from harness.load import profile_from_dict
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        raise InvalidConfig(
+            f"cannot read profile file {str(path)!r}: {exc}", field="profile", value=str(path)
+        ) from None
+    return profile_from_dict(data)
+
+
 @load_app.command("drive")
 def drive(  # noqa: PLR0917 - typer turns each parameter into an option
     url: Annotated[str, typer.Argument(help="URL to request, e.g. http://127.0.0.1:8080/checkout")],
@@ -48,8 +65,11 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
     latency_target: Annotated[float, typer.Option(help="seconds; for the driver-bound check")] = 0.1,
     allow_remote: Annotated[bool, typer.Option(help="permit a non-loopback target")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
+    profile_file: Annotated[
+        Path | None, typer.Option("--profile", help="YAML/JSON profile ({kind: ramp, ...}); replaces --rate")
+    ] = None,
 ) -> None:
-    """Send RATE requests/s to URL for DURATION seconds; report coordinated-omission-corrected latency."""
+    """Send RATE requests/s (or a --profile) to URL; report coordinated-omission-corrected latency."""
     from harness.atomic import write_atomic
     from harness.load import (
         ConstantArrival,
@@ -61,8 +81,9 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
     )
 
     thresholds = tuple(Threshold.parse(t) for t in threshold or [])
+    profile = _read_profile(profile_file) if profile_file else ConstantArrival(rate=rate, duration=duration)
     config = DriverConfig(
-        profile=ConstantArrival(rate=rate, duration=duration),
+        profile=profile,
         connections=connections,
         thresholds=thresholds,
         latency_target=latency_target,
