@@ -211,11 +211,12 @@ def validate(
     console = Console()
     for path in expand_paths(paths):
         sc = load_scenario(path)
-        from harness.scenario.services import resolve_callable
+        from harness.scenario.imports import resolve_callable
 
-        for version in sc.versions.values():
-            if version.callable is not None:
-                resolve_callable(version.callable.target)
+        targets = [v.callable.target for v in sc.versions.values() if v.callable is not None]
+        targets += [k.payload for k in sc.traffic.mix if k.payload is not None]
+        for target in targets:
+            resolve_callable(target)
         console.print(f"[green]ok[/] {path}: {sc.name}")
 
 

@@ -21,6 +21,7 @@ from harness.scenario.expectations import UserWindow, check_expectations, journa
 from harness.scenario.faults import FaultEffects, fault_timeline
 from harness.scenario.flows import FlowDriver, build_driver
 from harness.scenario.model import FaultSpec, Scenario
+from harness.scenario.requests import RequestMaker
 from harness.scenario.result import RunResult, VersionPoint
 from harness.scenario.services import CallableService, ModelService, Outcomes, Service
 from harness.seeding import Seeds
@@ -54,6 +55,7 @@ class SimulatedEngine:
         self.services = self._build_services()
         self.effects = self._build_effects()
         self.dependency = self._build_dependency()
+        self.requests = RequestMaker(scenario.traffic.mix, self.seeds.child("requests"))
         self._rng_traffic = self.seeds.numpy("traffic")
         self._rng_router = self.seeds.numpy("router")
         self._rng_versions = {name: self.seeds.numpy(f"version/{name}") for name in scenario.versions}
@@ -149,7 +151,7 @@ class SimulatedEngine:
     def _serve(self, name: str, arrivals: FloatArray, window_length: float) -> Outcomes:
         rate = arrivals.size / window_length if window_length > 0 else 0.0
         return self.services[name].serve(
-            arrivals, self.effects[name], self._rng_versions[name], window_rate=rate
+            arrivals, self.effects[name], self._rng_versions[name], window_rate=rate, requests=self.requests
         )
 
     def _uses_dependency(self, name: str) -> bool:

@@ -31,9 +31,11 @@ from harness.scenario.engine import Progress
 from harness.scenario.expectations import UserWindow, check_expectations, journal_expectations
 from harness.scenario.faults import FaultEffects, fault_timeline
 from harness.scenario.flows import FlowDriver, build_driver
+from harness.scenario.imports import resolve_callable
 from harness.scenario.model import FaultKind, FaultSpec, Scenario
+from harness.scenario.requests import RequestMaker
 from harness.scenario.result import RunResult, VersionPoint
-from harness.scenario.services import Outcomes, resolve_callable
+from harness.scenario.services import Outcomes
 from harness.seeding import Seeds
 
 __all__ = ["LiveEngine"]
@@ -191,6 +193,7 @@ class LiveEngine:
             )
             for name in self.scenario.versions
         }
+        self.requests = RequestMaker(self.scenario.traffic.mix, self.seeds.child("requests"))
         self.fault_rng = self.seeds.stream("faults")
         self.mirror_rng = self.seeds.stream("mirror")
         self.routes: list[str] = []
@@ -258,7 +261,7 @@ class LiveEngine:
         """Serve one user request; record per-version and user-facing outcomes."""
         t = time.monotonic() - self.origin
         self.counter += 1
-        request = {"id": self.counter, "item": f"item-{self.counter % 97}", "quantity": 1 + self.counter % 3}
+        request = self.requests.request(int(self.requests.draw(1)[0]))
         name = self._pick()
         self.routes.append(name)
         self.sequence.update(f"{self.counter}:{name};".encode())

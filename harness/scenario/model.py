@@ -32,6 +32,7 @@ __all__ = [
     "LiveSpec",
     "ModelSpec",
     "OutcomeExpectations",
+    "RequestKind",
     "ResilienceSpec",
     "ResponseSpec",
     "RollbackSpec",
@@ -187,14 +188,38 @@ class VersionSpec(_Spec):
         return self
 
 
+class RequestKind(_Spec):
+    """One kind of request in the traffic mix.
+
+    ``payload`` names a polyfactory factory (``"fixtures.factories:CheckoutRequestFactory"``)
+    whose ``build()`` makes each request's payload, seeded from the run. ``latency_factor``
+    scales a model version's latency for this kind (a search costs more than a ping).
+    """
+
+    name: str = Field(min_length=1, max_length=100)
+    weight: float = Field(default=1.0, gt=0.0, le=1e6)
+    payload: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    latency_factor: float = Field(default=1.0, gt=0.0, le=1000.0)
+
+
 class TrafficSpec(_Spec):
-    """Open-model traffic: a request rate that may step, ramp or spike over the run."""
+    """Open-model traffic: a request rate that may step, ramp or spike over the run, and a request mix."""
 
     rate: float = Field(default=100.0, gt=0.0, le=MAX_RATE)
     profile: Literal["constant", "ramp", "step", "spike", "diurnal"] = "constant"
     peak: float | None = Field(default=None, gt=0.0, le=MAX_RATE)
     at: Duration = 0.0
     length: Duration = 0.0
+    mix: list[RequestKind] = Field(default_factory=list, max_length=100)
+
+    @field_validator("mix")
+    @classmethod
+    def _unique_kinds(cls, value: list[RequestKind]) -> list[RequestKind]:
+        names = [k.name for k in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"request kinds {dupes} appear more than once in traffic.mix")
+        return value
 
     def rate_at(self, t: float, duration: float) -> float:
         """Requests per second at time ``t`` of a run of ``duration`` seconds."""
@@ -470,7 +495,7 @@ class Scenario(_Spec):
             update={
                 "duration": self.duration * k,
                 "window": self.live.window,
-                "traffic": TrafficSpec(rate=self.live.rate),
+                "traffic": self.traffic.model_copy(update={"rate": self.live.rate, "profile": "constant"}),
                 "faults": [scaled(f, at=f.at, duration=f.duration) for f in self.faults],
                 "flow": flow,
                 "expectations": expectations,

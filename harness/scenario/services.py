@@ -9,10 +9,7 @@ concurrent requests cost one function call each.
 
 from __future__ import annotations
 
-import importlib
-import os
 import random
-import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from types import CoroutineType
@@ -23,9 +20,11 @@ import numpy.typing as npt
 
 from harness.errors import InvalidConfig
 from harness.scenario.faults import FaultEffects
+from harness.scenario.imports import resolve_callable
 from harness.scenario.model import CallableSpec, ModelSpec
+from harness.scenario.requests import RequestMaker
 
-__all__ = ["CallableService", "ModelService", "Outcomes", "RequestClock", "Service", "resolve_callable"]
+__all__ = ["CallableService", "ModelService", "Outcomes", "RequestClock", "Service"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -57,9 +56,15 @@ class Service:
     name: str
 
     def serve(
-        self, arrivals: FloatArray, effects: FaultEffects, rng: np.random.Generator, *, window_rate: float
+        self,
+        arrivals: FloatArray,
+        effects: FaultEffects,
+        rng: np.random.Generator,
+        *,
+        window_rate: float,
+        requests: RequestMaker,
     ) -> Outcomes:
-        """Outcomes for requests arriving at ``arrivals`` (sorted seconds)."""
+        """Outcomes for requests arriving at ``arrivals`` (sorted seconds), kinds drawn from ``requests``."""
         raise NotImplementedError
 
 
@@ -72,9 +77,15 @@ class ModelService(Service):
         self.first_traffic: float | None = None
 
     def serve(
-        self, arrivals: FloatArray, effects: FaultEffects, rng: np.random.Generator, *, window_rate: float
+        self,
+        arrivals: FloatArray,
+        effects: FaultEffects,
+        rng: np.random.Generator,
+        *,
+        window_rate: float,
+        requests: RequestMaker,
     ) -> Outcomes:
-        """Vectorised outcomes: base latency x warm-up x queueing, errors, then faults."""
+        """Vectorised outcomes: base latency x request kind x warm-up x queueing, errors, then faults."""
         n = arrivals.size
         if n == 0:
             return Outcomes.empty()
@@ -82,6 +93,8 @@ class ModelService(Service):
         if self.first_traffic is None:
             self.first_traffic = float(arrivals[0])
         latencies = spec.latency.sample(rng, n)
+        if not requests.uniform:
+            latencies *= requests.factors[requests.draw(n)]
         if spec.warmup > 0:
             age = np.clip((arrivals - self.first_traffic) / spec.warmup, 0.0, 1.0)
             latencies *= 1.0 + (spec.warmup_factor - 1.0) * (1.0 - age)
@@ -140,30 +153,6 @@ class RequestClock:
 Handler = Callable[[dict[str, Any]], Any]
 
 
-def resolve_callable(target: str) -> Callable[..., Any]:
-    """Import ``"package.module:attr"``; a clear ``InvalidConfig`` when it is missing.
-
-    As uvicorn does for apps, the current directory is importable, so a project's own modules
-    (``fixtures.service:make``) resolve when ``harness run`` is started from its root.
-    """
-    module_name, _, attr = target.partition(":")
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise InvalidConfig(f"callable {target!r}: cannot import module {module_name!r} ({exc})") from None
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError:
-            raise InvalidConfig(f"callable {target!r}: {module_name!r} has no attribute {attr!r}") from None
-    if not callable(obj):
-        raise InvalidConfig(f"callable {target!r} is a {type(obj).__name__}, not a callable")
-    return obj  # type: ignore[no-any-return]
-
-
 def _not_on_clock(target: str) -> InvalidConfig:
     return InvalidConfig(
         f"callable {target!r} awaited something other than the clock it was given; in simulated "
@@ -207,21 +196,26 @@ class CallableService(Service):
         if not callable(handler):
             raise InvalidConfig(f"callable {spec.target!r} returned {handler!r}, not a request handler")
         self.handler: Callable[[dict[str, Any]], Any | Awaitable[Any]] = handler
-        self.calls = 0
 
     def serve(
-        self, arrivals: FloatArray, effects: FaultEffects, rng: np.random.Generator, *, window_rate: float
+        self,
+        arrivals: FloatArray,
+        effects: FaultEffects,
+        rng: np.random.Generator,
+        *,
+        window_rate: float,
+        requests: RequestMaker,
     ) -> Outcomes:
         """Call the handler for every request, in arrival order."""
         n = arrivals.size
+        kinds = requests.draw(n).tolist()
         latencies = np.empty(n)
         errors = np.zeros(n, dtype=bool)
         responses: list[Any] = []
         clock, handler, target = self.clock, self.handler, self.target
         for i, arrival in enumerate(arrivals.tolist()):
             clock.begin(arrival)
-            request = {"id": self.calls, "item": f"item-{self.calls % 97}", "quantity": 1 + self.calls % 3}
-            self.calls += 1
+            request = requests.request(kinds[i])
             try:
                 result = handler(request)
                 if type(result) is CoroutineType:

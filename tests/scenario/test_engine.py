@@ -124,3 +124,68 @@ def test_model_versions_need_simulated_mode() -> None:
     )
     with pytest.raises(InvalidConfig, match="live mode needs callable or http"):
         run_scenario(sc, mode="live")
+
+
+def test_request_mix_builds_seeded_payloads_and_scales_model_latency(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "echo_version.py").write_text(
+        "SEEN = []\n"
+        "def make(rng, clock):\n"
+        "    def handle(request):\n"
+        "        SEEN.append(request)\n"
+        "        clock.sleep_sync(0.01 if request['endpoint'] == 'checkout' else 0.03)\n"
+        "        return request\n"
+        "    return handle\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import echo_version  # type: ignore[import-not-found]
+
+    text = """
+name: mix
+description: two request kinds with factory payloads
+duration: 60s
+versions:
+  v1: {callable: {target: "echo_version:make"}}
+traffic:
+  rate: 100
+  mix:
+    - {name: checkout, weight: 3, payload: "fixtures.factories:CheckoutRequestFactory"}
+    - {name: browse, weight: 1, payload: "fixtures.factories:BrowseRequestFactory"}
+"""
+    run_scenario(parse_scenario(text), seed=4)
+    first = list(echo_version.SEEN)
+    browse = [r for r in first if r["endpoint"] == "browse"]
+    assert 0.2 < len(browse) / len(first) < 0.3
+    assert all(1 <= r["page"] <= 50 for r in browse)
+    assert all(1 <= r["quantity"] <= 5 and r["item"].isalpha() for r in first)
+    echo_version.SEEN.clear()
+    run_scenario(parse_scenario(text), seed=4)
+    assert echo_version.SEEN == first
+
+    model = parse_scenario(
+        """
+name: mix-model
+description: a search costs three times a ping
+duration: 60s
+versions:
+  v1: {model: {latency: {kind: fixed, value: 10ms}}}
+traffic:
+  rate: 200
+  mix:
+    - {name: ping, weight: 3}
+    - {name: search, weight: 1, latency_factor: 3}
+"""
+    )
+    point = run_scenario(model, seed=1).points["v1"][0]
+    assert point.p50 == pytest.approx(0.010)
+    assert point.p99 == pytest.approx(0.030)
+
+
+def test_a_payload_that_is_not_a_factory_is_a_usage_error() -> None:
+    sc = parse_scenario(
+        "name: m\ndescription: d\nduration: 10s\nversions:\n  v1: {model: {}}\n"
+        "traffic: {mix: [{name: a, payload: 'fixtures.factories:CheckoutRequest'}]}\n"
+    )
+    with pytest.raises(InvalidConfig, match="not a polyfactory factory"):
+        run_scenario(sc)
