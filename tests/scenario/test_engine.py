@@ -161,7 +161,7 @@ traffic:
     assert all(1 <= r["quantity"] <= 5 and r["item"].isalpha() for r in first)
     echo_version.SEEN.clear()
     run_scenario(parse_scenario(text), seed=4)
-    assert echo_version.SEEN == first
+    assert first == echo_version.SEEN
 
     model = parse_scenario(
         """
