@@ -7,7 +7,6 @@ on a usage error (a bad file names its line and field).
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,13 +26,6 @@ __all__ = ["register"]
 EXIT_OK, EXIT_FINDING = 0, 1
 
 
-class ModeChoice(enum.StrEnum):
-    """``--mode`` values."""
-
-    SIMULATED = "simulated"
-    LIVE = "live"
-
-
 def _console() -> Console:
     """A console that does not squeeze tables or paths into 80 columns when output is piped."""
     console = Console(soft_wrap=True)
@@ -43,7 +35,7 @@ def _console() -> Console:
 
 
 def _run_one(
-    path: Path, scenario: Scenario, seed: int | None, mode: ModeChoice, console: Console
+    path: Path, scenario: Scenario, seed: int | None, mode: Mode, console: Console
 ) -> RunResult:
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -59,7 +51,7 @@ def _run_one(
         def progress(done: float, total: float) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = run_scenario(scenario, seed=seed, mode=Mode(mode.value), progress=progress)
+        result = run_scenario(scenario, seed=seed, mode=mode, progress=progress)
     result.attach_source(str(path))
     return result
 
@@ -101,8 +93,8 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         int | None, typer.Option(help="Seed for every scenario (default: each file's seed).")
     ] = None,
     mode: Annotated[
-        ModeChoice, typer.Option(help="simulated (virtual time, models) or live.")
-    ] = ModeChoice.SIMULATED,
+        Mode, typer.Option(help="simulated (virtual time, models) or live.")
+    ] = Mode.SIMULATED,
     report: Annotated[Path, typer.Option(help="Folder for reports (reports/<scenario>/<time>/).")] = Path(
         "reports"
     ),

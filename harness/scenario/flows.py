@@ -8,6 +8,7 @@ no decisions of their own.
 
 from __future__ import annotations
 
+import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -37,33 +38,33 @@ class FlowOutcome:
     details: dict[str, Any] = field(default_factory=dict)
 
 
-class FlowDriver:
+class FlowDriver(abc.ABC):
     """The engine's view of a rollout flow."""
 
     kind: FlowKind = FlowKind.NONE
 
+    @abc.abstractmethod
     def weights(self) -> Mapping[str, float]:
         """User traffic split, percent per version."""
-        raise NotImplementedError
 
     def mirror(self) -> tuple[str, float] | None:
         """(version, fraction of user requests mirrored to it), or None."""
         return None
 
-    def record_traffic(self, served: Mapping[str, Outcomes]) -> None:
+    def record_traffic(self, served: Mapping[str, Outcomes]) -> None:  # noqa: B027 - an optional hook
         """See every version's outcomes of a window before :meth:`observe` (default: ignore)."""
 
     def exchanges(self, start: float, end: float, served: Mapping[str, Outcomes]) -> tuple[Exchange, ...]:
         """Response triples for shadow comparison in this window (none outside shadow flows)."""
         return ()
 
+    @abc.abstractmethod
     def observe(self, window: Window) -> Decision | None:
         """Feed one window; the decision taken, if the flow is still running."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def outcome(self) -> FlowOutcome:
         """The flow's result so far."""
-        raise NotImplementedError
 
 
 class NoFlow(FlowDriver):

@@ -18,7 +18,7 @@ DEFAULT_SEED = 1
 """The seed of a scenario file that names none and a run that passes none: runs reproduce by default."""
 
 
-class Mode(enum.Enum):
+class Mode(enum.StrEnum):
     """Where a scenario runs: on virtual time with models (simulated) or against real services (live)."""
 
     SIMULATED = "simulated"

@@ -9,6 +9,7 @@ concurrent requests cost one function call each.
 
 from __future__ import annotations
 
+import abc
 import random
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
@@ -50,11 +51,12 @@ class Outcomes:
         return cls(latencies=np.empty(0), errors=np.zeros(0, dtype=bool))
 
 
-class Service:
+class Service(abc.ABC):
     """A simulated version. Subclasses implement :meth:`serve`."""
 
     name: str
 
+    @abc.abstractmethod
     def serve(
         self,
         arrivals: FloatArray,
@@ -65,7 +67,6 @@ class Service:
         requests: RequestMaker,
     ) -> Outcomes:
         """Outcomes for requests arriving at ``arrivals`` (sorted seconds), kinds drawn from ``requests``."""
-        raise NotImplementedError
 
 
 class ModelService(Service):
