@@ -6,9 +6,9 @@ so ``from harness.faults import inject`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from harness._lazy import lazy_exports
 from harness.faults import clock_faults, process_faults
 from harness.faults.clock_faults import ClockJump, FaultyClock
 from harness.faults.inject import FaultEvent, FaultInjector, Injection, inject
@@ -62,15 +62,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Load the heavier parts (HTTP API, client backend, Redis faults) on first access."""
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'harness.faults' has no attribute {name!r}")
-    module = importlib.import_module(module_name)
-    value = module if module_name.endswith(f".{name}") else getattr(module, name)
-    globals()[name] = value
-    return value
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
 
 
 __all__ = [
