@@ -43,6 +43,31 @@ def _percentiles(latencies: FloatArray) -> tuple[float | None, float | None, flo
     return float(p50), float(p95), float(p99)
 
 
+def record_points(
+    journal: Journal,
+    points: dict[str, list[VersionPoint]],
+    window: tuple[float, float],
+    served: Mapping[str, Outcomes],
+    weights: Mapping[str, float],
+) -> None:
+    """Append each version's aggregates for ``[start, end)`` to ``points`` and journal them."""
+    start, end = window
+    for name, out in served.items():
+        p50, p95, p99 = _percentiles(out.latencies)
+        point = VersionPoint(
+            t_start=start,
+            t_end=end,
+            weight=float(weights.get(name, 0.0)),
+            requests=out.requests,
+            errors=int(out.errors.sum()),
+            p50=p50,
+            p95=p95,
+            p99=p99,
+        )
+        points[name].append(point)
+        journal.record(start, "window", f"version/{name}", **point.to_dict())
+
+
 class SimulatedEngine:
     """Runs one scenario with one seed on virtual time."""
 
@@ -208,7 +233,7 @@ class SimulatedEngine:
         self.driver.record_traffic(served)
         self._record_user(start, end, user)
         window = self._make_window(start, end, served, weights)
-        self._record_points(start, end, served, weights)
+        record_points(self.journal, self.points, (start, end), served, weights)
         decision = self.driver.observe(window)
         if decision is not None:
             self.decisions.append(decision)
@@ -243,22 +268,3 @@ class SimulatedEngine:
             else latencies[:: -(-latencies.size // LATENCY_SAMPLE)]
         )
         self.user_windows.append(UserWindow(start, end, int(latencies.size), errors, sample))
-
-    def _record_points(
-        self, start: float, end: float, served: Mapping[str, Outcomes], weights: Mapping[str, float]
-    ) -> None:
-        for name, out in served.items():
-            p50, p95, p99 = _percentiles(out.latencies)
-            errors = int(out.errors.sum())
-            point = VersionPoint(
-                t_start=start,
-                t_end=end,
-                weight=float(weights.get(name, 0.0)),
-                requests=out.requests,
-                errors=errors,
-                p50=p50,
-                p95=p95,
-                p99=p99,
-            )
-            self.points[name].append(point)
-            self.journal.record(start, "window", f"version/{name}", **point.to_dict())

@@ -27,7 +27,7 @@ from harness.errors import InvalidConfig
 from harness.journal import Journal
 from harness.load import ConstantArrival, DriverConfig, OpenModelDriver
 from harness.rollout.contract import Decision, VersionWindow, Window
-from harness.scenario.engine import Progress
+from harness.scenario.engine import Progress, record_points
 from harness.scenario.expectations import UserWindow, check_expectations, journal_expectations
 from harness.scenario.faults import FaultEffects, fault_timeline
 from harness.scenario.flows import FlowDriver, build_driver
@@ -306,21 +306,7 @@ class LiveEngine:
                 start, end, len(user.latencies), sum(user.failed), np.asarray(user.latencies, dtype=float)
             )
         )
-        for name, out in served.items():
-            lat = out.latencies
-            p50, p95, p99 = (float(v) for v in np.percentile(lat, [50, 95, 99])) if lat.size else (None,) * 3
-            point = VersionPoint(
-                t_start=start,
-                t_end=end,
-                weight=float(weights.get(name, 0.0)),
-                requests=out.requests,
-                errors=int(out.errors.sum()),
-                p50=p50,
-                p95=p95,
-                p99=p99,
-            )
-            self.points[name].append(point)
-            self.journal.record(start, "window", f"version/{name}", **point.to_dict())
+        record_points(self.journal, self.points, (start, end), served, weights)
         self.driver.record_traffic(served)
         window = Window(
             start=start,
