@@ -18,8 +18,10 @@ from rich.table import Table
 from harness.errors import InvalidConfig
 from harness.journal import Journal
 from harness.report import report_dir
+from harness.report.scenario import write_scenario_reports
 from harness.scenario import Mode, RunResult, expand_paths, load_scenario, run_scenario, scenario_schema
 from harness.scenario.model import Scenario
+from harness.scenario.result import replay_command
 
 __all__ = ["register"]
 
@@ -117,10 +119,10 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         result = _run_one(path, scenario, seed, mode, console)
         out = None if no_report else report_dir(report, scenario.name)
         if out is not None:
-            result.write_reports(out)
+            write_scenario_reports(result, out)
         rows.append((result, out))
         if save_baseline:
-            from harness.scenario.baselines import save_baseline as save
+            from harness.gate.scenario import save_baseline as save
 
             console.print(f"baseline saved: {save(result, save_baseline, baseline_dir)}")
         if baseline:
@@ -128,7 +130,8 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     console.print(_summary_table(rows))
     for result, out in rows:
         if not result.passed:
-            console.print(f"[red]{result.scenario.name}[/]: replay with: {result.to_report().replay_command}")
+            command = replay_command(result.source, result.seed, result.mode)
+            console.print(f"[red]{result.scenario.name}[/]: replay with: {command}")
         if out is not None:
             console.print(f"[dim]{result.scenario.name}: reports in {out}[/]")
     failed = sum(1 for r, _ in rows if not r.passed)
@@ -138,7 +141,7 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
 
 def _gate(result: RunResult, name: str, folder: Path, console: Console) -> int:
     from harness.gate import gate_table
-    from harness.scenario.baselines import compare_with_baseline
+    from harness.gate.scenario import compare_with_baseline
 
     verdict = compare_with_baseline(result, name, folder)
     console.print(gate_table(verdict))

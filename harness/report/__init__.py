@@ -1,7 +1,8 @@
 """Reports of a run: ``result.json``, ``junit.xml``, ``summary.md``, ``report.html``, ``journal.jsonl``.
 
-Fill a :class:`RunReport` and call :func:`write_run_reports`; ``harness report`` re-renders the
-files from a ``result.json``.
+Fill a :class:`RunReport` and call :func:`write_run_reports`; for a scenario run,
+``harness.report.scenario.write_scenario_reports(result, out_dir)`` does both. ``harness report``
+re-renders the files from a ``result.json``.
 """
 
 from harness.report.html import render_html

@@ -1,9 +1,10 @@
 """The input of every report writer: one scenario run, as a schema-versioned pydantic model.
 
-The scenario engine fills a :class:`RunReport` from its run; the pytest plugin fills one for a
-chaos-marked test; ``harness report`` re-reads one from ``result.json``. Times in series, fault
-windows and decisions are seconds on the run's clock (virtual seconds in simulated mode);
-latencies are seconds. ``started_at`` is wall time and purely informational.
+:func:`~harness.report.scenario.scenario_report` fills a :class:`RunReport` from a scenario run;
+the pytest plugin fills one for a chaos-marked test; ``harness report`` re-reads one from
+``result.json``. Times in series, fault windows and decisions are seconds on the run's clock
+(virtual seconds in simulated mode); latencies are seconds. ``started_at`` is wall time and
+purely informational.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import InvalidConfig
+from harness.expectation import ExpectationResult
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -50,16 +52,6 @@ def _finite_or_none(value: float | None) -> float | None:
     if value is None or math.isfinite(value):
         return value
     return None
-
-
-class ExpectationResult(_Model):
-    """One expectation of the run and whether it held (``observed`` vs ``limit``)."""
-
-    name: str = Field(min_length=1)
-    passed: bool
-    observed: float | str | None = None
-    limit: float | str | None = None
-    detail: str = ""
 
 
 class SeriesPoint(_Model):

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from harness.expectation import ExpectationResult
 from harness.journal import Journal
-from harness.report import ExpectationResult
 from harness.scenario.dependency import DependencyStats
 from harness.scenario.flows import FlowOutcome
 from harness.scenario.model import OutcomeExpectations, Scenario, SteadyStateProbe

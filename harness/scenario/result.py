@@ -1,4 +1,4 @@
-"""The result of a scenario run: verdict, journal, digest, metrics, and its report form."""
+"""The result of a scenario run: verdict, journal, digest and metrics (``harness.report`` renders it)."""
 
 from __future__ import annotations
 
@@ -6,20 +6,10 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-from harness._version import __version__
+from harness.expectation import ExpectationResult
 from harness.journal import Journal
-from harness.report import (
-    DecisionReason,
-    DecisionRecord,
-    ExpectationResult,
-    FaultWindow,
-    RunMode,
-    RunReport,
-    SeriesPoint,
-)
 from harness.rollout.contract import Decision
 from harness.scenario.dependency import DependencyStats
 from harness.scenario.expectations import UserWindow
@@ -129,74 +119,3 @@ class RunResult:
             out["retry_ratio"] = self.dependency.retry_ratio
             out["breaker_rejections"] = float(self.dependency.rejected)
         return out
-
-    def to_report(self) -> RunReport:
-        """The report model every writer renders."""
-        series = {
-            name: [
-                SeriesPoint(
-                    t_start=p.t_start,
-                    t_end=p.t_end,
-                    weight_percent=min(100.0, max(0.0, p.weight)),
-                    requests=p.requests,
-                    errors=p.errors,
-                    error_rate=p.errors / p.requests if p.requests else 0.0,
-                    p50=p.p50,
-                    p95=p.p95,
-                    p99=p.p99,
-                )
-                for p in pts
-            ]
-            for name, pts in self.points.items()
-        }
-        faults = [
-            FaultWindow(
-                start=f.at,
-                end=min(f.at + f.duration, self.scenario.duration),
-                target=f.target,
-                kind=f.kind.value,
-            )
-            for f in self.scenario.faults
-        ]
-        decisions = [
-            DecisionRecord(
-                t=float(d.t) if d.t is not None else 0.0,
-                action=d.action.value,
-                weights=dict(d.weights),
-                reasons=[
-                    DecisionReason(
-                        metric=r.metric,
-                        statistic=r.statistic,
-                        value=r.value,
-                        threshold=r.threshold,
-                        message=r.message,
-                        verdict=r.verdict.value,
-                    )
-                    for r in d.reasons
-                ],
-            )
-            for d in self.decisions
-        ]
-        return RunReport(
-            scenario=self.scenario.name,
-            description=self.scenario.description,
-            seed=self.seed,
-            mode=RunMode(self.mode),
-            started_at=self.started_at,
-            duration=self.scenario.duration,
-            digest=self.digest,
-            passed=self.passed,
-            replay_command=replay_command(self.source, self.seed, self.mode),
-            package_version=__version__,
-            expectations=list(self.expectations),
-            series=series,
-            faults=faults,
-            decisions=decisions,
-            summary=self.summary(),
-        )
-
-    def write_reports(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write result.json, journal.jsonl, junit.xml, summary.md and report.html under ``out_dir``."""
-        from harness.report import write_run_reports
-
-        return write_run_reports(self.to_report(), out_dir, journal=self.journal)

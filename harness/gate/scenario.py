@@ -1,15 +1,20 @@
-"""Scenario baselines: a run's metrics saved under a name, compared later with the gate's statistics."""
+"""Baselines of scenario runs: a run's metrics saved under a name, compared later by :func:`compare`."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from harness.errors import InvalidConfig
-from harness.gate import Baseline, Direction, GateResult, Metric, compare
-from harness.scenario.result import RunResult
+from harness.gate.baseline import Baseline
+from harness.gate.compare import GateResult, compare
+from harness.gate.metrics import Direction, Metric
+
+if TYPE_CHECKING:
+    from harness.scenario.result import RunResult
 
 __all__ = [
     "DEFAULT_BASELINE_DIR",
