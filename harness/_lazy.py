@@ -4,31 +4,48 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 __all__ = ["lazy_exports"]
 
 
+def _load(home: str, name: str) -> Any:
+    module = importlib.import_module(home)
+    return module if home.endswith(f".{name}") else getattr(module, name)
+
+
 def lazy_exports(
-    package: str, homes: Mapping[str, str]
+    package: str, homes: Mapping[str, str], *, moved: Mapping[str, str] | None = None
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``package``: each name in ``homes`` is imported from its module.
 
     A name whose home module ends with ``.<name>`` is that module itself
     (``harness.faults.redis_faults``).
     The value is cached in the package, so the hook runs once per name.
+    ``moved`` maps names that now live elsewhere to their new module: they still resolve, with a
+    ``DeprecationWarning`` on every use that names the new import path.
     """
     namespace = sys.modules[package].__dict__
+    relocated = dict(moved or {})
 
     def __getattr__(name: str) -> Any:
         home = homes.get(name)
-        if home is None:
+        if home is not None:
+            value = _load(home, name)
+            namespace[name] = value
+            return value
+        new_home = relocated.get(name)
+        if new_home is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        module = importlib.import_module(home)
-        value = module if home.endswith(f".{name}") else getattr(module, name)
-        namespace[name] = value
-        return value
+        warnings.warn(
+            f"{package}.{name} moved to {new_home}.{name}; import it from there "
+            f"(the old path will be removed in the next release).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return _load(new_home, name)
 
     def __dir__() -> list[str]:
         return sorted(set(namespace) | set(namespace.get("__all__", ())))

@@ -37,7 +37,7 @@ __all__ = [
 # Fixture modules of the other subsystems, loaded with this plugin (and disabled with it).
 pytest_plugins: list[str] = [
     "harness.pytest_fixtures.load",
-    "harness.health.pytest_fixtures",
+    "harness.pytest_fixtures.health",
     "harness.pytest_fixtures.report",
     "harness.pytest_fixtures.faults",
     "harness.pytest_fixtures.scenario",

@@ -56,7 +56,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.cli.report",
     "harness.cli.run",
     "harness.cli.proxy",
-    "harness.health.cli",
+    "harness.cli.health",
 )
 
 

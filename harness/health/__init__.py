@@ -11,8 +11,9 @@ attempt limits). ``ServiceRegistry`` keeps service instances alive on shared ``S
 TTLs and heartbeats; ``ConfigStore`` layers defaults, files, environment and storage with
 validation, change callbacks, versions and rollback.
 
-Names load on first use, so importing this package (and the pytest fixtures that live in it)
-costs nothing until a health component is used.
+Names load on first use, so importing this package costs nothing until a health component is
+used. The HTTP endpoint is :mod:`harness.servers.health`, the CLI ``harness health check``
+(:mod:`harness.cli.health`), the fixtures :mod:`harness.pytest_fixtures.health`.
 """
 
 from typing import TYPE_CHECKING
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
         ServiceRegistry,
     )
     from harness.health.repair import AutoRepair, RepairOutcome, RepairResult, RepairRule, RuleState
-    from harness.health.server import HealthServer, health_app, serve_health
     from harness.health.sinks import Labels, LoggingSink, MemorySink, MetricSink, NoOpSink, PrometheusSink
     from harness.health.stats import EventCounter
     from harness.health.status import CheckResult, HealthStatus, Trend, worst
@@ -90,7 +90,6 @@ __all__ = [
     "HealthMonitor",
     "HealthMonitorConfig",
     "HealthReport",
-    "HealthServer",
     "HealthStatus",
     "HttpHealthCheck",
     "Labels",
@@ -115,8 +114,6 @@ __all__ = [
     "Threshold",
     "Trend",
     "Validator",
-    "health_app",
-    "serve_health",
     "worst",
 ]
 
@@ -146,7 +143,6 @@ _EXPORTS: dict[str, str] = {
     "HealthMonitor": "harness.health.monitor",
     "HealthMonitorConfig": "harness.health.monitor",
     "HealthReport": "harness.health.monitor",
-    "HealthServer": "harness.health.server",
     "HealthStatus": "harness.health.status",
     "HttpHealthCheck": "harness.health.checks",
     "Labels": "harness.health.sinks",
@@ -171,10 +167,15 @@ _EXPORTS: dict[str, str] = {
     "Threshold": "harness.health.alerts",
     "Trend": "harness.health.status",
     "Validator": "harness.health.config",
-    "health_app": "harness.health.server",
-    "serve_health": "harness.health.server",
     "worst": "harness.health.status",
 }
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
+# Moved to the edges; importable from here, with a DeprecationWarning, until the next release.
+_MOVED: dict[str, str] = {
+    "HealthServer": "harness.servers.health",
+    "health_app": "harness.servers.health",
+    "serve_health": "harness.servers.health",
+}
+
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, moved=_MOVED)

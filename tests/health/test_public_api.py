@@ -39,10 +39,23 @@ def test_public_classes_and_functions_have_docstrings() -> None:
 
 
 def test_importing_the_package_loads_no_component() -> None:
-    """Importing harness.health (as the pytest plugin does) loads none of its modules."""
+    """Importing harness.health and its fixtures (as the pytest plugin does) loads none of its modules."""
     code = (
-        "import sys, harness.health, harness.health.pytest_fixtures; "
+        "import sys, harness.health, harness.pytest_fixtures.health; "
         "print(sorted(m for m in sys.modules if m.startswith('harness.health.')))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
-    assert out.stdout.strip() == "['harness.health.pytest_fixtures']"
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("name", ["HealthServer", "health_app", "serve_health"])
+def test_moved_server_names_still_resolve_with_a_deprecation_warning(name: str) -> None:
+    """The health endpoint moved to harness.servers; the old names warn and give the same object."""
+    from harness import servers
+
+    with pytest.warns(
+        DeprecationWarning, match=rf"harness\.health\.{name} moved to harness\.servers\.health"
+    ):
+        value = getattr(health, name)
+    assert value is getattr(servers, name)
+    assert name not in health.__all__

@@ -7,7 +7,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.errors import InvalidConfig
-from harness.health import CallableCheck, HealthMonitor, HealthStatus, PrometheusSink, serve_health
+from harness.health import CallableCheck, HealthMonitor, HealthStatus, PrometheusSink
+from harness.servers import serve_health
 
 
 async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
