@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "OPTION_CHAOS_SEED",
     "chaos_seed",
+    "seed_of",
     "seeds",
     "storage",
     "virtual_clock",
@@ -130,24 +131,37 @@ def pytest_runtest_makereport(
     return report
 
 
-def _test_seed(request: pytest.FixtureRequest) -> int:
-    marker = request.node.get_closest_marker("chaos")
+def seed_of(node: pytest.Item | pytest.FixtureRequest) -> int:
+    """The seed in effect for a test: its ``@pytest.mark.chaos(seed=...)``, else the session seed.
+
+    Takes the test's item (in hooks) or a fixture's ``request``. Fixture modules and hooks derive
+    every per-test seed from this, so a pinned seed means the same thing everywhere.
+    """
+    item = node.node if isinstance(node, pytest.FixtureRequest) else node
+    marker = item.get_closest_marker("chaos")
     pinned = marker.kwargs.get("seed") if marker is not None else None
-    if pinned is not None:
-        try:
-            seed = parse_seed(pinned)
-        except InvalidConfig as exc:
-            raise pytest.UsageError(f"{request.node.nodeid}: @pytest.mark.chaos(seed=...): {exc}") from None
-    else:
-        seed = request.config.stash[_SEED_KEY]
-    request.node.stash[_ITEM_SEED_KEY] = seed
-    return seed
+    if pinned is None:
+        return item.config.stash[_SEED_KEY]
+    try:
+        return parse_seed(pinned)
+    except InvalidConfig as exc:
+        raise pytest.UsageError(f"{item.nodeid}: @pytest.mark.chaos(seed=...): {exc}") from None
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Refuse a chaos marker whose seed is not a seed before any test runs."""
+    for item in items:
+        marker = item.get_closest_marker("chaos")
+        if marker is not None and "seed" in marker.kwargs:
+            seed_of(item)
 
 
 @pytest.fixture
 def chaos_seed(request: pytest.FixtureRequest) -> int:
     """The seed in effect for this test (``--chaos-seed``, the chaos marker's seed, or random)."""
-    return _test_seed(request)
+    seed = seed_of(request)
+    request.node.stash[_ITEM_SEED_KEY] = seed
+    return seed
 
 
 @pytest.fixture

@@ -139,13 +139,10 @@ def _marker_faults(item: pytest.Item) -> Mapping[str, Any] | None:
 
 
 def _marker_seed(item: pytest.Item, target: str) -> int:
-    from harness.pytest_plugin import _SEED_KEY
-    from harness.seeding import Seeds, parse_seed
+    from harness.pytest_plugin import seed_of
+    from harness.seeding import Seeds
 
-    marker = item.get_closest_marker("chaos")
-    pinned = marker.kwargs.get("seed") if marker is not None else None
-    seed = parse_seed(pinned) if pinned is not None else item.config.stash[_SEED_KEY]
-    return Seeds(seed).child(item.nodeid).int_seed(f"marker/{target}")
+    return Seeds(seed_of(item)).child(item.nodeid).int_seed(f"marker/{target}")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -176,34 +176,16 @@ def _crash_message(report: pytest.TestReport) -> str:
     return text[-2000:]
 
 
-def _test_seed(item: pytest.Item) -> int:
-    """The seed the test used: the one it drew, else its chaos marker's, else the session's."""
-    from harness.errors import InvalidConfig
-    from harness.pytest_plugin import _ITEM_SEED_KEY, _SEED_KEY
-    from harness.seeding import parse_seed
-
-    drawn = item.stash.get(_ITEM_SEED_KEY, None)
-    if drawn is not None:
-        return drawn
-    marker = item.get_closest_marker("chaos")
-    pinned = marker.kwargs.get("seed") if marker is not None else None
-    if pinned is not None:
-        try:
-            return parse_seed(pinned)
-        except InvalidConfig:
-            pass
-    return item.config.stash[_SEED_KEY]
-
-
 def _plain_report(
     item: pytest.Item, phases: dict[str, pytest.TestReport], journal: Journal | None
 ) -> RunReport:
     from harness._version import __version__
-    from harness.pytest_plugin import reproduce_command
-    from harness.report import ExpectationResult, RunMode, RunReport
+    from harness.expectation import ExpectationResult
+    from harness.pytest_plugin import reproduce_command, seed_of
+    from harness.report import RunMode, RunReport
 
     failed = next((r for r in phases.values() if r.failed), None)
-    seed = _test_seed(item)
+    seed = seed_of(item)
     detail = "" if failed is None else f"{failed.when} failed: {_crash_message(failed)}"
     doc = getattr(getattr(item, "obj", None), "__doc__", None) or ""
     return RunReport(

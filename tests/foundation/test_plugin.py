@@ -73,6 +73,42 @@ def test_chaos_marker_pins_a_seed(pytester: pytest.Pytester) -> None:
     pytester.runpytest(*BASE, "--strict-markers", "--chaos-seed=9").assert_outcomes(passed=1)
 
 
+def test_seed_of_gives_the_pinned_seed_else_the_session_seed(pytester: pytest.Pytester) -> None:
+    """The one public accessor agrees with ``chaos_seed`` for a request and for the test's item."""
+    pytester.makepyfile(
+        """
+        import pytest
+        from harness.pytest_plugin import seed_of
+
+        @pytest.mark.chaos(seed=5)
+        def test_pinned(request, chaos_seed):
+            assert seed_of(request) == seed_of(request.node) == chaos_seed == 5
+
+        def test_session(request, chaos_seed):
+            assert seed_of(request) == seed_of(request.node) == chaos_seed == 9
+        """
+    )
+    pytester.runpytest(*BASE, "--chaos-seed=9").assert_outcomes(passed=2)
+
+
+def test_chaos_marker_with_a_bad_seed_is_a_usage_error_before_any_test_runs(
+    pytester: pytest.Pytester,
+) -> None:
+    """A pinned seed that is not a seed stops the session at collection and names the test."""
+    pytester.makepyfile(
+        """
+        import pytest
+
+        @pytest.mark.chaos(seed="soon")
+        def test_pinned():
+            pass
+        """
+    )
+    result = pytester.runpytest(*BASE)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*::test_pinned: @pytest.mark.chaos(seed=...): *'soon' is not an integer*"])
+
+
 def test_same_seed_gives_the_same_draws_and_another_seed_differs(pytester: pytest.Pytester) -> None:
     pytester.makepyfile(DRAWS)
     # numpy cannot be re-imported inside one process, so these runs are subprocesses.
