@@ -9,10 +9,13 @@ from __future__ import annotations
 import itertools
 from collections import deque
 
-__all__ = ["FAILURE", "SLOW", "CountWindow", "TimeWindow"]
+__all__ = ["FAILURE", "IGNORE", "RECORD", "SLOW", "SUCCESS", "CountWindow", "TimeWindow"]
 
 FAILURE = 1
 SLOW = 2
+
+# How a breaker counts a raised exception (``BreakerCore.classify``) before it becomes an outcome.
+RECORD, IGNORE, SUCCESS = 0, 1, 2
 
 
 class CountWindow:

@@ -31,7 +31,8 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
-from harness.resilience._window import FAILURE, SLOW, CountWindow, TimeWindow
+from harness.resilience._checks import ExceptionMatcher, check_matcher, matches, positive, positive_int
+from harness.resilience._window import FAILURE, IGNORE, RECORD, SLOW, SUCCESS, CountWindow, TimeWindow
 from harness.resilience.errors import CircuitOpenError
 from harness.resilience.events import EventKind, EventSource, Listener
 
@@ -48,9 +49,6 @@ __all__ = [
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-ExceptionMatcher = tuple[type[BaseException], ...] | Callable[[BaseException], bool]
-"""Which exceptions a rule applies to: a tuple of classes, or a predicate."""
 
 
 class CircuitState(enum.Enum):
@@ -74,19 +72,7 @@ _CLOSED = CircuitState.CLOSED
 _OPEN = CircuitState.OPEN
 _HALF_OPEN = CircuitState.HALF_OPEN
 
-_RECORD, _IGNORE, _SUCCESS = 0, 1, 2
 _OpenError: Callable[[str, float], CircuitOpenError] = CircuitOpenError
-
-
-def _positive(name: str, value: float, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        msg = f"{name}={value!r} must be a positive finite number; {fix}"
-        raise InvalidConfig(msg, field=name, value=value)
-
-
-def _positive_int(name: str, value: int, fix: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidConfig(f"{name}={value!r} must be an integer >= 1; {fix}", field=name, value=value)
 
 
 def _rate(name: str, value: float) -> None:
@@ -97,30 +83,6 @@ def _rate(name: str, value: float) -> None:
             field=name,
             value=value,
         )
-
-
-def _matcher(name: str, value: ExceptionMatcher) -> None:
-    if isinstance(value, tuple):
-        for item in value:
-            if not (isinstance(item, type) and issubclass(item, BaseException)):
-                raise InvalidConfig(
-                    f"{name} contains {item!r}, which is not an exception class; "
-                    "pass a tuple of exception classes or a predicate.",
-                    field=name,
-                    value=value,
-                )
-    elif not callable(value):
-        raise InvalidConfig(
-            f"{name}={value!r} must be a tuple of exception classes or a predicate taking the exception.",
-            field=name,
-            value=value,
-        )
-
-
-def _matches(matcher: ExceptionMatcher, exc: BaseException) -> bool:
-    if isinstance(matcher, tuple):
-        return isinstance(exc, matcher)
-    return bool(matcher(exc))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -151,15 +113,15 @@ class CircuitBreakerConfig:
         _rate("failure_rate_threshold", self.failure_rate_threshold)
         _rate("slow_call_rate_threshold", self.slow_call_rate_threshold)
         if self.slow_call_duration is not None:
-            _positive("slow_call_duration", self.slow_call_duration, "or None to disable slow-call tracking.")
+            positive("slow_call_duration", self.slow_call_duration, "or None to disable slow-call tracking.")
         if not isinstance(self.window_type, WindowType):
             raise InvalidConfig(
                 f"window_type={self.window_type!r} is not a window type; valid: count, time.",
                 field="window_type",
                 value=self.window_type,
             )
-        _positive_int("window", self.window, "for example 100 calls or 60 seconds.")
-        _positive_int("minimum_calls", self.minimum_calls, "for example 10.")
+        positive_int("window", self.window, "for example 100 calls or 60 seconds.")
+        positive_int("minimum_calls", self.minimum_calls, "for example 10.")
         if self.window_type is WindowType.COUNT and self.minimum_calls > self.window:
             raise InvalidConfig(
                 f"minimum_calls={self.minimum_calls!r} exceeds window={self.window!r}: a count window "
@@ -167,10 +129,10 @@ class CircuitBreakerConfig:
                 field="minimum_calls",
                 value=self.minimum_calls,
             )
-        _positive("open_for", self.open_for, "for example 30.0 seconds.")
-        _positive_int("half_open_calls", self.half_open_calls, "for example 3 trial calls.")
-        _matcher("record_on", self.record_on)
-        _matcher("ignore_on", self.ignore_on)
+        positive("open_for", self.open_for, "for example 30.0 seconds.")
+        positive_int("half_open_calls", self.half_open_calls, "for example 3 trial calls.")
+        check_matcher("record_on", self.record_on)
+        check_matcher("ignore_on", self.ignore_on)
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,9 +372,9 @@ class BreakerCore:
 
     def classify(self, exc: BaseException) -> int:
         """0 to record ``exc`` as a failure, 1 to ignore it, 2 to count it as a success."""
-        if not isinstance(exc, Exception) or _matches(self._cfg.ignore_on, exc):
-            return _IGNORE
-        return _RECORD if _matches(self._cfg.record_on, exc) else _SUCCESS
+        if not isinstance(exc, Exception) or matches(self._cfg.ignore_on, exc):
+            return IGNORE
+        return RECORD if matches(self._cfg.record_on, exc) else SUCCESS
 
     def metrics_at(self, now: float) -> BreakerMetrics:
         """A snapshot at ``now``."""
@@ -575,11 +537,11 @@ class CircuitBreaker(BreakerCore, EventSource):
 
     def _failed(self, exc: BaseException, gen: int, elapsed: float) -> None:
         kind = self.classify(exc)
-        if kind == _IGNORE:
+        if kind == IGNORE:
             with self._lock:
                 self.release(gen)
             return
-        outcome = FAILURE if kind == _RECORD else 0
+        outcome = FAILURE if kind == RECORD else 0
         slow = self._slow_after
         if slow is not None and elapsed >= slow:
             outcome |= SLOW

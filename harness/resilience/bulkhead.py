@@ -18,8 +18,8 @@ from typing import Any, ParamSpec, TypeVar, overload
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.resilience._checks import positive_int
 from harness.resilience._decorate import decorate
-from harness.resilience.breaker import _positive_int
 from harness.resilience.errors import BulkheadFull
 from harness.resilience.events import EventKind, EventSource, Listener
 
@@ -40,7 +40,7 @@ class BulkheadConfig:
     """Seconds a queued caller waits before giving up."""
 
     def __post_init__(self) -> None:
-        _positive_int("max_concurrent", self.max_concurrent, "for example 10.")
+        positive_int("max_concurrent", self.max_concurrent, "for example 10.")
         for name, value in (("max_waiting", self.max_waiting), ("wait_timeout", self.wait_timeout)):
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 msg = f"{name}={value!r} must be >= 0; 0 disables waiting."

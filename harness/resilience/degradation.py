@@ -23,7 +23,7 @@ from typing import cast
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
-from harness.resilience.breaker import _positive_int
+from harness.resilience._checks import positive_int
 from harness.resilience.events import EventKind, EventSource, Listener
 
 __all__ = [
@@ -133,7 +133,7 @@ class DegradationConfig:
                 field="recovery_period",
                 value=r,
             )
-        _positive_int("history", self.history, "for example 1000 level changes.")
+        positive_int("history", self.history, "for example 1000 level changes.")
 
 
 @dataclass(frozen=True, slots=True)

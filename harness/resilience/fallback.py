@@ -22,8 +22,8 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 from harness.clock import Clock, SystemClock
 from harness.conditions import Condition, parse_condition
 from harness.errors import InvalidConfig, StorageUnavailable
+from harness.resilience._checks import ExceptionMatcher, check_matcher, matches
 from harness.resilience._decorate import decorate
-from harness.resilience.breaker import ExceptionMatcher, _matcher, _matches
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.storage import Storage
 
@@ -51,7 +51,7 @@ class Alternative:
     def __post_init__(self) -> None:
         if not callable(self.fn):
             raise InvalidConfig(f"fallback {self.fn!r} is not callable.", field="fn", value=self.fn)
-        _matcher("when", self.when)
+        check_matcher("when", self.when)
 
 
 class FallbackChain(EventSource):
@@ -88,7 +88,7 @@ class FallbackChain(EventSource):
         except Exception as exc:  # noqa: BLE001 - matched against each alternative, re-raised if none applies
             failure: Exception = exc
         for index, alt in enumerate(self.alternatives):
-            if not _matches(alt.when, failure):
+            if not matches(alt.when, failure):
                 continue
             try:
                 result = alt.fn(*args, **kwargs)
@@ -106,7 +106,7 @@ class FallbackChain(EventSource):
         except Exception as exc:  # noqa: BLE001 - matched against each alternative, re-raised if none applies
             failure: Exception = exc
         for index, alt in enumerate(self.alternatives):
-            if not _matches(alt.when, failure):
+            if not matches(alt.when, failure):
                 continue
             try:
                 result = alt.fn(*args, **kwargs)

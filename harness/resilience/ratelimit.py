@@ -18,8 +18,8 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.resilience._checks import positive, positive_int
 from harness.resilience._decorate import decorate
-from harness.resilience.breaker import _positive, _positive_int
 from harness.resilience.errors import RateLimited
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.storage import Storage
@@ -59,9 +59,9 @@ class RateLimiterConfig:
     """Seconds a caller may wait for a permit; 0 rejects at once."""
 
     def __post_init__(self) -> None:
-        _positive("rate", self.rate, "for example rate=100 with period=1.0 for 100 per second.")
-        _positive("period", self.period, "for example 1.0 second.")
-        _positive_int("burst", self.burst, "1 spaces calls evenly; larger values allow bursts.")
+        positive("rate", self.rate, "for example rate=100 with period=1.0 for 100 per second.")
+        positive("period", self.period, "for example 1.0 second.")
+        positive_int("burst", self.burst, "1 spaces calls evenly; larger values allow bursts.")
         if isinstance(self.max_wait, bool) or not isinstance(self.max_wait, int | float) or self.max_wait < 0:
             raise InvalidConfig(
                 f"max_wait={self.max_wait!r} must be >= 0 seconds; 0 rejects when no permit is free.",

@@ -20,8 +20,8 @@ from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.resilience._checks import ExceptionMatcher, check_matcher, matches, positive, positive_int
 from harness.resilience._decorate import decorate
-from harness.resilience.breaker import ExceptionMatcher, _matcher, _matches, _positive, _positive_int
 from harness.resilience.events import EventKind, EventSource, Listener
 
 __all__ = ["GiveUp", "Jitter", "Retry", "RetryBudget", "RetryConfig", "RetryPolicy"]
@@ -72,8 +72,8 @@ class RetryConfig:
     """Retry when this returns true for a result; the last result is returned when retries run out."""
 
     def __post_init__(self) -> None:
-        _positive_int("max_attempts", self.max_attempts, "1 means no retries; 3 is a common choice.")
-        _positive("base_delay", self.base_delay, "for example 0.1 seconds.")
+        positive_int("max_attempts", self.max_attempts, "1 means no retries; 3 is a common choice.")
+        positive("base_delay", self.base_delay, "for example 0.1 seconds.")
         m = self.multiplier
         if isinstance(m, bool) or not isinstance(m, int | float) or m < 1:
             raise InvalidConfig(
@@ -81,7 +81,7 @@ class RetryConfig:
                 field="multiplier",
                 value=self.multiplier,
             )
-        _positive("max_delay", self.max_delay, "for example 10.0 seconds.")
+        positive("max_delay", self.max_delay, "for example 10.0 seconds.")
         if self.max_delay < self.base_delay:
             raise InvalidConfig(
                 f"max_delay={self.max_delay!r} is below base_delay={self.base_delay!r}; raise max_delay.",
@@ -95,8 +95,8 @@ class RetryConfig:
                 value=self.jitter,
             )
         if self.deadline is not None:
-            _positive("deadline", self.deadline, "or None for no total deadline.")
-        _matcher("retry_on", self.retry_on)
+            positive("deadline", self.deadline, "or None for no total deadline.")
+        check_matcher("retry_on", self.retry_on)
         if self.retry_if_result is not None and not callable(self.retry_if_result):
             raise InvalidConfig(
                 f"retry_if_result={self.retry_if_result!r} must be a predicate taking the result, or None.",
@@ -173,7 +173,7 @@ class RetryBudget:
                 field="min_retries_per_second",
                 value=min_retries_per_second,
             )
-        _positive("window", window, "for example 10.0 seconds.")
+        positive("window", window, "for example 10.0 seconds.")
         self.ratio = float(ratio)
         self.min_retries_per_second = float(min_retries_per_second)
         self.window = float(window)
@@ -278,7 +278,7 @@ class Retry(EventSource):
         return f"Retry(name={self.name!r}, max_attempts={self._cfg.max_attempts})"
 
     def _retryable(self, exc: BaseException) -> bool:
-        return isinstance(exc, Exception) and _matches(self._retry_on, exc)
+        return isinstance(exc, Exception) and matches(self._retry_on, exc)
 
     def _next(self, attempt: int, start: float, previous: float, failure: object) -> float | GiveUp:
         """Plan the wait after a failed attempt, consult the budget and emit the event."""
@@ -304,7 +304,7 @@ class Retry(EventSource):
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
-            if not _matches(self._retry_on, exc):
+            if not matches(self._retry_on, exc):
                 raise
             return self._again(fn, args, kwargs, exc, None, start=start)
         if self._result_pred is not None and self._result_pred(result):
@@ -335,7 +335,7 @@ class Retry(EventSource):
             try:
                 result = fn(*args, **kwargs)
             except Exception as err:
-                if not _matches(self._retry_on, err):
+                if not matches(self._retry_on, err):
                     raise
                 exc = err
                 continue
@@ -355,7 +355,7 @@ class Retry(EventSource):
             try:
                 result = await fn(*args, **kwargs)
             except Exception as err:
-                if not _matches(self._retry_on, err):
+                if not matches(self._retry_on, err):
                     raise
                 exc = err
             if exc is None and (self._result_pred is None or not self._result_pred(result)):

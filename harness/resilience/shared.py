@@ -36,14 +36,9 @@ from typing import Any, ParamSpec, TypeVar, cast
 import redis.exceptions
 
 from harness.errors import InvalidConfig, StorageUnavailable
-from harness.resilience.breaker import (
-    _IGNORE,
-    _RECORD,
-    CircuitBreaker,
-    CircuitState,
-    StateTransition,
-    _positive,
-)
+from harness.resilience._checks import positive
+from harness.resilience._window import IGNORE, RECORD
+from harness.resilience.breaker import CircuitBreaker, CircuitState, StateTransition
 from harness.resilience.errors import CircuitOpenError
 from harness.storage import Storage
 from harness.storage.base import encode
@@ -132,7 +127,7 @@ class SharedCircuitBreaker:
         if not isinstance(cast(object, breaker), CircuitBreaker):
             msg = f"breaker={breaker!r} is not a CircuitBreaker; wrap a CircuitBreaker(...)."
             raise InvalidConfig(msg, field="breaker", value=breaker)
-        _positive("sync_interval", sync_interval, "for example 1.0 second.")
+        positive("sync_interval", sync_interval, "for example 1.0 second.")
         self.breaker = breaker
         self.storage = storage
         self.sync_interval = float(sync_interval)
@@ -305,10 +300,10 @@ class SharedCircuitBreaker:
             result = await fn(*args, **kwargs)
         except BaseException as exc:
             kind = b.classify(exc)
-            if kind == _IGNORE:
+            if kind == IGNORE:
                 await self._quietly(self.storage.incr(self._trial_key("permits"), -1, ttl=ttl))
             else:
-                await self._quietly(self._trial_outcome(kind == _RECORD, b.clock.now() - start, ttl))
+                await self._quietly(self._trial_outcome(kind == RECORD, b.clock.now() - start, ttl))
             raise
         await self._quietly(self._trial_outcome(False, b.clock.now() - start, ttl))
         return result

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
 from harness.errors import UsageError
-from harness.resilience.breaker import _positive
+from harness.resilience._checks import positive
 from harness.resilience.errors import OperationTimeout
 from harness.resilience.events import EventKind, EventSource, Listener
 
@@ -35,7 +35,7 @@ class Timeout(EventSource):
     __slots__ = ("_listeners", "name", "seconds")
 
     def __init__(self, seconds: float, *, name: str = "timeout") -> None:
-        _positive("seconds", seconds, "for example 2.0.")
+        positive("seconds", seconds, "for example 2.0.")
         self.seconds = float(seconds)
         self.name = name
         self._listeners: list[Listener] = []
