@@ -36,9 +36,7 @@ def _console() -> Console:
     return console
 
 
-def _run_one(
-    path: Path, scenario: Scenario, seed: int | None, mode: Mode, console: Console
-) -> RunResult:
+def _run_one(path: Path, scenario: Scenario, seed: int | None, mode: Mode, console: Console) -> RunResult:
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -94,9 +92,7 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     seed: Annotated[
         int | None, typer.Option(help="Seed for every scenario (default: each file's seed).")
     ] = None,
-    mode: Annotated[
-        Mode, typer.Option(help="simulated (virtual time, models) or live.")
-    ] = Mode.SIMULATED,
+    mode: Annotated[Mode, typer.Option(help="simulated (virtual time, models) or live.")] = Mode.SIMULATED,
     report: Annotated[Path, typer.Option(help="Folder for reports (reports/<scenario>/<time>/).")] = Path(
         "reports"
     ),

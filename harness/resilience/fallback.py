@@ -147,8 +147,6 @@ class FallbackMode(enum.IntEnum):
             raise InvalidConfig(msg, field="mode", value=text) from None
 
 
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FallbackRules:
     """When to leave PRIMARY: two conditions over the health state (SAFE is checked first).

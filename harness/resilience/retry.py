@@ -376,5 +376,3 @@ class Retry(EventSource):
     def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         """Decorate a function or coroutine function so every call is retried."""
         return decorate(fn, self.call, self.acall)
-
-
