@@ -11,7 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from harness.errors import InvalidConfig, InvalidScenario
-from harness.scenario.model import Scenario
+from harness.scenario.model import TEXT_CONTEXT, Scenario
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -75,7 +75,7 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
             line=1,
         )
     try:
-        scenario = Scenario.model_validate(data)
+        scenario = Scenario.model_validate(data, context=TEXT_CONTEXT)
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])

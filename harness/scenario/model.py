@@ -1,23 +1,39 @@
 """The scenario file format: a pydantic model of what to run, under which faults, expecting what.
 
-Every model forbids unknown fields, so a misspelt key is an error that names it. Durations are
-seconds or strings with a unit (``"500ms"``, ``"30s"``, ``"5m"``, ``"1h"``). ``harness scenarios
-schema`` prints the JSON Schema of :class:`Scenario`.
+Every model forbids unknown fields, so a misspelt key is an error that names it. In a file every
+duration carries its unit (``500ms``, ``30s``, ``5m``, ``1h``; see :mod:`harness.units`): a bare
+``30`` is refused with the fix. Built from Python, a duration is a float of seconds. ``harness
+scenarios schema`` prints the JSON Schema of :class:`Scenario`.
 """
 
 from __future__ import annotations
 
 import enum
 import math
-import re
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+
+from harness.units import DURATION_PATTERN, duration_seconds, format_duration
 
 __all__ = [
     "MAX_DURATION",
     "MAX_RATE",
+    "TEXT_CONTEXT",
     "CallableSpec",
     "CanarySpec",
     "ChampionSpec",
@@ -41,7 +57,6 @@ __all__ = [
     "SteadyStateProbe",
     "TrafficSpec",
     "VersionSpec",
-    "parse_duration",
 ]
 
 MAX_DURATION = 7 * 24 * 3600.0
@@ -49,26 +64,20 @@ MAX_DURATION = 7 * 24 * 3600.0
 MAX_RATE = 1_000_000.0
 """Requests per second beyond which a scenario file is rejected as absurd."""
 
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+TEXT_CONTEXT: Mapping[str, bool] = MappingProxyType({"text": True})
+"""The validation context of a file: ``Scenario.model_validate(data, context=TEXT_CONTEXT)``
+refuses durations without a unit (see :mod:`harness.units`)."""
 
 
-def parse_duration(value: Any) -> float:
-    """Seconds from a number or a string such as ``"250ms"``, ``"30s"``, ``"2m"``, ``"1h"``."""
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a duration; write seconds or a string like '30s'")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str):
-        match = _DURATION.match(value)
-        if match is None:
-            raise ValueError(
-                f"{value!r} is not a duration; write seconds or a string like '500ms', '30s', '5m'"
-            )
-        seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
-    else:
-        raise ValueError(f"{value!r} is not a duration; write seconds or a string like '30s'")
-    if not math.isfinite(seconds) or seconds < 0:
+def _from_text(info: ValidationInfo) -> bool:
+    return isinstance(info.context, Mapping) and bool(info.context.get("text"))
+
+
+def _duration(value: Any, info: ValidationInfo) -> float:
+    """Seconds: text with a unit (``"500ms"``, ``"30s"``); a float of seconds only from Python."""
+    python_seconds = isinstance(value, int | float) and not isinstance(value, bool) and not _from_text(info)
+    seconds = float(value) if python_seconds else duration_seconds(value)
+    if not 0 <= seconds < math.inf:
         raise ValueError(f"duration {value!r} must be a finite number of seconds >= 0")
     if seconds > MAX_DURATION:
         raise ValueError(
@@ -77,7 +86,13 @@ def parse_duration(value: Any) -> float:
     return seconds
 
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    PlainSerializer(format_duration, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": DURATION_PATTERN, "examples": ["500ms", "30s", "2m"]}),
+]
+"""A duration: in files text with a unit (``30s``); in Python a float of seconds."""
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
@@ -347,9 +362,14 @@ class FlowSpec(_Spec):
     rollback: RollbackSpec = Field(default_factory=RollbackSpec)
 
 
+_LATENCY_PROBES = frozenset({"p50", "p95", "p99"})
+
+
 class SteadyStateProbe(_Spec):
     """A Chaos Toolkit-style steady-state probe: a metric of the user-facing traffic within a tolerance.
 
+    ``max``/``min`` of a latency metric (``p50``, ``p95``, ``p99``) are durations (``max: 300ms``);
+    ``error_rate`` takes a fraction (``max: 0.02``) and ``requests`` a count.
     ``phase`` is ``before`` (before the first fault), ``during`` (while any fault is active),
     ``after`` (after the last fault ends, skipping ``settle`` seconds) or ``always``.
     """
@@ -360,6 +380,20 @@ class SteadyStateProbe(_Spec):
     min: float | None = None
     phase: Literal["before", "during", "after", "always"] = "always"
     settle: Duration = 0.0
+
+    @field_validator("max", "min", mode="before")
+    @classmethod
+    def _latency_bound(cls, value: Any, info: ValidationInfo) -> Any:
+        """A latency bound is a duration (``max: 300ms``); other metrics' bounds are plain numbers."""
+        if value is None or info.data.get("metric") not in _LATENCY_PROBES:
+            return value
+        return _duration(value, info)
+
+    @field_serializer("max", "min", when_used="json")
+    def _latency_text(self, value: float | None) -> float | str | None:
+        if value is None or self.metric not in _LATENCY_PROBES:
+            return value
+        return format_duration(value)
 
     @model_validator(mode="after")
     def _bounds(self) -> SteadyStateProbe:
@@ -508,3 +542,20 @@ class Scenario(_Spec):
         if not self.faults:
             return None
         return min(f.at for f in self.faults), max(f.at + f.duration for f in self.faults)
+
+
+def __getattr__(name: str) -> Any:
+    """``parse_duration`` moved to :mod:`harness.units` (importable here, with a warning, for one release)."""
+    if name == "parse_duration":
+        import warnings
+
+        from harness.units import parse_duration
+
+        warnings.warn(
+            "harness.scenario.model.parse_duration is deprecated; use harness.units.parse_duration "
+            "(text must carry a unit: '30s', not 30).",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return parse_duration
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

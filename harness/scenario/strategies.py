@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig
 from harness.scenario.model import FaultKind, FaultSpec, Scenario
+from harness.units import format_duration
 
 __all__ = ["counterexample_on_failure", "fault_specs", "fault_windows", "scenario_yaml", "with_faults"]
 
@@ -126,7 +127,7 @@ def scenario_yaml(scenario: Scenario) -> str:
     data = scenario.model_dump(mode="json", exclude_defaults=True)
     data.setdefault("name", scenario.name)
     data.setdefault("description", scenario.description)
-    data.setdefault("duration", scenario.duration)
+    data.setdefault("duration", format_duration(scenario.duration))
     return yaml.safe_dump(data, sort_keys=False)
 
 

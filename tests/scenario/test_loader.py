@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from harness.errors import InvalidScenario
 from harness.scenario import load_scenario, parse_scenario
-from harness.scenario.model import parse_duration
+from harness.scenario.strategies import scenario_yaml
+from harness.units import parse_duration
 
 GOOD = """\
 name: ok
@@ -103,11 +104,64 @@ def test_yaml_is_loaded_safely() -> None:
         parse_scenario("name: !!python/object/apply:os.system ['echo pwned']\n")
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"), [("250ms", 0.25), ("30s", 30), ("2m", 120), ("1h", 3600), (5, 5.0)]
-)
-def test_durations(text: str | int, seconds: float) -> None:
+@pytest.mark.parametrize(("text", "seconds"), [("250ms", 0.25), ("30s", 30), ("2m", 120), ("1h", 3600)])
+def test_durations(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        (
+            "duration: 2m",
+            "duration: 120",
+            3,
+            "bad.yaml:3: duration: 120 has no unit; write 120s (or 120000ms)",
+        ),
+        (
+            "median: 50ms",
+            "median: 0.05",
+            7,
+            "versions.v1.model.latency.median: 0.05 has no unit; write 0.05s",
+        ),
+        (
+            "flow: {kind: canary",
+            "traffic: {rate: 10, profile: step, at: 30}\nflow: {kind: canary",
+            10,
+            "bad.yaml:10: traffic.at: 30 has no unit; write 30s (or 30000ms)",
+        ),
+    ],
+)
+def test_a_bare_number_is_no_duration_in_a_file(old: str, new: str, line: int, message: str) -> None:
+    """In a scenario file a duration carries its unit; the error names file, line, field and the fix."""
+    with pytest.raises(InvalidScenario) as info:
+        parse_scenario(GOOD.replace(old, new), source="bad.yaml")
+    assert info.value.line == line
+    assert message in str(info.value)
+
+
+def test_a_latency_probe_bound_is_a_duration() -> None:
+    """A steady-state bound on p95 is written with a unit; an error-rate bound stays a fraction."""
+    probes = "expectations:\n  steady_state:\n    - {name: fast, metric: p95, max: %s}\n"
+    scenario = parse_scenario(GOOD + probes % "300ms")
+    assert scenario.expectations.steady_state[0].max == 0.3
+    assert parse_scenario(scenario_yaml(scenario)) == scenario
+    with pytest.raises(InvalidScenario, match=r"max: 0.3 has no unit; write 0.3s \(or 300ms\)"):
+        parse_scenario(GOOD + probes % "0.3", source="bad.yaml")
+    rate = parse_scenario(GOOD + probes.replace("p95", "error_rate") % "0.02")
+    assert rate.expectations.steady_state[0].max == 0.02
+
+
+def test_python_callers_give_seconds() -> None:
+    """Built from Python (not a file), a duration is a float of seconds."""
+    scenario = parse_scenario(GOOD)
+    assert scenario.model_validate(scenario.model_dump() | {"duration": 90.0}).duration == 90.0
+
+
+def test_the_old_duration_parser_is_importable_with_a_warning() -> None:
+    with pytest.warns(DeprecationWarning, match="harness.units.parse_duration"):
+        from harness.scenario.model import parse_duration as old
+    assert old is parse_duration
 
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=20))
