@@ -32,7 +32,9 @@ __all__ = [
     "DurationError",
     "duration_seconds",
     "format_duration",
+    "in_unit",
     "parse_duration",
+    "unit_fix",
 ]
 
 DURATION_UNITS: Mapping[str, float] = MappingProxyType(
@@ -64,16 +66,22 @@ def _plain(number: float) -> str:
     return format(number, ".12g")
 
 
-def _unit_fix(number: float, unit: str) -> str:
-    """``write 30s (or 30000ms)``: the bare number with ``unit`` first, then the other reading."""
-    if unit == "ms":
-        return f"write {_plain(number)}ms (or {_plain(number / 1000)}s)"
-    return f"write {_plain(number)}s (or {_plain(number * 1000)}ms)"
+def unit_fix(number: float, unit: str = "s") -> str:
+    """``write 30s (or 30000ms)``: how to write a bare ``number`` meant in ``unit``, and in ms (or s)."""
+    seconds = _seconds(number, unit)
+    other = f"{_plain(seconds)}s" if unit == "ms" else f"{_plain(seconds * 1000)}ms"
+    return f"write {_plain(number)}{unit} (or {other})"
 
 
 def _seconds(number: float, unit: str) -> float:
     divisor = _PER_SECOND.get(unit)
     return number / divisor if divisor is not None else number * DURATION_UNITS[unit]
+
+
+def in_unit(seconds: float, unit: str) -> float:
+    """``seconds`` expressed in ``unit`` (one of :data:`DURATION_UNITS`): ``in_unit(0.003, "ms") == 3.0``."""
+    per_second = _PER_SECOND.get(unit)
+    return seconds * per_second if per_second is not None else seconds / DURATION_UNITS[unit]
 
 
 def duration_seconds(value: object, *, bare_unit: str = "s") -> float:
@@ -87,7 +95,7 @@ def duration_seconds(value: object, *, bare_unit: str = "s") -> float:
     text = (value if isinstance(value, str) else _plain(float(value))).strip().lower()
     body = text.removeprefix("-")
     if _BARE.fullmatch(body):
-        fix = _unit_fix(float(body), bare_unit)
+        fix = unit_fix(float(body), bare_unit)
         if body != text:
             raise DurationError(f"{text} is negative and has no unit; a duration is >= 0: {fix}")
         raise DurationError(f"{text} has no unit; {fix}")

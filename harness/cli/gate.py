@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from harness.atomic import write_atomic
+from harness.cli._options import DURATION_METAVAR, duration_option
 from harness.errors import UsageError
 from harness.gate import (
     DEFAULT_ALPHA,
@@ -119,7 +120,9 @@ def gate(
     rule: Annotated[
         list[str] | None,
         typer.Option(
-            "--rule", "-t", help="[PATTERN:]THRESHOLD, repeatable: '10%', '+5%', 'rps:-10%', 'err*:+0.01'."
+            "--rule",
+            "-t",
+            help="[PATTERN:]THRESHOLD, repeatable: '10%', '+5%', 'rps:-10%', 'p99:+2ms', 'err*:+0.01'.",
         ),
     ] = None,
     alpha: Annotated[
@@ -142,7 +145,15 @@ def gate(
     rounds: Annotated[
         int, typer.Option(help="Rounds per side with --ab (8 or more for a 99% paired interval).")
     ] = 10,
-    timeout: Annotated[float, typer.Option(help="Seconds each --ab command may take.")] = 3600.0,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            parser=duration_option,
+            metavar=DURATION_METAVAR,
+            show_default="1h",
+            help="How long each --ab command may take, e.g. 10m.",
+        ),
+    ] = 3600.0,
 ) -> None:
     """Compare results with a baseline; exit 1 only on a significant regression beyond its threshold."""
     outputs = _Outputs(console=Console(width=160), markdown=markdown, json=json_out)

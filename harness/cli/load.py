@@ -1,9 +1,9 @@
 """``harness load``: drive an HTTP endpoint at a constant arrival rate, or run Locust headless.
 
-``harness load drive URL --rate 200 --duration 30 --threshold 'p99 < 300ms'`` (or ``--profile
+``harness load drive URL --rate 200 --duration 30s --threshold 'p99 < 300ms'`` (or ``--profile
 step.yaml``) prints corrected and service-time percentiles and exits 0, or 99
 (``EXIT_THRESHOLDS``) when a threshold failed.
-``harness load locust URL --users 50 --duration 60 --workers 2 --output-dir reports/locust``
+``harness load locust URL --users 50 --duration 1m --workers 2 --output-dir reports/locust``
 runs Locust in subprocesses and prints its merged statistics.
 Only loopback targets are accepted unless ``--allow-remote`` is given.
 """
@@ -17,6 +17,8 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
+
+from harness.cli._options import DURATION_METAVAR, duration_option
 
 __all__ = ["register"]
 
@@ -59,10 +61,26 @@ def _read_profile(path: Path) -> Any:
 def drive(  # noqa: PLR0917 - typer turns each parameter into an option
     url: Annotated[str, typer.Argument(help="URL to request, e.g. http://127.0.0.1:8080/checkout")],
     rate: Annotated[float, typer.Option(help="requests per second (open model)")] = 100.0,
-    duration: Annotated[float, typer.Option(help="seconds of load")] = 10.0,
+    duration: Annotated[
+        float,
+        typer.Option(
+            parser=duration_option,
+            metavar=DURATION_METAVAR,
+            show_default="10s",
+            help="how long to send, e.g. 30s or 2m",
+        ),
+    ] = 10.0,
     connections: Annotated[int, typer.Option(help="concurrent connections")] = 64,
     threshold: Annotated[list[str] | None, typer.Option(help="e.g. 'p99 < 300ms'; repeatable")] = None,
-    latency_target: Annotated[float, typer.Option(help="seconds; for the driver-bound check")] = 0.1,
+    latency_target: Annotated[
+        float,
+        typer.Option(
+            parser=duration_option,
+            metavar=DURATION_METAVAR,
+            show_default="100ms",
+            help="latency the driver must stay under, e.g. 100ms",
+        ),
+    ] = 0.1,
     allow_remote: Annotated[bool, typer.Option(help="permit a non-loopback target")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
     profile_file: Annotated[
@@ -104,7 +122,15 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
 def locust(  # noqa: PLR0917 - typer turns each parameter into an option
     url: Annotated[str, typer.Argument(help="base URL (host) of the service")],
     users: Annotated[int, typer.Option(help="concurrent Locust users")] = 10,
-    duration: Annotated[float, typer.Option(help="seconds of load")] = 10.0,
+    duration: Annotated[
+        float,
+        typer.Option(
+            parser=duration_option,
+            metavar=DURATION_METAVAR,
+            show_default="10s",
+            help="how long to run, e.g. 30s or 2m",
+        ),
+    ] = 10.0,
     path: Annotated[list[str] | None, typer.Option(help="path to request; repeatable")] = None,
     user_class: Annotated[
         list[str] | None, typer.Option(help="'module:Class' user class; repeatable")

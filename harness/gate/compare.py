@@ -180,9 +180,10 @@ def compare_metric(
     direction = rule.direction or baseline.direction
     sign = 1.0 if direction is Direction.LOWER else -1.0
     worse, worse_low, worse_high = sign * change, min(sign * low, sign * high), max(sign * low, sign * high)
-    if worse > rule.threshold and worse_low > 0:
+    threshold = rule.threshold_in(baseline.name, baseline.unit)
+    if worse > threshold and worse_low > 0:
         verdict = Verdict.REGRESSION
-    elif worse < -rule.threshold and worse_high < 0:
+    elif worse < -threshold and worse_high < 0:
         verdict = Verdict.IMPROVEMENT
     else:
         verdict = Verdict.UNCHANGED

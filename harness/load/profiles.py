@@ -5,7 +5,7 @@ model). The open-model driver turns it into intended start times (:func:`arrival
 Locust runner turns it into a ``LoadTestShape`` whose users pace themselves to the same rate.
 Every profile is a frozen, validated dataclass; ``a.then(b)`` (or ``a + b``) plays ``b`` after
 ``a``; :func:`profile_to_dict` / :func:`profile_from_dict` carry a profile across processes and
-into scenario files.
+to and from files, where durations carry their unit (``duration: 30s``, see :mod:`harness.units`).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.errors import InvalidConfig
+from harness.units import format_duration, parse_duration
 
 __all__ = [
     "ArrivalProcess",
@@ -413,18 +414,27 @@ _KINDS: dict[str, type[Any]] = {
 }
 
 
+_DURATION_FIELDS = frozenset({"duration", "step_duration", "spike_at", "spike_for", "ramp_up"})
+"""Fields written as durations with a unit in files (``duration: 30s``); seconds in Python."""
+
+
 def profile_to_dict(profile: Profile) -> dict[str, Any]:
-    """A JSON-ready description of ``profile`` (``{"kind": ..., fields...}``)."""
+    """A JSON-ready description of ``profile`` (``{"kind": ..., fields...}``); durations as ``"30s"``."""
     if isinstance(profile, SequenceLoad):
         return {"kind": "sequence", "parts": [profile_to_dict(p) for p in profile.parts]}
     out: dict[str, Any] = {"kind": type(profile).kind}  # type: ignore[attr-defined]
     for f in fields(profile):  # type: ignore[arg-type]
-        out[f.name] = getattr(profile, f.name)
+        value = getattr(profile, f.name)
+        out[f.name] = format_duration(value) if f.name in _DURATION_FIELDS else value
     return out
 
 
-def profile_from_dict(data: Mapping[str, Any]) -> Profile:
-    """Build a profile from :func:`profile_to_dict` output or a scenario file's mapping."""
+def profile_from_dict(data: Mapping[str, Any], *, where: str = "profile") -> Profile:
+    """Build a profile from :func:`profile_to_dict` output or a file's mapping.
+
+    Durations carry their unit (``duration: 30s``, ``step_duration: 500ms``); a bare number is
+    refused with the fix, naming the field as ``where.field`` (``profile.parts[1].duration``).
+    """
     if not isinstance(data, Mapping) or "kind" not in data:
         raise InvalidConfig(
             f"a load profile must be a mapping with a 'kind' key; got {data!r}.", field="kind", value=data
@@ -434,10 +444,16 @@ def profile_from_dict(data: Mapping[str, Any]) -> Profile:
     if cls is None:
         valid = ", ".join(sorted(_KINDS))
         raise InvalidConfig(f"{kind!r} is not a load profile kind; valid: {valid}.", field="kind", value=kind)
-    params = {k: v for k, v in data.items() if k != "kind"}
+    params: dict[str, Any] = {
+        k: parse_duration(v, field=f"{where}.{k}") if k in _DURATION_FIELDS else v
+        for k, v in data.items()
+        if k != "kind"
+    }
     if cls is SequenceLoad:
         parts = params.get("parts", [])
-        return SequenceLoad(parts=tuple(profile_from_dict(p) for p in parts))
+        return SequenceLoad(
+            parts=tuple(profile_from_dict(p, where=f"{where}.parts[{i}]") for i, p in enumerate(parts))
+        )
     try:
         profile: Profile = cls(**params)
     except TypeError as exc:

@@ -2,8 +2,10 @@
 
 A threshold names a metric, a comparison and a limit. Latency metrics (``p50``, ``p90``, ``p95``,
 ``p99``, ``p99.9``, ``max``, ``mean``; prefix ``service_`` for service time instead of the
-coordinated-omission-corrected latency) take ``us``, ``ms`` or ``s`` (bare numbers are
-milliseconds, as in k6). ``error_rate`` and ``dropped_rate`` take a fraction or a percentage;
+coordinated-omission-corrected latency) are durations and carry their unit (``us``, ``ms``, ``s``,
+``m``; see :mod:`harness.units`): a bare ``p99 < 300`` is refused with the fix (k6 reads it as
+milliseconds, which is why it is ambiguous). ``error_rate`` and ``dropped_rate`` take a fraction
+(``0.01``) or a percentage (``1%``);
 ``rps`` is achieved requests per second. ``abort_on_fail`` stops a running load test as soon as the
 threshold fails, after ``delay`` seconds of grace (k6's ``abortOnFail`` / ``delayAbortEval``).
 A failed evaluation raises :class:`ThresholdsFailed`; the CLI exits with :data:`EXIT_THRESHOLDS`.
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from harness.errors import Finding, InvalidConfig
+from harness.units import DURATION_UNITS, DurationError, duration_seconds
 
 __all__ = [
     "EXIT_THRESHOLDS",
@@ -39,7 +42,6 @@ LATENCY_METRICS: frozenset[str] = frozenset(_LATENCY) | frozenset(f"service_{m}"
 _RATIO_METRICS = frozenset({"error_rate", "dropped_rate"})
 _COUNT_METRICS = frozenset({"rps", "requests", "errors"})
 _ALL = LATENCY_METRICS | _RATIO_METRICS | _COUNT_METRICS
-_TIME_UNITS = {"us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0}
 _PATTERN = re.compile(
     r"^\s*([a-z_][a-z0-9_.]*)\s*(<=|>=|==|!=|<|>)\s*([0-9]*\.?[0-9]+(?:e-?[0-9]+)?)\s*([a-zµ%]*)\s*$"
 )
@@ -116,7 +118,7 @@ class Threshold:
                 field="metric",
                 value=metric,
             )
-        limit = _scale(metric, float(number), unit, text)
+        limit = _scale(metric, number, unit, text)
         return cls(
             metric=metric,
             comparison=Comparison(op),
@@ -137,28 +139,33 @@ class Threshold:
         return self.text or f"{self.metric} {self.comparison.value} {self.limit:g}"
 
 
-def _scale(metric: str, number: float, unit: str, text: str) -> float:
+def _scale(metric: str, number: str, unit: str, text: str) -> float:
     if metric in LATENCY_METRICS:
-        if unit == "":
-            return number * 1e-3
-        if unit in _TIME_UNITS:
-            return number * _TIME_UNITS[unit]
-        allowed = "us, ms or s"
+        if unit == "" or unit in DURATION_UNITS:
+            return _latency(number + unit, text)
+        allowed = "a time unit: us, ms, s or m"
     elif metric in _RATIO_METRICS:
         if unit == "%":
-            return number / 100.0
+            return float(number) / 100.0
         if unit == "":
-            return number
+            return float(number)
         allowed = "a fraction (0.01) or a percentage (1%)"
     else:
         if unit == "":
-            return number
+            return float(number)
         allowed = "no unit"
     raise InvalidConfig(
         f"threshold {text!r}: unit {unit!r} does not fit {metric!r}; use {allowed}.",
         field="threshold",
         value=text,
     )
+
+
+def _latency(value: str, text: str) -> float:
+    try:
+        return duration_seconds(value, bare_unit="ms")
+    except DurationError as exc:
+        raise InvalidConfig(f"threshold {text!r}: {exc}", field="threshold", value=text) from None
 
 
 @dataclass(frozen=True, slots=True)

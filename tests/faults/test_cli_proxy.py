@@ -47,7 +47,7 @@ def test_serves_until_interrupted(tmp_path: Path) -> None:
 
 def test_duration_stops_the_server(capsys: pytest.CaptureFixture[str]) -> None:
     """--duration serves for a bounded time and exits 0."""
-    assert main(["proxy", "--port", "0", "--duration", "0.05", "--seed", "1"]) == EXIT_OK
+    assert main(["proxy", "--port", "0", "--duration", "50ms", "--seed", "1"]) == EXIT_OK
     assert "listening on http://127.0.0.1:" in capsys.readouterr().out
 
 
@@ -66,7 +66,7 @@ def test_bad_config_is_a_usage_error(
     """A config the server cannot load exits 2 with the reason."""
     path = tmp_path / f"proxies{suffix}"
     path.write_text(content)
-    assert main(["proxy", "--port", "0", "--config", str(path), "--duration", "0"]) == EXIT_USAGE
+    assert main(["proxy", "--port", "0", "--config", str(path), "--duration", "0s"]) == EXIT_USAGE
     assert message in capsys.readouterr().err.replace("\n", " ")
 
 
@@ -78,5 +78,5 @@ def test_missing_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 
 def test_non_loopback_host_warns(capsys: pytest.CaptureFixture[str]) -> None:
     """Binding beyond loopback is allowed but warned about."""
-    assert main(["proxy", "--host", "0.0.0.0", "--port", "0", "--duration", "0", "--seed", "1"]) == EXIT_OK
+    assert main(["proxy", "--host", "0.0.0.0", "--port", "0", "--duration", "0s", "--seed", "1"]) == EXIT_OK
     assert "warning: serving the proxy API on 0.0.0.0" in capsys.readouterr().err

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import InvalidConfig
-from harness.units import DurationError, duration_seconds, format_duration, parse_duration
+from harness.units import DurationError, duration_seconds, format_duration, in_unit, parse_duration, unit_fix
 
 
 @pytest.mark.parametrize(
@@ -83,3 +83,14 @@ def test_format_duration_reads_back_exactly(seconds: float) -> None:
 def test_only_finite_non_negative_seconds_are_written(seconds: float) -> None:
     with pytest.raises(InvalidConfig, match="must be a finite number >= 0"):
         format_duration(seconds)
+
+
+def test_seconds_convert_to_any_unit_without_rounding_noise() -> None:
+    assert [in_unit(0.003, u) for u in ("us", "ms", "s", "m", "h")] == [
+        3000.0,
+        3.0,
+        0.003,
+        0.00005,
+        0.003 / 3600,
+    ]
+    assert unit_fix(5, "us") == "write 5us (or 0.005ms)"

@@ -159,3 +159,23 @@ def test_markdown_leads_with_regressions() -> None:
     assert text.startswith("### ❌ Gate failed: 1 of 2 metrics regressed")
     rows = [line for line in text.splitlines() if line.startswith(("| a", "| z"))]
     assert rows[0].startswith("| z")
+
+
+def test_a_duration_rule_converts_to_the_metric_unit() -> None:
+    """'p99:+2ms' judges a metric in seconds or in milliseconds alike: a 3 ms increase regresses."""
+    for unit, scale in (("s", 1.0), ("ms", 1000.0)):
+        base = Baseline(metrics={"p99": Metric(name="p99", median=0.010 * scale, unit=unit)})
+        cur = Baseline(metrics={"p99": Metric(name="p99", median=0.013 * scale, unit=unit)})
+        assert not compare(base, cur, [Rule.parse("p99:+2ms")]).passed
+        assert compare(base, cur, [Rule.parse("p99:+5ms")]).passed
+    assert Rule.parse("p99:+2ms").describe() == "+0.002s"
+
+
+def test_a_bare_absolute_rule_on_a_time_metric_is_refused_with_the_fix() -> None:
+    """'+0.002' on a metric measured in seconds is ambiguous; the error shows how to write it."""
+    base = Baseline(metrics={"p99": Metric(name="p99", median=0.010, unit="s")})
+    with pytest.raises(InvalidConfig, match=r"0.002 has no unit; write 0.002s \(or 2ms\), or a percentage"):
+        compare(base, base, [Rule.parse("p99:+0.002")])
+    rate = Baseline(metrics={"error_rate": Metric(name="error_rate", median=0.01)})
+    with pytest.raises(InvalidConfig, match="is a duration but metric 'error_rate' is in no unit"):
+        compare(rate, rate, [Rule.parse("error_rate:+2ms")])

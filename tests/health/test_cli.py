@@ -43,7 +43,7 @@ def http_target() -> Iterator[str]:
 
 def test_healthy_targets_exit_0(http_target: str, capsys: pytest.CaptureFixture[str]) -> None:
     """All targets healthy: exit 0 and a JSON report naming each one."""
-    assert main(["health", "check", f"{http_target}/up", "--json", "--timeout", "5"]) == 0
+    assert main(["health", "check", f"{http_target}/up", "--json", "--timeout", "5s"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["checks"][f"{http_target}/up"]["status"] == "healthy"
 
@@ -61,7 +61,7 @@ def test_unreachable_redis_is_unhealthy(capsys: pytest.CaptureFixture[str]) -> N
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    assert main(["health", "check", f"redis://127.0.0.1:{port}/0", "--timeout", "1"]) == 1
+    assert main(["health", "check", f"redis://127.0.0.1:{port}/0", "--timeout", "1s"]) == 1
 
 
 def test_bad_url_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

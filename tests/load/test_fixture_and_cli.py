@@ -94,7 +94,7 @@ def test_marker_bounds_and_remote_refusal(pytester: pytest.Pytester) -> None:
 def test_cli_drive_reports_and_exits_99_on_a_failed_threshold(sample_server: str, tmp_path: Path) -> None:
     """harness load drive prints corrected percentiles, writes JSON, and exits 99 when a threshold fails."""
     out = tmp_path / "r.json"
-    args = ["load", "drive", f"{sample_server}/ping", "--rate", "50", "--duration", "1", "--json", str(out)]
+    args = ["load", "drive", f"{sample_server}/ping", "--rate", "50", "--duration", "1s", "--json", str(out)]
     assert main([*args, "--threshold", "error_rate < 1%"]) == 0
     data = json.loads(out.read_text())
     assert data["completed"] == 50
@@ -106,7 +106,7 @@ def test_cli_drive_reports_and_exits_99_on_a_failed_threshold(sample_server: str
 def test_cli_drive_reads_a_profile_file(sample_server: str, tmp_path: Path) -> None:
     """--profile takes a YAML mapping in profile_to_dict form."""
     profile = tmp_path / "step.yaml"
-    profile.write_text("kind: step\nstart_rate: 20\nstep: 20\nstep_duration: 0.5\nsteps: 2\n")
+    profile.write_text("kind: step\nstart_rate: 20\nstep: 20\nstep_duration: 500ms\nsteps: 2\n")
     out = tmp_path / "r.json"
     assert (
         main(["load", "drive", f"{sample_server}/ping", "--profile", str(profile), "--json", str(out)]) == 0
@@ -117,11 +117,11 @@ def test_cli_drive_reads_a_profile_file(sample_server: str, tmp_path: Path) -> N
 def test_cli_rejects_bad_profile_files_with_exit_2(tmp_path: Path) -> None:
     """A missing file or an invalid profile is a usage error naming the problem."""
     bad = tmp_path / "bad.yaml"
-    bad.write_text("kind: ramp\nstart_rate: 5\nend_rate: 5\nduration: 3\n")
+    bad.write_text("kind: ramp\nstart_rate: 5\nend_rate: 5\nduration: 3s\n")
     assert main(["load", "drive", "http://127.0.0.1:9/", "--profile", str(bad)]) == 2
     assert main(["load", "drive", "http://127.0.0.1:9/", "--profile", str(tmp_path / "none.yaml")]) == 2
 
 
 def test_cli_refuses_remote_targets_with_exit_2() -> None:
     """A non-loopback URL without --allow-remote is a usage error (exit 2)."""
-    assert main(["load", "drive", "http://192.0.2.1/", "--duration", "1"]) == 2
+    assert main(["load", "drive", "http://192.0.2.1/", "--duration", "1s"]) == 2

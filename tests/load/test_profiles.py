@@ -151,7 +151,23 @@ def test_unknown_kind_lists_the_valid_kinds() -> None:
     with pytest.raises(InvalidConfig, match="valid: constant, diurnal, ramp, sequence, soak, spike, step"):
         profile_from_dict({"kind": "burst"})
     with pytest.raises(InvalidConfig, match="valid fields: rate, duration"):
-        profile_from_dict({"kind": "constant", "rate": 1, "duration": 1, "rps": 3})
+        profile_from_dict({"kind": "constant", "rate": 1, "duration": "1s", "rps": 3})
+
+
+def test_profile_files_write_durations_with_a_unit() -> None:
+    """In a profile mapping a duration carries its unit; a bare number is refused naming the field."""
+    assert profile_to_dict(ConstantArrival(rate=5, duration=30)) == {
+        "kind": "constant",
+        "rate": 5,
+        "duration": "30s",
+    }
+    step = {"kind": "step", "start_rate": 1, "step": 1, "step_duration": "500ms", "steps": 2}
+    assert profile_from_dict(step) == StepLoad(start_rate=1, step=1, step_duration=0.5, steps=2)
+    nested = {"kind": "sequence", "parts": [step, {"kind": "constant", "rate": 1, "duration": 30}]}
+    with pytest.raises(
+        InvalidConfig, match=r"^profile.parts\[1\].duration: 30 has no unit; write 30s \(or 30000ms\)$"
+    ):
+        profile_from_dict(nested)
 
 
 def test_users_at_covers_the_rate() -> None:

@@ -14,7 +14,8 @@ from harness.load import EXIT_THRESHOLDS, Comparison, Threshold, ThresholdsFaile
         ("p99 < 300ms", "p99", Comparison.LT, 0.3),
         ("p99.9<=1s", "p99.9", Comparison.LE, 1.0),
         ("service_p50 < 250us", "service_p50", Comparison.LT, 250e-6),
-        ("max < 40", "max", Comparison.LT, 0.04),
+        ("max < 40ms", "max", Comparison.LT, 0.04),
+        ("p99 < 1.5m", "p99", Comparison.LT, 90.0),
         ("error_rate < 1%", "error_rate", Comparison.LT, 0.01),
         ("error_rate <= 0.05", "error_rate", Comparison.LE, 0.05),
         ("rps >= 500", "rps", Comparison.GE, 500.0),
@@ -22,7 +23,7 @@ from harness.load import EXIT_THRESHOLDS, Comparison, Threshold, ThresholdsFaile
     ],
 )
 def test_thresholds_parse_with_units(text: str, metric: str, comparison: Comparison, limit: float) -> None:
-    """Latencies take us/ms/s (bare numbers are ms), rates take fractions or percentages."""
+    """Latencies take a time unit, rates take fractions or percentages."""
     t = Threshold.parse(text)
     assert (t.metric, t.comparison) == (metric, comparison)
     assert t.limit == pytest.approx(limit)
@@ -36,6 +37,8 @@ def test_thresholds_parse_with_units(text: str, metric: str, comparison: Compari
         ("error_rate < 3ms", "unit 'ms' does not fit 'error_rate'"),
         ("p99 < 3%", "unit '%' does not fit 'p99'"),
         ("rps > 5ms", "use no unit"),
+        ("max < 40", r"threshold 'max < 40': 40 has no unit; write 40ms \(or 0.04s\)"),
+        ("p99 < 0.3", r"0.3 has no unit; write 0.3ms \(or 0.0003s\)"),
     ],
 )
 def test_bad_thresholds_say_what_to_write(text: str, match: str) -> None:
