@@ -4,6 +4,9 @@
 127.0.0.1:8474), optionally creates the proxies (and toxics) listed in a JSON or YAML file in
 ``/populate`` form, prints the URL and the seed, and serves until Ctrl-C (or ``--duration``).
 Any Toxiproxy client (toxiproxy-cli, toxiproxy-python, testcontainers) can then drive it.
+Toxic attributes in the config keep Toxiproxy's units (``latency``, ``jitter``, ``timeout`` and
+``delay`` in integer milliseconds), the one exception to :mod:`harness.units`; ``--duration``
+follows the rule (``--duration 10m``).
 """
 
 from __future__ import annotations
