@@ -53,6 +53,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "harness.journal",
             "harness.seeding",
             "harness.storage",
+            "harness.units",
         ),
     ),
     ("primitives", ("harness.health", "harness.resilience", "harness.slo", "harness.stats")),
