@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from harness.units import DurationError, duration_seconds
 
-__all__ = ["DURATION_METAVAR", "duration_option"]
-
-DURATION_METAVAR = "DURATION"
-"""How a duration flag's value is shown in ``--help`` (``--duration DURATION``)."""
+__all__ = ["duration_flag", "duration_option"]
 
 
 def duration_option(value: str | float) -> float:
@@ -23,3 +22,8 @@ def duration_option(value: str | float) -> float:
         return duration_seconds(value)
     except DurationError as exc:
         raise typer.BadParameter(str(exc)) from None
+
+
+def duration_flag(default: str, help: str) -> Any:
+    """A ``typer.Option`` for a duration: parsed by :func:`duration_option`, ``default`` shown as text."""
+    return typer.Option(parser=duration_option, metavar="DURATION", show_default=default, help=help)

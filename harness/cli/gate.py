@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 
 from harness.atomic import write_atomic
-from harness.cli._options import DURATION_METAVAR, duration_option
+from harness.cli._options import duration_flag
 from harness.errors import UsageError
 from harness.gate import (
     DEFAULT_ALPHA,
@@ -145,15 +145,7 @@ def gate(
     rounds: Annotated[
         int, typer.Option(help="Rounds per side with --ab (8 or more for a 99% paired interval).")
     ] = 10,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            parser=duration_option,
-            metavar=DURATION_METAVAR,
-            show_default="1h",
-            help="How long each --ab command may take, e.g. 10m.",
-        ),
-    ] = 3600.0,
+    timeout: Annotated[float, duration_flag("1h", "How long each --ab command may take, e.g. 10m.")] = 3600.0,
 ) -> None:
     """Compare results with a baseline; exit 1 only on a significant regression beyond its threshold."""
     outputs = _Outputs(console=Console(width=160), markdown=markdown, json=json_out)

@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.cli._options import DURATION_METAVAR, duration_option
+from harness.cli._options import duration_flag
 from harness.errors import Finding, InvalidConfig
 
 __all__ = ["check", "register"]
@@ -71,24 +71,8 @@ def check(
     urls: Annotated[
         list[str], typer.Argument(help="http(s):// health URLs and redis:// / unix:// Redis URLs.")
     ],
-    timeout: Annotated[
-        float,
-        typer.Option(
-            parser=duration_option,
-            metavar=DURATION_METAVAR,
-            show_default="5s",
-            help="How long each probe may take, e.g. 500ms.",
-        ),
-    ] = 5.0,
-    degraded_after: Annotated[
-        float,
-        typer.Option(
-            parser=duration_option,
-            metavar=DURATION_METAVAR,
-            show_default="1s",
-            help="A probe slower than this is DEGRADED.",
-        ),
-    ] = 1.0,
+    timeout: Annotated[float, duration_flag("5s", "How long each probe may take, e.g. 500ms.")] = 5.0,
+    degraded_after: Annotated[float, duration_flag("1s", "A probe slower than this is DEGRADED.")] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Probe each target once; exit 1 if any is UNHEALTHY."""

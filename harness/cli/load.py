@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import typer
 
-from harness.cli._options import DURATION_METAVAR, duration_option
+from harness.cli._options import duration_flag
 
 __all__ = ["register"]
 
@@ -61,25 +61,11 @@ def _read_profile(path: Path) -> Any:
 def drive(  # noqa: PLR0917 - typer turns each parameter into an option
     url: Annotated[str, typer.Argument(help="URL to request, e.g. http://127.0.0.1:8080/checkout")],
     rate: Annotated[float, typer.Option(help="requests per second (open model)")] = 100.0,
-    duration: Annotated[
-        float,
-        typer.Option(
-            parser=duration_option,
-            metavar=DURATION_METAVAR,
-            show_default="10s",
-            help="how long to send, e.g. 30s or 2m",
-        ),
-    ] = 10.0,
+    duration: Annotated[float, duration_flag("10s", "how long to send, e.g. 30s or 2m")] = 10.0,
     connections: Annotated[int, typer.Option(help="concurrent connections")] = 64,
     threshold: Annotated[list[str] | None, typer.Option(help="e.g. 'p99 < 300ms'; repeatable")] = None,
     latency_target: Annotated[
-        float,
-        typer.Option(
-            parser=duration_option,
-            metavar=DURATION_METAVAR,
-            show_default="100ms",
-            help="latency the driver must stay under, e.g. 100ms",
-        ),
+        float, duration_flag("100ms", "latency the driver must stay under, e.g. 100ms")
     ] = 0.1,
     allow_remote: Annotated[bool, typer.Option(help="permit a non-loopback target")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="write the result as JSON here")] = None,
@@ -122,15 +108,7 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
 def locust(  # noqa: PLR0917 - typer turns each parameter into an option
     url: Annotated[str, typer.Argument(help="base URL (host) of the service")],
     users: Annotated[int, typer.Option(help="concurrent Locust users")] = 10,
-    duration: Annotated[
-        float,
-        typer.Option(
-            parser=duration_option,
-            metavar=DURATION_METAVAR,
-            show_default="10s",
-            help="how long to run, e.g. 30s or 2m",
-        ),
-    ] = 10.0,
+    duration: Annotated[float, duration_flag("10s", "how long to run, e.g. 30s or 2m")] = 10.0,
     path: Annotated[list[str] | None, typer.Option(help="path to request; repeatable")] = None,
     user_class: Annotated[
         list[str] | None, typer.Option(help="'module:Class' user class; repeatable")

@@ -19,7 +19,7 @@ from typing import Annotated, Any
 
 import typer
 
-from harness.cli._options import DURATION_METAVAR, duration_option
+from harness.cli._options import duration_flag
 from harness.errors import UsageError
 
 __all__ = ["proxy", "register"]
@@ -78,13 +78,7 @@ def proxy(
         Path | None, typer.Option(help="JSON or YAML list of proxies (with optional toxics) to create.")
     ] = None,
     duration: Annotated[
-        float,
-        typer.Option(
-            parser=duration_option,
-            metavar=DURATION_METAVAR,
-            show_default="until Ctrl-C",
-            help="Stop after this long, e.g. 30s or 10m.",
-        ),
+        float, duration_flag("until Ctrl-C", "Stop after this long, e.g. 30s or 10m.")
     ] = math.inf,
 ) -> None:
     """Serve the Toxiproxy-compatible fault proxy API."""
