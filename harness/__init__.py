@@ -14,7 +14,7 @@ from harness._lazy import lazy_exports
 from harness._version import __version__
 
 if TYPE_CHECKING:
-    from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop
+    from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop, WallClock
     from harness.errors import Finding, HarnessError, InvalidConfig, StorageUnavailable, UsageError
     from harness.seeding import Seeds
     from harness.storage import MemoryStorage, RedisStorage, Storage
@@ -33,6 +33,7 @@ __all__ = [
     "UsageError",
     "VirtualClock",
     "VirtualTimeLoop",
+    "WallClock",
     "__version__",
 ]
 
@@ -41,6 +42,7 @@ _HOMES = {
     "SystemClock": "harness.clock",
     "VirtualClock": "harness.clock",
     "VirtualTimeLoop": "harness.clock",
+    "WallClock": "harness.clock",
     "Finding": "harness.errors",
     "HarnessError": "harness.errors",
     "InvalidConfig": "harness.errors",

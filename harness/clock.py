@@ -27,7 +27,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from harness.errors import InvalidConfig
 
-__all__ = ["Clock", "SystemClock", "VirtualClock", "VirtualTimeLoop"]
+__all__ = ["Clock", "SystemClock", "VirtualClock", "VirtualTimeLoop", "WallClock"]
 
 _T = TypeVar("_T")
 
@@ -69,6 +69,24 @@ class SystemClock:
 
     def __repr__(self) -> str:
         return "SystemClock()"
+
+
+class WallClock(SystemClock):
+    """Seconds since the Unix epoch (``time.time``) and real sleeps.
+
+    For timestamps that must mean the same in every process and after a restart (a version
+    registry's history); durations inside one process should use :class:`SystemClock`, which
+    cannot jump when the host's time is set.
+    """
+
+    __slots__ = ()
+
+    def now(self) -> float:
+        """Seconds since 1970-01-01 UTC."""
+        return time.time()
+
+    def __repr__(self) -> str:
+        return "WallClock()"
 
 
 class VirtualClock:

@@ -1,10 +1,16 @@
-"""In-process storage with expiry on an injected clock."""
+"""In-process storage with expiry on an injected clock, and its snapshot as a JSON file."""
 
 from __future__ import annotations
 
 import bisect
+import json
+import os
 import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
+from harness.atomic import write_atomic
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.storage.base import JSONValue, decode, encode, validate_key, validate_ttl
@@ -127,5 +133,64 @@ class MemoryStorage:
             self._data.clear()
             self._closed = True
 
+    def snapshot(self) -> dict[str, Any]:
+        """Every live key with its value and the seconds left before it expires (``None``: never).
+
+        The result is JSON; :meth:`from_snapshot` rebuilds the storage from it.
+        """
+        with self._lock:
+            now = self._clock.now()
+            keys = {}
+            for key in sorted(self._data):
+                raw = self._live(key)
+                if raw is not None:
+                    expires = self._data[key][1]
+                    keys[key] = {"value": decode(raw), "ttl": None if expires is None else expires - now}
+        return {_SNAPSHOT_FORMAT: 1, "keys": keys}
+
+    @classmethod
+    def from_snapshot(cls, snapshot: Mapping[str, Any], *, clock: Clock | None = None) -> MemoryStorage:
+        """A storage holding what :meth:`snapshot` recorded; expiries restart from ``clock``'s now."""
+        keys = snapshot.get("keys") if snapshot.get(_SNAPSHOT_FORMAT) == 1 else None
+        if not isinstance(keys, Mapping):
+            raise InvalidConfig(
+                f"not a MemoryStorage snapshot: expected {{{_SNAPSHOT_FORMAT!r}: 1, 'keys': {{...}}}}.",
+                field="snapshot",
+            )
+        storage = cls(clock=clock)
+        for key, entry in keys.items():
+            if not isinstance(entry, Mapping) or "value" not in entry:
+                raise InvalidConfig(
+                    f"snapshot entry {key!r} must be an object with 'value' and 'ttl'.", field=str(key)
+                )
+            ttl = entry.get("ttl")
+            validate_key(key)
+            storage._data[key] = (encode(entry["value"]), storage._expiry(validate_ttl(ttl)))
+        return storage
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write :meth:`snapshot` to ``path`` as JSON, atomically; returns the path."""
+        return write_atomic(path, json.dumps(self.snapshot(), indent=1, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, clock: Clock | None = None) -> MemoryStorage:
+        """A storage from a file written by :meth:`save`."""
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InvalidConfig(f"{os.fspath(path)}: no such storage file.", field="path") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidConfig(f"{os.fspath(path)}: cannot read: {exc}", field="path") from None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise InvalidConfig(f"{os.fspath(path)}: not JSON: {exc}", field="path") from None
+        if not isinstance(data, Mapping):
+            raise InvalidConfig(f"{os.fspath(path)}: not a MemoryStorage snapshot.", field="path")
+        return cls.from_snapshot(data, clock=clock)
+
     def __repr__(self) -> str:
         return f"MemoryStorage(keys={len(self._data)})"
+
+
+_SNAPSHOT_FORMAT = "memory_storage"

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop
+from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop, WallClock
 from harness.errors import InvalidConfig
 
 
@@ -175,3 +175,13 @@ def test_both_clocks_satisfy_the_protocol() -> None:
     assert isinstance(SystemClock(), Clock)
     a = SystemClock().now()
     assert SystemClock().now() >= a
+
+
+def test_wall_clock_reads_seconds_since_the_epoch() -> None:
+    """WallClock timestamps mean the same in every process: they are Unix time, not monotonic."""
+    import time
+
+    clock = WallClock()
+    assert isinstance(clock, Clock)
+    before = time.time()
+    assert before <= clock.now() <= time.time()

@@ -6,6 +6,7 @@ import asyncio
 import socket
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -153,6 +154,42 @@ async def test_memory_expiry_follows_the_virtual_clock() -> None:
     clock.advance(5)
     assert await store.get("lease") is None
     assert await store.scan() == []
+
+
+async def test_memory_snapshot_round_trips_through_an_atomic_json_file(tmp_path: Path) -> None:
+    """save() writes every live key and its remaining expiry; load() restores both on its own clock."""
+    clock = VirtualClock()
+    store = MemoryStorage(clock=clock)
+    await store.set("registry/a", {"lifecycle": "production", "parents": ["1.0.0"]})
+    await store.incr("registry/seq", 7)
+    await store.set("lease", "me", ttl=10)
+    await store.set("gone", 1, ttl=1)
+    clock.advance(4)
+    path = store.save(tmp_path / "state" / "registry.json")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["registry.json"]
+    later = VirtualClock(start=1000)
+    loaded = MemoryStorage.load(path, clock=later)
+    assert await loaded.scan() == ["lease", "registry/a", "registry/seq"]
+    assert await loaded.get("registry/a") == {"lifecycle": "production", "parents": ["1.0.0"]}
+    assert await loaded.incr("registry/seq") == 8
+    assert await loaded.ttl("lease") == pytest.approx(6)
+    later.advance(6)
+    assert await loaded.get("lease") is None
+
+
+def test_memory_snapshot_files_that_are_not_snapshots_are_usage_errors(tmp_path: Path) -> None:
+    with pytest.raises(InvalidConfig, match="no such storage file"):
+        MemoryStorage.load(tmp_path / "missing.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(InvalidConfig, match="not JSON"):
+        MemoryStorage.load(bad)
+    bad.write_text('{"keys": {}}')
+    with pytest.raises(InvalidConfig, match="not a MemoryStorage snapshot"):
+        MemoryStorage.load(bad)
+    bad.write_text('{"memory_storage": 1, "keys": {"k": {"value": 1, "ttl": -3}}}')
+    with pytest.raises(InvalidConfig, match="ttl=-3"):
+        MemoryStorage.load(bad)
 
 
 def test_invalid_redis_url_names_the_url() -> None:
