@@ -1,7 +1,8 @@
 """Rollout flows as sans-IO controllers: ``observe(window) -> Decision``.
 
-Versions and their registry, the router (weighted sticky split and mirroring), and the flows:
-shadow, canary, champion-challenger and rollback. Every decision carries its reasons.
+Versions and their registry (lineage, history, migration paths, integrity), the router (weighted
+sticky split and mirroring), and the flows: shadow, canary, champion-challenger and rollback
+(which can choose its target from the lineage). Every decision carries its reasons.
 """
 
 from harness.rollout.canary import Analysis, CanaryConfig, CanaryFlow, CanaryPhase, Pause, SetWeight, Step
@@ -25,14 +26,38 @@ from harness.rollout.contract import (
     Window,
     parse_enum,
 )
-from harness.rollout.registry import RegistryEvent, VersionRegistry
+from harness.rollout.history import (
+    HistoryEntry,
+    HistoryEvent,
+    HistoryKind,
+    ProductionSpell,
+    RolloutRoles,
+    VersionStats,
+    decisions_from_journal,
+    events_from_decisions,
+)
+from harness.rollout.integrity import ArtifactSource, ChecksumMismatch, MemoryArtifacts
+from harness.rollout.lineage import Lineage, LineageNode
+from harness.rollout.paths import (
+    MigrationAction,
+    MigrationDirection,
+    MigrationPath,
+    MigrationRefused,
+    MigrationStep,
+    PathPolicy,
+    PathRefusal,
+    find_path,
+)
+from harness.rollout.registry import VersionRegistry
 from harness.rollout.rollback import RollbackConfig, RollbackEvent, RollbackMode, RollbackPhase, RollbackPlan
 from harness.rollout.router import MirrorConfig, MirrorOutcome, Router, validate_weights
 from harness.rollout.shadow import FieldReport, ShadowConfig, ShadowFlow, flatten
 from harness.rollout.simulate import OperatingPoint, VersionModel, calibrate, synthetic_window
+from harness.rollout.targets import TargetCandidate, TargetChoice, choose_rollback_target
 from harness.rollout.versions import (
     Compatibility,
     Lifecycle,
+    Migration,
     SemVer,
     Version,
     VersionQuarantined,
@@ -43,11 +68,13 @@ __all__ = [
     "Action",
     "Allocation",
     "Analysis",
+    "ArtifactSource",
     "CanaryConfig",
     "CanaryFlow",
     "CanaryPhase",
     "ChampionChallengerConfig",
     "ChampionChallengerFlow",
+    "ChecksumMismatch",
     "Compatibility",
     "Decision",
     "Exchange",
@@ -55,35 +82,57 @@ __all__ = [
     "Flow",
     "Goal",
     "Guardrail",
+    "HistoryEntry",
+    "HistoryEvent",
+    "HistoryKind",
     "Lifecycle",
+    "Lineage",
+    "LineageNode",
+    "MemoryArtifacts",
+    "Migration",
+    "MigrationAction",
+    "MigrationDirection",
+    "MigrationPath",
+    "MigrationRefused",
+    "MigrationStep",
     "MirrorConfig",
     "MirrorOutcome",
     "OperatingPoint",
     "Outcome",
+    "PathPolicy",
+    "PathRefusal",
     "Pause",
+    "ProductionSpell",
     "Reason",
-    "RegistryEvent",
     "RollbackConfig",
     "RollbackEvent",
     "RollbackMode",
     "RollbackPhase",
     "RollbackPlan",
+    "RolloutRoles",
     "Router",
     "SemVer",
     "SetWeight",
     "ShadowConfig",
     "ShadowFlow",
     "Step",
+    "TargetCandidate",
+    "TargetChoice",
     "Verdict",
     "Version",
     "VersionModel",
     "VersionQuarantined",
     "VersionRegistry",
+    "VersionStats",
     "VersionWindow",
     "Window",
     "WindowBuilder",
     "calibrate",
+    "choose_rollback_target",
     "compatibility",
+    "decisions_from_journal",
+    "events_from_decisions",
+    "find_path",
     "flatten",
     "parse_enum",
     "synthetic_window",

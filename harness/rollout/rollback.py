@@ -1,11 +1,17 @@
 """A rollback as a sans-IO plan: back up, validate, execute, verify; roll forward if it fails.
 
-``RollbackPlan`` moves from ``from_version`` (serving now) back to ``to_version``. It first backs
+``RollbackPlan`` moves from ``from_version`` (serving now) back to its target. It first backs
 up the current split, then waits for the named pre-validation checks (an ``EMERGENCY`` rollback
-skips them), then asks for all traffic on ``to_version``, then verifies ``to_version`` against the
+skips them), then asks for all traffic on the target, then verifies the target against the
 post-validation SLOs for ``verify_windows`` windows. If execution fails or verification fails, it
-rolls forward: the backed-up split is restored exactly. A manual :meth:`abort` before the end also
-restores the backup. Every step is in :attr:`history`.
+rolls forward: the backed-up split is restored exactly, and the migration path is walked back. A
+manual :meth:`abort` before the end also restores the backup. Every step is in :attr:`history`.
+
+The target is ``to_version`` when given. Given a ``lineage`` instead, the plan chooses it: the
+newest production ancestor of ``from_version`` whose migration path has no breaking step
+(:func:`~harness.rollout.targets.choose_rollback_target`); the candidates it passed over and why
+are the first reasons of its decisions. With both, ``to_version`` is checked against the lineage
+and its path recorded. When no target qualifies, the plan aborts at :meth:`start` and says why.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from typing import Any
 from harness.errors import InvalidConfig, UsageError
 from harness.rollout._analysis import slo_reason
 from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window, parse_enum
+from harness.rollout.lineage import Lineage
+from harness.rollout.paths import MigrationPath
 from harness.rollout.router import validate_weights
+from harness.rollout.targets import TargetChoice, choose_rollback_target
 from harness.slo import SLO
 
 __all__ = ["RollbackConfig", "RollbackEvent", "RollbackMode", "RollbackPhase", "RollbackPlan"]
@@ -43,11 +52,12 @@ class RollbackPhase(enum.Enum):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RollbackConfig:
-    """From which version to which, why, the split to back up and the checks on either side."""
+    """From which version to which (or the lineage to choose from), why, the split, the checks."""
 
     from_version: str
-    to_version: str
     weights: Mapping[str, float]
+    to_version: str | None = None
+    lineage: Lineage | None = None
     reason: str = ""
     mode: RollbackMode = RollbackMode.NORMAL
     pre_checks: tuple[str, ...] = ()
@@ -55,13 +65,21 @@ class RollbackConfig:
     verify_windows: int = 1
 
     def __post_init__(self) -> None:
-        if not self.from_version or not self.to_version or self.from_version == self.to_version:
+        if not self.from_version or self.to_version in ("", self.from_version):
             raise InvalidConfig(
                 f"from_version={self.from_version!r} and to_version={self.to_version!r} must be "
                 "two different version names.",
                 field="to_version",
                 value=self.to_version,
             )
+        if self.to_version is None and self.lineage is None:
+            raise InvalidConfig(
+                "to_version=None: name the target, or pass lineage= so the plan chooses the newest "
+                "production ancestor of from_version.",
+                field="to_version",
+            )
+        if self.lineage is not None:
+            self.lineage.node(self.from_version)
         object.__setattr__(self, "weights", MappingProxyType(validate_weights(self.weights)))
         object.__setattr__(self, "mode", parse_enum(RollbackMode, self.mode, field_name="mode"))
         object.__setattr__(self, "pre_checks", tuple(self.pre_checks))
@@ -102,6 +120,12 @@ class RollbackPlan:
 
     def __init__(self, config: RollbackConfig) -> None:
         self.config = config
+        self.choice: TargetChoice | None = (
+            None
+            if config.lineage is None
+            else choose_rollback_target(config.lineage, config.from_version, explicit=config.to_version)
+        )
+        """The target choice and its reasons (None when the target was given without a lineage)."""
         self._phase = RollbackPhase.PLANNED
         self._outcome = Outcome.RUNNING
         self._weights: dict[str, float] = dict(config.weights)
@@ -110,6 +134,16 @@ class RollbackPlan:
         self._verified = 0
         self._final: Decision | None = None
         self.history: list[RollbackEvent] = []
+
+    @property
+    def target(self) -> str | None:
+        """Where the rollback goes (None: no version qualified; the plan aborts at start)."""
+        return self.config.to_version if self.choice is None else self.choice.target
+
+    @property
+    def path(self) -> MigrationPath | None:
+        """The migration path to the target, when chosen from a lineage."""
+        return None if self.choice is None else self.choice.path
 
     @property
     def weights(self) -> Mapping[str, float]:
@@ -140,8 +174,33 @@ class RollbackPlan:
         self.history.append(RollbackEvent(t=t, phase=self._phase, event=event, detail=detail, data=data))
 
     def _target_weights(self) -> dict[str, float]:
-        names = set(self.config.weights) | {self.config.to_version}
-        return {n: 100.0 if n == self.config.to_version else 0.0 for n in sorted(names)}
+        target = self.target
+        assert target is not None
+        names = set(self.config.weights) | {target}
+        return {n: 100.0 if n == target else 0.0 for n in sorted(names)}
+
+    def _target_reasons(self) -> list[Reason]:
+        """Why this target: one reason per candidate considered (FAIL on the last when none qualified)."""
+        if self.choice is None:
+            return []
+        last = len(self.choice.candidates) - 1
+        return [
+            Reason(
+                metric="rollback",
+                statistic="target",
+                value=None,
+                threshold=None,
+                verdict=(
+                    Verdict.PASS
+                    if c.accepted
+                    else Verdict.FAIL
+                    if self.target is None and i == last
+                    else Verdict.INFO
+                ),
+                message=c.reason,
+            )
+            for i, c in enumerate(self.choice.candidates)
+        ]
 
     def start(self, t: float | None = None) -> Decision:
         """Back up the current split and begin (validating, or executing at once in EMERGENCY)."""
@@ -151,6 +210,12 @@ class RollbackPlan:
             raise UsageError("this rollback plan has already started; create a new plan to roll back again.")
         self._backup = dict(self.config.weights)
         self._log(t, "backup", "current split saved", weights=self._backup)
+        if self.choice is not None:
+            head = self.choice.explain().splitlines()[0]
+            self._log(t, "target", head, choice=self.choice.to_dict())
+        if self.target is None:
+            backup = self._backup_weights()
+            return self._finish(Outcome.ABORTED, Action.ABORT, backup, self._target_reasons(), t)
         if self.config.mode is RollbackMode.EMERGENCY or not self.config.pre_checks:
             skipped = (
                 "emergency: pre-validation skipped" if self.config.pre_checks else "no pre-validation checks"
@@ -170,7 +235,7 @@ class RollbackPlan:
             )
         self._phase = RollbackPhase.VALIDATING
         self._log(t, "validate", f"waiting for {', '.join(self.config.pre_checks)}")
-        return Decision(action=Action.PAUSE, weights=self.weights, reasons=(), t=t)
+        return Decision(action=Action.PAUSE, weights=self.weights, reasons=tuple(self._target_reasons()), t=t)
 
     def report_check(self, name: str, ok: bool, detail: str = "", *, t: float | None = None) -> Decision:
         """Record a pre-validation check's result; a failure cancels the rollback (backup stays)."""
@@ -204,9 +269,9 @@ class RollbackPlan:
     def _execute(self, t: float | None, reasons: list[Reason]) -> Decision:
         self._weights = self._target_weights()
         self._phase = RollbackPhase.VERIFYING
-        self._log(
-            t, "execute", f"{self.config.from_version} -> {self.config.to_version}", weights=self._weights
-        )
+        reasons = [*self._target_reasons(), *reasons]
+        path = {} if self.path is None else {"path": self.path.to_dict()}
+        self._log(t, "execute", f"{self.config.from_version} -> {self.target}", weights=self._weights, **path)
         if self.config.verify_windows == 0:
             return self._finish(Outcome.ROLLED_BACK, Action.ROLLBACK, self._weights, reasons, t)
         return Decision(action=Action.ROLLBACK, weights=self.weights, reasons=tuple(reasons), t=t)
@@ -245,7 +310,8 @@ class RollbackPlan:
         return self._verify(window)
 
     def _verify(self, window: Window) -> Decision:
-        target = window.version(self.config.to_version)
+        assert self.target is not None  # a plan without a target ends at start()
+        target = window.version(self.target)
         reasons = [slo_reason(s, target) for s in self.config.post_checks]
         if any(r.verdict is Verdict.FAIL for r in reasons):
             self._log(window.end, "verify", "post-validation failed; rolling forward")
@@ -285,7 +351,12 @@ class RollbackPlan:
         self._weights = dict(weights)
         self._outcome = outcome
         self._phase = RollbackPhase.DONE
-        self._log(t, outcome.value, reasons[0].message if reasons else "", weights=self._weights)
+        back: dict[str, Any] = {}
+        if outcome is Outcome.ROLLED_FORWARD and self.path is not None:
+            path_back = self.path.reversed()
+            back["path_back"] = path_back.to_dict()
+            reasons = [*reasons, _path_back_reason(path_back)]
+        self._log(t, outcome.value, reasons[0].message if reasons else "", weights=self._weights, **back)
         self._final = Decision(
             action=action, weights=self.weights, reasons=tuple(reasons), terminal=True, t=t
         )
@@ -296,7 +367,8 @@ class RollbackPlan:
         c = self.config
         return {
             "from": c.from_version,
-            "to": c.to_version,
+            "to": self.target,
+            "choice": None if self.choice is None else self.choice.to_dict(),
             "reason": c.reason,
             "mode": c.mode.value,
             "outcome": self._outcome.value,
@@ -304,3 +376,16 @@ class RollbackPlan:
             "weights": self.weights,
             "history": [e.to_dict() for e in self.history],
         }
+
+
+def _path_back_reason(path: MigrationPath) -> Reason:
+    """The roll-forward walks the rollback's migration path back, step by step."""
+    steps = "; ".join(s.describe() for s in path.steps) or "no migration"
+    return Reason(
+        metric="rollback",
+        statistic="path_back",
+        value=None,
+        threshold=None,
+        verdict=Verdict.INFO,
+        message=f"rolling forward along {' -> '.join(path.versions)}: {steps}",
+    )

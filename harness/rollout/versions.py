@@ -1,8 +1,12 @@
-"""Versions of a service or model: semantic version, content checksum and lifecycle.
+"""Versions of a service or model: semantic version, content checksum, lifecycle and lineage.
 
 Lifecycle moves one way: EXPERIMENTAL -> PRODUCTION -> QUARANTINE (EXPERIMENTAL may be quarantined
 directly). A quarantined version is read-only: it stays available as a comparison baseline, but
 :meth:`Version.use` warns with ``DeprecationWarning`` and no further transition is allowed.
+
+A version names its ``parents`` (the versions it was derived from) and the ``migrations`` that
+moving between it and its parents needs (a data schema change, a config change): applied when
+moving from a parent to it, reverted when moving from it back to a parent.
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from typing import Any
 
 from harness.errors import InvalidConfig, UsageError
 
-__all__ = ["Compatibility", "Lifecycle", "SemVer", "Version", "VersionQuarantined", "compatibility"]
+__all__ = [
+    "Compatibility",
+    "Lifecycle",
+    "Migration",
+    "SemVer",
+    "Version",
+    "VersionQuarantined",
+    "compatibility",
+]
 
 _SEMVER = re.compile(
     r"^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)"
@@ -50,6 +62,13 @@ class Compatibility(enum.Enum):
     PATCH = "patch"
     COMPATIBLE = "compatible"
     BREAKING = "breaking"
+
+
+class Migration(enum.Enum):
+    """What has to change besides the code when moving between a version and its parents."""
+
+    DATA = "data"
+    CONFIG = "config"
 
 
 class VersionQuarantined(UsageError):
@@ -110,13 +129,19 @@ def compatibility(a: SemVer, b: SemVer) -> Compatibility:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Version:
-    """A deployable version: name, semantic version, content checksum, lifecycle and metadata."""
+    """A deployable version: name, semantic version, checksum, lifecycle, lineage and metadata.
+
+    ``parents`` are the semantic versions this one was derived from (normalised, no repeats);
+    ``migrations`` are what moving between it and its parents needs besides the code.
+    """
 
     name: str
     version: str
     checksum: str = ""
     lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    parents: tuple[str, ...] = ()
+    migrations: frozenset[Migration] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
@@ -139,6 +164,8 @@ class Version:
                 value=self.lifecycle,
             ) from None
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
+        object.__setattr__(self, "parents", _parents(self.version, self.parents))
+        object.__setattr__(self, "migrations", _migrations(self.migrations))
 
     @staticmethod
     def checksum_of(content: bytes | str) -> str:
@@ -200,6 +227,8 @@ class Version:
             "checksum": self.checksum,
             "lifecycle": self.lifecycle.value,
             "metadata": dict(self.metadata),
+            "parents": list(self.parents),
+            "migrations": sorted(m.value for m in self.migrations),
         }
 
     @classmethod
@@ -211,4 +240,41 @@ class Version:
             checksum=data.get("checksum", ""),
             lifecycle=Lifecycle(data.get("lifecycle", "experimental")),
             metadata=data.get("metadata", {}),
+            parents=tuple(data.get("parents", ())),
+            migrations=frozenset(data.get("migrations", ())),
         )
+
+
+def _parents(version: str, parents: object) -> tuple[str, ...]:
+    """Parents as normalised semantic versions, without repeats, never the version itself."""
+    if isinstance(parents, str) or not isinstance(parents, (tuple, list)):
+        raise InvalidConfig(
+            f"parents={parents!r} must be a list of versions, for example ['1.2.0'].",
+            field="parents",
+            value=parents,
+        )
+    normalised = tuple(str(SemVer.parse(p)) for p in parents)
+    own = str(SemVer.parse(version))
+    if own in normalised or len(set(normalised)) != len(normalised):
+        raise InvalidConfig(
+            f"version {own}: parents {list(normalised)} must be other versions, each named once.",
+            field="parents",
+            value=list(normalised),
+        )
+    return normalised
+
+
+def _migrations(migrations: object) -> frozenset[Migration]:
+    if isinstance(migrations, str) or not isinstance(migrations, (set, frozenset, tuple, list)):
+        raise InvalidConfig(
+            f"migrations={migrations!r} must be a set of: data, config.", field="migrations", value=migrations
+        )
+    try:
+        return frozenset(Migration(m) for m in migrations)
+    except ValueError:
+        raise InvalidConfig(
+            f"migrations={sorted(str(getattr(m, 'value', m)) for m in migrations)!r}: "
+            "each must be one of: data, config.",
+            field="migrations",
+            value=migrations,
+        ) from None

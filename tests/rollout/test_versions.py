@@ -4,9 +4,11 @@ import warnings
 
 import pytest
 
+from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
 from harness.rollout import (
     Compatibility,
+    HistoryKind,
     Lifecycle,
     SemVer,
     Version,
@@ -17,8 +19,19 @@ from harness.rollout import (
 from harness.storage import MemoryStorage
 
 
-def _v(version: str, content: str = "model", lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL) -> Version:
-    return Version(name="ranker", version=version, checksum=Version.checksum_of(content), lifecycle=lifecycle)
+def _v(
+    version: str,
+    content: str = "model",
+    lifecycle: Lifecycle = Lifecycle.EXPERIMENTAL,
+    parents: tuple[str, ...] = (),
+) -> Version:
+    return Version(
+        name="ranker",
+        version=version,
+        checksum=Version.checksum_of(content),
+        lifecycle=lifecycle,
+        parents=parents,
+    )
 
 
 def test_semver_parsing_and_precedence() -> None:
@@ -78,28 +91,43 @@ def test_version_validation() -> None:
 
 
 async def test_registry_persists_versions_history_and_paths() -> None:
-    """Register, promote, quarantine; history in order; migration paths skip quarantined steps."""
+    """Register, promote, quarantine; ordered history; paths cross a quarantined, migration-free version."""
     storage = MemoryStorage()
-    reg = VersionRegistry(storage, "ranker")
-    for i, ver in enumerate(["1.0.0", "1.1.0", "1.2.0", "2.0.0"]):
-        await reg.register(_v(ver, content=ver), t=float(i))
+    clock = VirtualClock()
+    reg = VersionRegistry(storage, "ranker", clock=clock)
+    parent: tuple[str, ...] = ()
+    for ver in ["1.0.0", "1.1.0", "1.2.0", "2.0.0"]:
+        await reg.register(_v(ver, content=ver, parents=parent))
+        parent = (ver,)
+        clock.advance(1.0)
     assert await reg.register(_v("1.0.0", content="1.0.0")) == _v("1.0.0", content="1.0.0")
     with pytest.raises(InvalidConfig, match="needs a new version number"):
         await reg.register(_v("1.0.0", content="different"))
-    await reg.promote("1.0.0", t=10)
-    await reg.promote("1.2.0", t=11)
-    await reg.quarantine("1.1.0", t=12)
+    with pytest.raises(InvalidConfig, match="cannot change after registration"):
+        await reg.register(_v("1.1.0", content="1.1.0", parents=()))
+    await reg.promote("1.0.0")
+    await reg.promote("1.2.0")
+    await reg.quarantine("1.1.0", actor="oncall", reason="leaks connections")
     assert (await reg.production()).version == "1.2.0"  # type: ignore[union-attr]
     assert [v.version for v in await reg.baselines()] == ["1.2.0", "1.1.0", "1.0.0"]
-    assert [e.action for e in await reg.history()] == ["register"] * 4 + ["transition"] * 3
-    assert (await reg.history())[-1].lifecycle == "quarantine"
+    history = await reg.history()
+    assert [e.kind for e in history] == [HistoryKind.REGISTERED] * 4 + [HistoryKind.LIFECYCLE] * 3
+    assert [e.seq for e in history] == sorted(e.seq for e in history)
+    assert (history[-1].lifecycle, history[-1].actor, history[-1].reason) == (
+        Lifecycle.QUARANTINE,
+        "oncall",
+        "leaks connections",
+    )
     assert await reg.compatibility("1.0.0", "2.0.0") is Compatibility.BREAKING
-    path = [v.version for v in await reg.migration_path("1.0.0", "2.0.0")]
-    assert path == ["1.0.0", "1.2.0", "2.0.0"]
-    assert [v.version for v in await reg.migration_path("2.0.0", "1.0.0")] == ["2.0.0", "1.2.0", "1.0.0"]
-    again = VersionRegistry(storage, "ranker")
+    path = await reg.migration_path("1.0.0", "2.0.0")
+    assert path.versions == ("1.0.0", "1.2.0", "2.0.0")
+    assert path.steps[0].crosses == ("1.1.0",)
+    assert path.breaking_steps == 1
+    assert (await reg.migration_path("2.0.0", "1.0.0")).versions == ("2.0.0", "1.2.0", "1.0.0")
+    again = VersionRegistry(storage, "ranker", clock=clock)
     assert [v.version for v in await again.versions()] == ["1.0.0", "1.1.0", "1.2.0", "2.0.0"]
     assert (await again.get("1.1.0")).quarantined
+    assert await again.history() == history
     with pytest.raises(InvalidConfig, match=r"not registered; known: 1\.0\.0"):
         await again.get("9.9.9")
     with pytest.raises(InvalidConfig, match="belongs to"):
