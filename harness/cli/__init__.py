@@ -57,6 +57,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.cli.run",
     "harness.cli.proxy",
     "harness.cli.health",
+    "harness.cli.versions",
 )
 
 
