@@ -66,11 +66,9 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
         if outcome.promoted:
             flow += ": promoted"
         elif outcome.rolled_back:
-            flow += (
-                f": rolled back at {outcome.decided_at:g}s"
-                if outcome.decided_at is not None
-                else ": rolled back"
-            )
+            to = outcome.rolled_back_to
+            flow += f": rolled back to {to}" if to else ": rolled back"
+            flow += f" at {outcome.decided_at:g}s" if outcome.decided_at is not None else ""
         elif outcome.winner:
             flow += f": winner {outcome.winner}"
         elif outcome.kind == "shadow":
@@ -125,6 +123,10 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
             regressions += _gate(result, baseline, baseline_dir, console)
     console.print(_summary_table(rows))
     for result, out in rows:
+        target = result.outcome.details.get("target")
+        if target:
+            chosen = target["chosen"] or "nowhere"
+            console.print(f"{result.scenario.name}: rollback target {chosen}: {'; '.join(target['reasons'])}")
         if not result.passed:
             command = replay_command(result.source, result.seed, result.mode)
             console.print(f"[red]{result.scenario.name}[/]: replay with: {command}")

@@ -120,6 +120,15 @@ def _outcome_checks(
             expected.rolled_back_within,
             "seconds from the start of the run" if at is not None else "the flow did not roll back",
         )
+    if expected.rolled_back_to is not None:
+        target = outcome.details.get("target") or {}
+        add(
+            "rolled back to",
+            outcome.rolled_back_to == expected.rolled_back_to,
+            str(outcome.rolled_back_to),
+            expected.rolled_back_to,
+            "; ".join(target.get("reasons", ())),
+        )
     if expected.winner is not None:
         add("winner", outcome.winner == expected.winner, str(outcome.winner), expected.winner)
     if expected.no_winner is not None:

@@ -255,8 +255,10 @@ class RollbackDriver(_ControllerDriver):
     The store is a set of records each version writes on its requests. The candidate corrupts a
     fraction of what it writes (``corrupts_state``). At ``validate_after`` the driver counts
     corrupt records; past ``max_corrupt_fraction`` it starts a :class:`RollbackPlan` whose
-    pre-check is the state backup, restores the backup, and lets the plan verify the stable
-    version against an error-rate SLO before declaring the rollback done.
+    pre-check is the state backup, restores the backup, and lets the plan verify the target
+    against an error-rate SLO before declaring the rollback done. The target is the stable
+    version, or, when the scenario names a lineage, the one the plan chooses from it (a plan that
+    finds none aborts, and the state is left as it is).
     """
 
     kind = FlowKind.ROLLBACK
@@ -315,10 +317,12 @@ class RollbackDriver(_ControllerDriver):
         return self._note(self.plan.observe(window))
 
     def _start(self, window: Window) -> Decision:
+        lineage = self.spec.lineage_graph()
         plan = RollbackPlan(
             RollbackConfig(
                 from_version=self.candidate,
-                to_version=self.stable,
+                to_version=self.stable if lineage is None else None,
+                lineage=lineage,
                 weights=dict(self.split),
                 reason=f"{self.corrupt_fraction():.1%} of records corrupt after {self.candidate} deployed",
                 pre_checks=(self.CHECK,),
@@ -327,7 +331,9 @@ class RollbackDriver(_ControllerDriver):
             )
         )
         self.plan = plan
-        plan.start(window.end)
+        started = plan.start(window.end)
+        if plan.terminal:
+            return self._note(started)
         assert self.backup is not None
         self.records = dict(self.backup)
         self.restored = self.corrupt_fraction() == 0.0 and self.records == self.backup
@@ -339,17 +345,22 @@ class RollbackDriver(_ControllerDriver):
         """Rolled back (and verified) or not; whether the state matches the backup."""
         plan = self.plan
         rolled_back = plan is not None and plan.outcome is Outcome.ROLLED_BACK
+        choice = None if plan is None else plan.choice
         return FlowOutcome(
             kind=self.kind.value,
             finished=plan is None or plan.terminal,
             promoted=plan is None and self.validated_at is not None,
             rolled_back=rolled_back,
+            rolled_back_to=plan.target if plan is not None and rolled_back else None,
             decided_at=self.decided_at,
             state_restored=self.restored if rolled_back else False,
             details={
                 "corrupt_records_found": self.corrupt_seen,
                 "validated_at": self.validated_at,
                 "plan": plan.to_dict() if plan is not None else None,
+                "target": None
+                if choice is None
+                else {"chosen": choice.target, "reasons": list(choice.reasons)},
             },
         )
 

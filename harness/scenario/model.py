@@ -21,13 +21,18 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_serializer,
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from harness.errors import InvalidConfig
+from harness.rollout.lineage import Lineage, LineageNode
+from harness.rollout.versions import Lifecycle, Migration, SemVer
 from harness.units import DURATION_PATTERN, duration_seconds, format_duration
 
 __all__ = [
@@ -45,6 +50,7 @@ __all__ = [
     "FlowSpec",
     "HttpSpec",
     "LatencySpec",
+    "LineageEntry",
     "LiveSpec",
     "ModelSpec",
     "OutcomeExpectations",
@@ -98,6 +104,14 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _located(location: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
+    """A validation error at ``location`` (relative to the model raising it), so the loader names the line."""
+    error = PydanticCustomError("invalid_reference", "{message}", {"message": message})
+    return ValidationError.from_exception_data(
+        "Scenario", [InitErrorDetails(type=error, loc=location, input=value)]
+    )
 
 
 class LatencySpec(_Spec):
@@ -330,14 +344,80 @@ class ChampionSpec(_Spec):
     windows: int = Field(default=10, ge=1, le=10_000)
 
 
+class LineageEntry(_Spec):
+    """One version in a rollback's lineage: its semantic version, parents, lifecycle and migrations.
+
+    ``reason`` says why it is in its lifecycle (it is quoted when the rollback passes it over).
+    """
+
+    version: str = Field(min_length=1, max_length=100)
+    parents: list[str] = Field(default_factory=list, max_length=20)
+    lifecycle: Literal["experimental", "production", "quarantine"] = "experimental"
+    migrations: list[Literal["data", "config"]] = Field(default_factory=list)
+    reason: str = Field(default="", max_length=500)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _semver(cls, value: Any) -> str:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)  # YAML reads 1.2 as a number; say what a version looks like instead
+        if not isinstance(value, str):
+            raise ValueError(f"version {value!r} must be a string such as '1.2.0'")
+        try:
+            return str(SemVer.parse(value))
+        except InvalidConfig as exc:
+            raise ValueError(str(exc)) from None
+
+    def node(self, name: str) -> LineageNode:
+        """The lineage node named ``name``."""
+        return LineageNode(
+            id=name,
+            semver=SemVer.parse(self.version),
+            parents=tuple(self.parents),
+            lifecycle=Lifecycle(self.lifecycle),
+            migrations=frozenset(Migration(m) for m in self.migrations),
+            note=self.reason,
+        )
+
+
 class RollbackSpec(_Spec):
-    """Deploy the candidate, validate state, roll back (restoring a backup) when validation fails."""
+    """Deploy the candidate, validate state, roll back (restoring a backup) when validation fails.
+
+    With a ``lineage`` (version names -> their versions, parents and lifecycle), the rollback
+    chooses its target from it, the newest production ancestor of the candidate reachable without
+    a breaking step, and says why it passed over the others; ``flow.stable`` is not the target then.
+    """
 
     validate_after: Duration = 30.0
     max_corrupt_fraction: Probability = 0.0
     records: int = Field(default=1000, ge=1, le=1_000_000)
     verify_windows: int = Field(default=2, ge=0, le=1000)
     max_error_rate: Probability = 0.02
+    lineage: dict[str, LineageEntry] | None = Field(default=None, max_length=1000)
+
+    @model_validator(mode="after")
+    def _parents_known(self) -> RollbackSpec:
+        if self.lineage is None:
+            return self
+        for name, entry in self.lineage.items():
+            for i, parent in enumerate(entry.parents):
+                if parent not in self.lineage:
+                    raise _located(
+                        ("lineage", name, "parents", i),
+                        f"parent {parent!r} of {name!r} is not in the lineage; known: {sorted(self.lineage)}",
+                        parent,
+                    )
+        try:
+            self.lineage_graph()
+        except InvalidConfig as exc:
+            raise _located(("lineage",), exc.message, None) from None
+        return self
+
+    def lineage_graph(self) -> Lineage | None:
+        """The lineage as a :class:`~harness.rollout.Lineage` (None without one)."""
+        if self.lineage is None:
+            return None
+        return Lineage(entry.node(name) for name, entry in self.lineage.items())
 
 
 class FlowKind(enum.StrEnum):
@@ -410,6 +490,7 @@ class OutcomeExpectations(_Spec):
     promoted: bool | None = None
     rolled_back: bool | None = None
     rolled_back_within: Duration | None = None
+    rolled_back_to: str | None = None
     winner: str | None = None
     no_winner: bool | None = None
     detected_fields: list[str] | None = None
@@ -482,6 +563,7 @@ class Scenario(_Spec):
                 raise ValueError(f"flow.{role}={ref!r} is not a declared version; versions: {sorted(names)}")
         if self.flow.kind is not FlowKind.NONE and self.flow.candidate is None:
             raise ValueError(f"flow.kind={self.flow.kind.value!r} needs flow.candidate")
+        self._check_lineage(names)
         dependencies = {
             d for v in self.versions.values() if v.model is not None for d in v.model.dependencies
         }
@@ -505,6 +587,32 @@ class Scenario(_Spec):
                 f"known: {sorted(dependencies)}"
             )
         return self
+
+    def _check_lineage(self, names: set[str]) -> None:
+        """A rollback lineage includes the candidate, and every possible target serves traffic."""
+        target = self.expectations.outcome.rolled_back_to
+        if target is not None and target not in names:
+            raise _located(
+                ("expectations", "outcome", "rolled_back_to"),
+                f"{target!r} is not a declared version; versions: {sorted(names)}",
+                target,
+            )
+        lineage = self.flow.rollback.lineage
+        if lineage is None or self.flow.kind is not FlowKind.ROLLBACK:
+            return
+        if self.flow.candidate not in lineage:
+            raise _located(
+                ("flow", "rollback", "lineage"),
+                f"the lineage must include the candidate {self.flow.candidate!r}; it has {sorted(lineage)}",
+                None,
+            )
+        for name, entry in lineage.items():
+            if entry.lifecycle == "production" and name not in names:
+                raise _located(
+                    ("flow", "rollback", "lineage", name, "lifecycle"),
+                    f"{name!r} is in production, so a rollback may go to it: declare it under versions",
+                    name,
+                )
 
     def compressed(self) -> Scenario:
         """The scenario as live mode runs it: the ``live`` timing, every time scaled to match."""
