@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import socket
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from harness.cli import main
+from tests.support import serving
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -30,15 +30,8 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture
 def http_target() -> Iterator[str]:
     """A loopback HTTP server: /up answers 200 UP, /down 503 DOWN."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), _Handler)) as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_healthy_targets_exit_0(http_target: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from harness.cli import EXIT_FINDING, EXIT_OK, EXIT_USAGE, main
 from harness.clock import VirtualClock
 from harness.rollout import Lifecycle, Migration, Version, VersionRegistry
 from harness.storage import MemoryStorage, RedisStorage, Storage
-from tests.support import redis_url, requires_redis
+from tests.support import redis_url, requires_redis, serving
 
 START = 1_750_000_000.0  # 2025-06-15T15:06:40Z
 
@@ -43,15 +42,8 @@ def fake_redis_url() -> Iterator[str]:
     """A fakeredis server on a loopback TCP port, speaking the Redis protocol."""
     from fakeredis import TcpFakeServer
 
-    server = TcpFakeServer(("127.0.0.1", 0), server_type="redis")
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"redis://127.0.0.1:{server.server_address[1]}/0"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(TcpFakeServer(("127.0.0.1", 0), server_type="redis")) as port:
+        yield f"redis://127.0.0.1:{port}/0"
 
 
 BACKENDS = [
