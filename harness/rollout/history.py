@@ -49,7 +49,7 @@ __all__ = [
     "production_line",
 ]
 
-_MAX_REASON = 500
+_MAX_REASON = 2000
 
 
 class HistoryKind(enum.Enum):
