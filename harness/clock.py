@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from contextvars import Context
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, cast, runtime_checkable
 
 from harness.errors import InvalidConfig
 
@@ -213,6 +213,13 @@ class _OrderedTimerHandle(asyncio.TimerHandle):
     ) -> None:
         super().__init__(when, callback, args, loop, context)
         self._seq = seq
+
+    def _run(self) -> None:
+        # The base loop runs every timer due within its clock resolution in one batch; on virtual
+        # time each one first moves the clock to its own deadline, so no callback sees time early.
+        loop = cast("VirtualTimeLoop", self._loop)  # type: ignore[attr-defined]
+        loop.clock.advance_to(self.when())
+        super()._run()
 
     def __lt__(self, other: asyncio.TimerHandle) -> bool:
         if isinstance(other, _OrderedTimerHandle):

@@ -185,3 +185,19 @@ def test_wall_clock_reads_seconds_since_the_epoch() -> None:
     assert isinstance(clock, Clock)
     before = time.time()
     assert before <= clock.now() <= time.time()
+
+
+def test_timers_a_hair_apart_each_run_at_their_own_deadline() -> None:
+    """Timers closer together than the loop's clock resolution run in one batch, yet each one
+    sees the clock at its own deadline, never earlier (float drift cannot reorder time)."""
+    clock = VirtualClock()
+    seen: list[tuple[str, float]] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.call_at(6.0, lambda: seen.append(("window", loop.time())))
+        loop.call_at(6.0 - 1e-13, lambda: seen.append(("probe", loop.time())))
+        await asyncio.sleep(7)
+
+    clock.run(main())
+    assert seen == [("probe", 6.0 - 1e-13), ("window", 6.0)]
