@@ -1,8 +1,10 @@
 """Rollout flows as sans-IO controllers: ``observe(window) -> Decision``.
 
-Versions and their registry (lineage, history, migration paths, integrity), the router (weighted
-sticky split and mirroring), and the flows: shadow, canary, champion-challenger and rollback
-(which can choose its target from the lineage). Every decision carries its reasons.
+Versions and their registry (lineage, history, migration paths, integrity); the router (a
+weighted split, sticky per key or seeded per request, for one request or a whole window at once)
+and the mirror pool that carries its decisions out; and the flows: shadow, canary,
+champion-challenger and rollback (which can choose its target from the lineage). Every decision
+carries its reasons.
 """
 
 from harness.rollout.canary import Analysis, CanaryConfig, CanaryFlow, CanaryPhase, Pause, SetWeight, Step
@@ -38,6 +40,7 @@ from harness.rollout.history import (
 )
 from harness.rollout.integrity import ArtifactSource, ChecksumMismatch, MemoryArtifacts
 from harness.rollout.lineage import Lineage, LineageNode
+from harness.rollout.mirror import MirrorConfig, MirrorOutcome, MirrorPool, Route
 from harness.rollout.paths import (
     MigrationAction,
     MigrationDirection,
@@ -50,7 +53,7 @@ from harness.rollout.paths import (
 )
 from harness.rollout.registry import VersionRegistry
 from harness.rollout.rollback import RollbackConfig, RollbackEvent, RollbackMode, RollbackPhase, RollbackPlan
-from harness.rollout.router import MirrorConfig, MirrorOutcome, Router, validate_weights
+from harness.rollout.router import Router, validate_weights
 from harness.rollout.shadow import FieldReport, ShadowConfig, ShadowFlow, flatten
 from harness.rollout.simulate import OperatingPoint, VersionModel, calibrate, synthetic_window
 from harness.rollout.targets import TargetCandidate, TargetChoice, choose_rollback_target
@@ -97,6 +100,7 @@ __all__ = [
     "MigrationStep",
     "MirrorConfig",
     "MirrorOutcome",
+    "MirrorPool",
     "OperatingPoint",
     "Outcome",
     "PathPolicy",
@@ -110,6 +114,7 @@ __all__ = [
     "RollbackPhase",
     "RollbackPlan",
     "RolloutRoles",
+    "Route",
     "Router",
     "SemVer",
     "SetWeight",

@@ -5,7 +5,7 @@ the router's mirror outcomes, and :meth:`~WindowBuilder.cut` hands back the :cla
 time span and starts the next one. Latencies are kept up to ``max_samples`` per version by reservoir
 sampling from a seeded stream (``rng``, e.g. ``Seeds(seed).stream("rollout/windows")``), so
 memory stays bounded under any load. Mirror outcomes of the *secondary* and the *candidate* for the
-same request key are paired with the primary's response into an :class:`Exchange` for
+same request are paired with the primary's response into an :class:`Exchange` for
 :class:`~harness.rollout.ShadowFlow`.
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from harness.errors import InvalidConfig
 from harness.rollout.contract import Exchange, VersionWindow, Window
-from harness.rollout.router import MirrorOutcome
+from harness.rollout.mirror import MirrorOutcome
 from harness.seeding import Seeds
 
 __all__ = ["WindowBuilder"]
@@ -81,7 +81,7 @@ class WindowBuilder:
         self.candidate = candidate
         self._rng = rng if rng is not None else Seeds(0).stream("rollout/window-builder")
         self._stats: dict[str, _VersionStats] = {}
-        self._pending: dict[str, dict[str, MirrorOutcome[Any]]] = {}
+        self._pending: dict[int, dict[str, MirrorOutcome[Any]]] = {}
         self._exchanges: list[Exchange] = []
 
     def record(
@@ -104,18 +104,18 @@ class WindowBuilder:
             or outcome.primary_error is not None
         ):
             return
-        pair = self._pending.setdefault(outcome.key, {})
+        pair = self._pending.setdefault(outcome.request_number, {})
         pair[outcome.shadow_version] = outcome
         if len(pair) < 2:
             return
-        del self._pending[outcome.key]
+        del self._pending[outcome.request_number]
         sec, cand = pair[self.secondary], pair[self.candidate]
         self._exchanges.append(
             Exchange(
                 primary=outcome.primary,
                 secondary=_payload(sec),
                 candidate=_payload(cand),
-                request_id=outcome.key,
+                request_id=outcome.key if outcome.key is not None else str(outcome.request_number),
             )
         )
 
