@@ -6,7 +6,8 @@ import enum
 from pathlib import Path
 
 from harness.rollout.contract import parse_enum
-from harness.scenario.engine import Progress, SimulatedEngine
+from harness.scenario.control import Progress
+from harness.scenario.engine import SimulatedEngine
 from harness.scenario.loader import load_scenario
 from harness.scenario.model import Scenario
 from harness.scenario.result import RunResult
