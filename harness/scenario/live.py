@@ -53,7 +53,8 @@ class LiveEngine:
         if scenario.live is None:
             raise InvalidConfig(
                 f"scenario {scenario.name!r} has no live section; add for example "
-                "live: {duration: 30s, window: 2s, rate: 200} to run it in live mode."
+                "live: {window: 2s, rate: 200} to run it in live mode (each scenario window then "
+                "takes 2 s of real time)."
             )
         self.live: LiveSpec = scenario.live
         self.scenario = scenario.compressed()

@@ -7,6 +7,7 @@ the wall clock.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -189,3 +190,14 @@ def test_http_versions_refuse_virtual_time() -> None:
     )
     with pytest.raises(InvalidConfig, match="'v1' is an HTTP service"):
         LiveEngine(scenario, 1, clock=VirtualClock())
+
+
+def test_a_scenario_without_a_live_section_is_told_a_section_that_parses() -> None:
+    """The error's example live section is valid: pasted into the scenario, it loads and runs."""
+    path = ROOT / "scenarios" / "canary-good.yaml"
+    with pytest.raises(InvalidConfig, match="no live section") as info:
+        LiveEngine(load_scenario(path), 1)
+    hint = re.search(r"live: \{[^}]*\}", str(info.value))
+    assert hint is not None
+    scenario = parse_scenario(path.read_text() + "\n" + hint.group(0) + "\n")
+    assert scenario.live is not None
