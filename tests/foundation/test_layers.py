@@ -43,6 +43,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     (
         "foundation",
         (
+            "harness._checks",
             "harness._lazy",
             "harness._version",
             "harness.atomic",
