@@ -22,7 +22,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Union
 
-from harness.errors import InvalidConfig, UsageError
+from harness._checks import integer
+from harness.errors import UsageError
 
 __all__ = [
     "And",
@@ -327,8 +328,7 @@ def parse_condition(
     ``variables``, when given, is the whitelist of names the condition may use.
     """
     for name, limit in (("max_tokens", max_tokens), ("max_length", max_length), ("max_depth", max_depth)):
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-            raise InvalidConfig(f"{name}={limit!r} must be an integer >= 1.", field=name, value=limit)
+        integer(name, limit, "a limit of at least one", at_least=1)
     given: object = text
     if not isinstance(given, str):
         kind = type(given).__name__
@@ -375,8 +375,9 @@ def _lookup(node: Variable, context: Mapping[str, Value], text: str) -> Value:
         value = context[node.name]
     except KeyError:
         known = ", ".join(sorted(context)) or "(none)"
-        raise ConditionError(f"variable {node.name!r} is not set; context has: {known}", text=text,
-                             position=node.pos) from None
+        raise ConditionError(
+            f"variable {node.name!r} is not set; context has: {known}", text=text, position=node.pos
+        ) from None
     if not isinstance(value, int | float) or (isinstance(value, float) and math.isnan(value)):
         raise ConditionError(
             f"variable {node.name!r} is {value!r}; conditions compare numbers and booleans only",

@@ -13,6 +13,7 @@ import os
 import random
 from typing import TYPE_CHECKING
 
+from harness._checks import invalid
 from harness.errors import InvalidConfig
 
 if TYPE_CHECKING:
@@ -38,7 +39,7 @@ def random_seed() -> int:
 def parse_seed(text: str | int) -> int:
     """Parse a seed given on a command line or in a file; raise ``InvalidConfig`` if it is not one."""
     if isinstance(text, bool):
-        raise InvalidConfig(f"seed {text!r} is a boolean; pass an integer in [0, 2**63-1].")
+        raise invalid("seed", text, "an integer in [0, 2**63-1]", "a boolean is not a seed")
     if isinstance(text, int):
         value = text
     else:
@@ -51,11 +52,7 @@ def parse_seed(text: str | int) -> int:
                 value=text,
             ) from None
     if not 0 <= value <= MAX_SEED:
-        raise InvalidConfig(
-            f"seed {value} is out of range; pass an integer in [0, 2**63-1].",
-            field="seed",
-            value=value,
-        )
+        raise invalid("seed", value, "an integer in [0, 2**63-1]", "pass a whole number such as 1234")
     return value
 
 
@@ -75,7 +72,7 @@ class Seeds:
 
     def _name(self, name: str) -> str:
         if not name:
-            raise InvalidConfig("a stream name must be non-empty, for example 'faults/redis'.")
+            raise invalid("name", name, "a non-empty stream name", "for example 'faults/redis'")
         return f"{self._path}/{name}" if self._path else name
 
     def stream(self, name: str) -> random.Random:

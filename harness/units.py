@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from harness._checks import non_negative
 from harness.errors import InvalidConfig
 
 __all__ = [
@@ -123,11 +124,6 @@ def parse_duration(value: object, *, field: str = "duration", bare_unit: str = "
 
 def format_duration(seconds: float) -> str:
     """``seconds`` as text that :func:`parse_duration` reads back exactly: ``30s``, ``0.25s``."""
-    if isinstance(seconds, bool) or not math.isfinite(seconds) or seconds < 0:
-        raise InvalidConfig(
-            f"seconds={seconds!r} must be a finite number >= 0; only such durations can be written as text.",
-            field="seconds",
-            value=seconds,
-        )
+    non_negative("seconds", seconds, "only such durations can be written as text")
     text = repr(float(seconds))
     return f"{text.removesuffix('.0')}s"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, Protocol, runtime_checkable
 
+from harness._checks import invalid, positive
 from harness.errors import InvalidConfig
 
 __all__ = ["JSONValue", "Storage", "decode", "encode", "validate_key", "validate_ttl"]
@@ -38,18 +39,14 @@ def decode(raw: str | bytes | None) -> JSONValue:
 def validate_key(key: str) -> str:
     """Reject keys that are not non-empty strings."""
     if not isinstance(key, str) or not key:
-        raise InvalidConfig(f"storage key {key!r} must be a non-empty string.", field="key", value=key)
+        raise invalid("key", key, "a non-empty string", "storage keys name a value, e.g. 'breaker/payments'")
     return key
 
 
 def validate_ttl(ttl: float | None) -> float | None:
     """Reject expiries that are not positive numbers of seconds."""
-    if ttl is not None and not ttl > 0:
-        raise InvalidConfig(
-            f"ttl={ttl!r} must be a positive number of seconds; pass None for no expiry.",
-            field="ttl",
-            value=ttl,
-        )
+    if ttl is not None:
+        positive("ttl", ttl, "pass None for no expiry", unit="seconds")
     return ttl
 
 

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from harness._checks import invalid
 from harness.errors import InvalidConfig, StorageUnavailable
 from harness.storage.base import JSONValue, decode, encode, validate_key, validate_ttl
 
@@ -112,11 +113,7 @@ class RedisStorage:
 
     def __init__(self, client: aioredis.Redis, *, namespace: str = "harness", url: str = "embedded") -> None:
         if not namespace or ":" in namespace:
-            raise InvalidConfig(
-                f"namespace={namespace!r} must be non-empty and contain no ':'; for example 'harness'.",
-                field="namespace",
-                value=namespace,
-            )
+            raise invalid("namespace", namespace, "non-empty and free of ':'", "for example 'harness'")
         self._client = client
         self._namespace = namespace
         self._prefix = f"{namespace}:"
