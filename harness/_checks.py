@@ -8,6 +8,7 @@ message ``<field>=<value!r> must be <rule>; <how to fix>``::
     within("alpha", alpha, "(0, 0.5)", "0.05 is the usual choice")
     integer("steps", steps, at_least=2, fix="use ConstantArrival for a single plateau")
     one_of("stream", text, Stream)
+    instance_of("config", config, RetryConfig, "build one with RetryConfig(...)")
 
 A bool is never a number (``True`` is an ``int`` to Python, never a timeout to a person). NaN
 fails every numeric check: each range is tested as ``low <= value <= high``, which is false for
@@ -35,8 +36,10 @@ from harness.errors import InvalidConfig
 __all__ = [
     "Interval",
     "finite",
+    "instance_of",
     "integer",
     "invalid",
+    "member_of",
     "non_negative",
     "number",
     "one_of",
@@ -46,6 +49,7 @@ __all__ = [
 ]
 
 E = TypeVar("E", bound=Enum)
+T = TypeVar("T")
 
 _INTERVAL = re.compile(r"^\s*([(\[])\s*(\S+?)\s*,\s*(\S+?)\s*([)\]])\s*$")
 
@@ -83,6 +87,14 @@ class Interval:
         below = value < self.high if self.high_open else value <= self.high
         return above and below
 
+    def describe(self) -> str:
+        """``in (0, 1]``; a half-line reads as a comparison: ``>= 1``, ``< 0``."""
+        if self.high == math.inf and self.high_open and self.low != -math.inf:
+            return f"{'>' if self.low_open else '>='} {_plain(self.low)}"
+        if self.low == -math.inf and self.low_open and self.high != math.inf:
+            return f"{'<' if self.high_open else '<='} {_plain(self.high)}"
+        return f"in {self}"
+
     def __str__(self) -> str:
         opening, closing = "(" if self.low_open else "[", ")" if self.high_open else "]"
         return f"{opening}{_plain(self.low)}, {_plain(self.high)}{closing}"
@@ -105,7 +117,7 @@ def _as_real(value: object) -> float | None:
 
 
 def _measure(rule: str, unit: str) -> str:
-    """``"a finite number > 0"`` -> ``"a finite number of seconds > 0"`` when ``unit`` is given."""
+    """``"a finite number >= 0"`` -> ``"a finite number of seconds >= 0"`` when ``unit`` is given."""
     return rule.replace("number", f"number of {unit}", 1) if unit else rule
 
 
@@ -129,7 +141,7 @@ def positive(field: str, value: object, fix: str = "", *, unit: str = "") -> flo
     """A finite real number > 0."""
     x = _as_real(value)
     if x is None or not 0 < x < math.inf:
-        raise invalid(field, value, _measure("a finite number > 0", unit), fix)
+        raise invalid(field, value, _measure("a positive finite number", unit), fix)
     return x
 
 
@@ -141,12 +153,23 @@ def non_negative(field: str, value: object, fix: str = "", *, unit: str = "") ->
     return x
 
 
-def within(field: str, value: object, interval: str | Interval, fix: str = "", *, unit: str = "") -> float:
-    """A real number in ``interval`` (``"(0, 1]"``: open at 0, closed at 1)."""
+def within(
+    field: str,
+    value: object,
+    interval: str | Interval,
+    fix: str = "",
+    *,
+    what: str = "a number",
+    unit: str = "",
+) -> float:
+    """A real number in ``interval`` (``"(0, 1]"``: open at 0, closed at 1).
+
+    ``what`` names the quantity in the message (``a fraction in (0, 1]``).
+    """
     bounds = Interval.parse(interval) if isinstance(interval, str) else interval
     x = _as_real(value)
     if x is None or x not in bounds:
-        raise invalid(field, value, _measure(f"a number in {bounds}", unit), fix)
+        raise invalid(field, value, _measure(f"{what} {bounds.describe()}", unit), fix)
     return x
 
 
@@ -181,11 +204,32 @@ def _integer_rule(at_least: int | None, at_most: int | None) -> str:
 
 
 def one_of(field: str, value: object, kind: type[E], fix: str = "") -> E:
-    """A member of the enum ``kind``, given as the member or its value; the error lists the valid values."""
+    """A member of the enum ``kind``, given as the member or its value (text from a file or flag).
+
+    The error lists the valid values: ``stream='up' must be a Stream; valid: upstream, downstream``.
+    """
     if isinstance(value, kind):
         return value
     try:
         return kind(value)
     except ValueError:
-        valid = ", ".join(str(member.value) for member in kind)
-        raise invalid(field, value, f"one of {valid}", fix) from None
+        raise _not_member(field, value, kind, fix) from None
+
+
+def member_of(field: str, value: object, kind: type[E], fix: str = "") -> E:
+    """A member of the enum ``kind`` itself (a Python API that takes ``WindowType.TIME``, not ``"time"``)."""
+    if not isinstance(value, kind):
+        raise _not_member(field, value, kind, fix)
+    return value
+
+
+def _not_member(field: str, value: object, kind: type[Enum], fix: str) -> InvalidConfig:
+    valid = ", ".join(str(member.value) for member in kind)
+    return invalid(field, value, f"a {kind.__name__}", f"valid: {valid}" + (f"; {fix}" if fix else ""))
+
+
+def instance_of(field: str, value: object, kind: type[T], fix: str = "") -> T:
+    """An instance of ``kind``: ``config=<value> must be a RetryConfig; build one with RetryConfig(...)``."""
+    if not isinstance(value, kind):
+        raise invalid(field, value, f"a {kind.__name__}", fix)
+    return value

@@ -1,29 +1,16 @@
-"""Checks and exception matching shared by the resilience configurations and policies."""
+"""Exception matching shared by the resilience configurations and policies (the numeric checks are
+``harness._checks``)."""
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 
-from harness.errors import InvalidConfig
+from harness._checks import invalid
 
-__all__ = ["ExceptionMatcher", "check_matcher", "matches", "positive", "positive_int"]
+__all__ = ["ExceptionMatcher", "check_matcher", "matches"]
 
 ExceptionMatcher = tuple[type[BaseException], ...] | Callable[[BaseException], bool]
 """Which exceptions a rule applies to: a tuple of classes, or a predicate."""
-
-
-def positive(name: str, value: float, fix: str) -> None:
-    """Refuse ``value`` unless it is a positive finite number; ``fix`` ends the message."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < math.inf:
-        msg = f"{name}={value!r} must be a positive finite number; {fix}"
-        raise InvalidConfig(msg, field=name, value=value)
-
-
-def positive_int(name: str, value: int, fix: str) -> None:
-    """Refuse ``value`` unless it is an integer >= 1; ``fix`` ends the message."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InvalidConfig(f"{name}={value!r} must be an integer >= 1; {fix}", field=name, value=value)
 
 
 def check_matcher(name: str, value: ExceptionMatcher) -> None:
@@ -31,18 +18,14 @@ def check_matcher(name: str, value: ExceptionMatcher) -> None:
     if isinstance(value, tuple):
         for item in value:
             if not (isinstance(item, type) and issubclass(item, BaseException)):
-                raise InvalidConfig(
-                    f"{name} contains {item!r}, which is not an exception class; "
-                    "pass a tuple of exception classes or a predicate.",
-                    field=name,
-                    value=value,
+                raise invalid(
+                    name,
+                    value,
+                    "a tuple of exception classes or a predicate",
+                    f"{item!r} is not an exception class",
                 )
     elif not callable(value):
-        raise InvalidConfig(
-            f"{name}={value!r} must be a tuple of exception classes or a predicate taking the exception.",
-            field=name,
-            value=value,
-        )
+        raise invalid(name, value, "a tuple of exception classes or a predicate taking the exception")
 
 
 def matches(matcher: ExceptionMatcher, exc: BaseException) -> bool:

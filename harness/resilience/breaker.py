@@ -29,9 +29,10 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, overload
 
+from harness._checks import instance_of, integer, member_of, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
-from harness.resilience._checks import ExceptionMatcher, check_matcher, matches, positive, positive_int
+from harness.resilience._checks import ExceptionMatcher, check_matcher, matches
 from harness.resilience._window import FAILURE, IGNORE, RECORD, SLOW, SUCCESS, CountWindow, TimeWindow
 from harness.resilience.errors import CircuitOpenError
 from harness.resilience.events import EventKind, EventSource, Listener
@@ -76,13 +77,8 @@ _OpenError: Callable[[str, float], CircuitOpenError] = CircuitOpenError
 
 
 def _rate(name: str, value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 < value <= 1.0:
-        raise InvalidConfig(
-            f"{name}={value!r} must be a fraction in (0, 1]; for example 0.5 opens at 50% of the window, "
-            "1.0 only when every call in it qualifies.",
-            field=name,
-            value=value,
-        )
+    fix = "for example 0.5 opens at 50% of the window, 1.0 only when every call in it qualifies"
+    within(name, value, "(0, 1]", fix, what="a fraction")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -113,15 +109,15 @@ class CircuitBreakerConfig:
         _rate("failure_rate_threshold", self.failure_rate_threshold)
         _rate("slow_call_rate_threshold", self.slow_call_rate_threshold)
         if self.slow_call_duration is not None:
-            positive("slow_call_duration", self.slow_call_duration, "or None to disable slow-call tracking.")
-        if not isinstance(self.window_type, WindowType):
-            raise InvalidConfig(
-                f"window_type={self.window_type!r} is not a window type; valid: count, time.",
-                field="window_type",
-                value=self.window_type,
+            positive(
+                "slow_call_duration",
+                self.slow_call_duration,
+                "or None to disable slow-call tracking.",
+                unit="seconds",
             )
-        positive_int("window", self.window, "for example 100 calls or 60 seconds.")
-        positive_int("minimum_calls", self.minimum_calls, "for example 10.")
+        member_of("window_type", self.window_type, WindowType)
+        integer("window", self.window, "for example 100 calls or 60 seconds.", at_least=1)
+        integer("minimum_calls", self.minimum_calls, "for example 10.", at_least=1)
         if self.window_type is WindowType.COUNT and self.minimum_calls > self.window:
             raise InvalidConfig(
                 f"minimum_calls={self.minimum_calls!r} exceeds window={self.window!r}: a count window "
@@ -129,8 +125,8 @@ class CircuitBreakerConfig:
                 field="minimum_calls",
                 value=self.minimum_calls,
             )
-        positive("open_for", self.open_for, "for example 30.0 seconds.")
-        positive_int("half_open_calls", self.half_open_calls, "for example 3 trial calls.")
+        positive("open_for", self.open_for, "for example 30.0", unit="seconds")
+        integer("half_open_calls", self.half_open_calls, "for example 3 trial calls.", at_least=1)
         check_matcher("record_on", self.record_on)
         check_matcher("ignore_on", self.ignore_on)
 
@@ -204,12 +200,7 @@ class BreakerCore:
 
     def __init__(self, config: CircuitBreakerConfig | None = None, *, name: str = "breaker") -> None:
         cfg = config if config is not None else CircuitBreakerConfig()
-        if not isinstance(cfg, CircuitBreakerConfig):
-            raise InvalidConfig(
-                f"config={cfg!r} is not a CircuitBreakerConfig; build one with CircuitBreakerConfig(...).",
-                field="config",
-                value=cfg,
-            )
+        instance_of("config", cfg, CircuitBreakerConfig, "build one with CircuitBreakerConfig(...)")
         self._cfg = cfg
         self.name = name
         self._count = cfg.window_type is WindowType.COUNT

@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, overload
 
+from harness._checks import integer, invalid, within
 from harness.clock import Clock, SystemClock
-from harness.errors import InvalidConfig
-from harness.resilience._checks import positive_int
 from harness.resilience._decorate import decorate
 from harness.resilience.errors import BulkheadFull
 from harness.resilience.events import EventKind, EventSource, Listener
@@ -40,17 +39,15 @@ class BulkheadConfig:
     """Seconds a queued caller waits before giving up."""
 
     def __post_init__(self) -> None:
-        positive_int("max_concurrent", self.max_concurrent, "for example 10.")
-        for name, value in (("max_waiting", self.max_waiting), ("wait_timeout", self.wait_timeout)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                msg = f"{name}={value!r} must be >= 0; 0 disables waiting."
-                raise InvalidConfig(msg, field=name, value=value)
+        integer("max_concurrent", self.max_concurrent, "for example 10.", at_least=1)
+        integer("max_waiting", self.max_waiting, "0 disables waiting", at_least=0)
+        within("wait_timeout", self.wait_timeout, "[0, inf]", "0 disables waiting", unit="seconds")
         if self.max_waiting > 0 and self.wait_timeout <= 0:
-            raise InvalidConfig(
-                f"max_waiting={self.max_waiting!r} needs a wait_timeout > 0 (got {self.wait_timeout!r}); "
-                "set how long a queued call may wait.",
-                field="wait_timeout",
-                value=self.wait_timeout,
+            raise invalid(
+                "wait_timeout",
+                self.wait_timeout,
+                f"> 0 when max_waiting={self.max_waiting!r}",
+                "max_waiting needs a wait_timeout: set how long a queued call may wait",
             )
 
 
@@ -96,7 +93,7 @@ class Bulkhead(EventSource):
     ) -> None:
         self._cfg = config if config is not None else BulkheadConfig()
         if not isinstance(self._cfg, BulkheadConfig):
-            raise InvalidConfig(f"config={config!r} is not a BulkheadConfig.", field="config", value=config)
+            raise invalid("config", config, "a BulkheadConfig", "build one with BulkheadConfig(...)")
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.name = name
         self._lock = threading.Lock()

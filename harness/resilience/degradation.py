@@ -14,16 +14,15 @@ needing another quiet period. A feature of priority ``p`` is enabled while
 from __future__ import annotations
 
 import enum
-import math
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import cast
 
+from harness._checks import finite, integer, invalid, non_negative, number
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
-from harness.resilience._checks import positive_int
 from harness.resilience.events import EventKind, EventSource, Listener
 
 __all__ = [
@@ -68,14 +67,10 @@ class ResourceThresholds:
 
     def __post_init__(self) -> None:
         if not self.resource:
-            msg = "resource must be a non-empty name such as 'cpu'."
-            raise InvalidConfig(msg, field="resource", value="")
+            raise invalid("resource", self.resource, "a non-empty name", "for example 'cpu'")
         values = (self.partial, self.minimal, self.emergency, self.offline)
-        for v in values:
-            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v):
-                raise InvalidConfig(
-                    f"{self.resource}: threshold {v!r} must be a finite number.", field=self.resource, value=v
-                )
+        for level, v in zip(("partial", "minimal", "emergency", "offline"), values, strict=True):
+            finite(f"{self.resource}.{level}", v, "a reading of the resource at which the level starts")
         if list(values) != sorted(set(values)):
             raise InvalidConfig(
                 f"{self.resource}: thresholds {values!r} must strictly increase from partial to offline; "
@@ -123,17 +118,13 @@ class DegradationConfig:
         if len(set(names)) != len(names):
             msg = f"thresholds name a resource twice: {names!r}; give each resource one entry."
             raise InvalidConfig(msg, field="thresholds", value=names)
-        h = self.hysteresis
-        if isinstance(h, bool) or not isinstance(h, int | float) or h < 0 or not math.isfinite(h):
-            raise InvalidConfig(f"hysteresis={h!r} must be a number >= 0.", field="hysteresis", value=h)
-        r = self.recovery_period
-        if isinstance(r, bool) or not isinstance(r, int | float) or r < 0 or not math.isfinite(r):
-            raise InvalidConfig(
-                f"recovery_period={r!r} must be >= 0 seconds; 0 steps up as soon as readings recover.",
-                field="recovery_period",
-                value=r,
-            )
-        positive_int("history", self.history, "for example 1000 level changes.")
+        non_negative(
+            "hysteresis", self.hysteresis, "how far a reading must fall below a threshold to step up"
+        )
+        non_negative(
+            "recovery_period", self.recovery_period, "0 steps up as soon as readings recover", unit="seconds"
+        )
+        integer("history", self.history, "for example 1000 level changes.", at_least=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,10 +215,7 @@ class DegradationManager(EventSource):
             limits = self._by_resource.get(resource)
             if limits is None:
                 continue
-            if isinstance(value, bool) or not isinstance(value, int | float) or math.isnan(value):
-                raise InvalidConfig(
-                    f"reading {resource}={value!r} must be a number.", field=resource, value=value
-                )
+            number(resource, value, "a reading of the resource")
             worst = max(worst, limits.level(value + margin))
         return worst
 

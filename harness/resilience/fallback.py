@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
+from harness._checks import invalid
 from harness.clock import Clock, SystemClock
 from harness.conditions import Condition, parse_condition
 from harness.errors import InvalidConfig, StorageUnavailable
@@ -50,7 +51,7 @@ class Alternative:
 
     def __post_init__(self) -> None:
         if not callable(self.fn):
-            raise InvalidConfig(f"fallback {self.fn!r} is not callable.", field="fn", value=self.fn)
+            raise invalid("fn", self.fn, "callable", "pass the function that serves the fallback")
         check_matcher("when", self.when)
 
 
@@ -314,7 +315,7 @@ class FallbackManager(EventSource):
     def override(self, mode: FallbackMode, reason: str = "manual override") -> None:
         """Pin ``mode`` regardless of health until ``clear_override``."""
         if not isinstance(mode, FallbackMode):
-            raise InvalidConfig(f"mode={mode!r} is not a FallbackMode.", field="mode", value=mode)
+            raise invalid("mode", mode, "a FallbackMode", "for example FallbackMode.SAFE")
         with self._lock:
             self._override = mode
             t = self._set(mode, reason)

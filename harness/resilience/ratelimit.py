@@ -16,9 +16,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
+from harness._checks import integer, invalid, positive, within
 from harness.clock import Clock, SystemClock
-from harness.errors import InvalidConfig
-from harness.resilience._checks import positive, positive_int
 from harness.resilience._decorate import decorate
 from harness.resilience.errors import RateLimited
 from harness.resilience.events import EventKind, EventSource, Listener
@@ -60,14 +59,9 @@ class RateLimiterConfig:
 
     def __post_init__(self) -> None:
         positive("rate", self.rate, "for example rate=100 with period=1.0 for 100 per second.")
-        positive("period", self.period, "for example 1.0 second.")
-        positive_int("burst", self.burst, "1 spaces calls evenly; larger values allow bursts.")
-        if isinstance(self.max_wait, bool) or not isinstance(self.max_wait, int | float) or self.max_wait < 0:
-            raise InvalidConfig(
-                f"max_wait={self.max_wait!r} must be >= 0 seconds; 0 rejects when no permit is free.",
-                field="max_wait",
-                value=self.max_wait,
-            )
+        positive("period", self.period, "for example 1.0", unit="seconds")
+        integer("burst", self.burst, "1 spaces calls evenly; larger values allow bursts.", at_least=1)
+        within("max_wait", self.max_wait, "[0, inf]", "0 rejects when no permit is free", unit="seconds")
 
     @property
     def interval(self) -> float:
@@ -105,20 +99,11 @@ class Gcra:
 
 
 def _bad_config(config: object) -> None:
-    raise InvalidConfig(
-        f"config={config!r} is not a RateLimiterConfig; build one with RateLimiterConfig(rate=...).",
-        field="config",
-        value=config,
-    )
+    raise invalid("config", config, "a RateLimiterConfig", "build one with RateLimiterConfig(rate=...)")
 
 
 def _check_cost(cost: int, burst: int) -> None:
-    if isinstance(cost, bool) or not isinstance(cost, int) or not 1 <= cost <= burst:
-        raise InvalidConfig(
-            f"cost={cost!r} must be an integer in [1, burst={burst}]; a larger cost could never be admitted.",
-            field="cost",
-            value=cost,
-        )
+    integer("cost", cost, f"burst={burst}: a larger cost could never be admitted", at_least=1, at_most=burst)
 
 
 class RateLimiter(EventSource):

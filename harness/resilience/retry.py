@@ -18,9 +18,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
+from harness._checks import integer, invalid, member_of, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
-from harness.resilience._checks import ExceptionMatcher, check_matcher, matches, positive, positive_int
+from harness.resilience._checks import ExceptionMatcher, check_matcher, matches
 from harness.resilience._decorate import decorate
 from harness.resilience.events import EventKind, EventSource, Listener
 
@@ -72,37 +73,22 @@ class RetryConfig:
     """Retry when this returns true for a result; the last result is returned when retries run out."""
 
     def __post_init__(self) -> None:
-        positive_int("max_attempts", self.max_attempts, "1 means no retries; 3 is a common choice.")
-        positive("base_delay", self.base_delay, "for example 0.1 seconds.")
-        m = self.multiplier
-        if isinstance(m, bool) or not isinstance(m, int | float) or m < 1:
-            raise InvalidConfig(
-                f"multiplier={m!r} must be a number >= 1; use 1 for a constant delay, 2 to double it.",
-                field="multiplier",
-                value=self.multiplier,
-            )
-        positive("max_delay", self.max_delay, "for example 10.0 seconds.")
+        integer("max_attempts", self.max_attempts, "1 means no retries; 3 is a common choice.", at_least=1)
+        positive("base_delay", self.base_delay, "for example 0.1", unit="seconds")
+        within("multiplier", self.multiplier, "[1, inf)", "use 1 for a constant delay, 2 to double it")
+        positive("max_delay", self.max_delay, "for example 10.0", unit="seconds")
         if self.max_delay < self.base_delay:
             raise InvalidConfig(
                 f"max_delay={self.max_delay!r} is below base_delay={self.base_delay!r}; raise max_delay.",
                 field="max_delay",
                 value=self.max_delay,
             )
-        if not isinstance(self.jitter, Jitter):
-            raise InvalidConfig(
-                f"jitter={self.jitter!r} is not a jitter mode; valid: none, full, equal, decorrelated.",
-                field="jitter",
-                value=self.jitter,
-            )
+        member_of("jitter", self.jitter, Jitter)
         if self.deadline is not None:
-            positive("deadline", self.deadline, "or None for no total deadline.")
+            positive("deadline", self.deadline, "or None for no total deadline", unit="seconds")
         check_matcher("retry_on", self.retry_on)
         if self.retry_if_result is not None and not callable(self.retry_if_result):
-            raise InvalidConfig(
-                f"retry_if_result={self.retry_if_result!r} must be a predicate taking the result, or None.",
-                field="retry_if_result",
-                value=self.retry_if_result,
-            )
+            raise invalid("retry_if_result", self.retry_if_result, "a predicate taking the result, or None")
 
 
 class RetryPolicy:
@@ -156,24 +142,14 @@ class RetryBudget:
     def __init__(
         self, *, ratio: float = 0.2, min_retries_per_second: float = 1.0, window: float = 10.0
     ) -> None:
-        if isinstance(ratio, bool) or not isinstance(ratio, int | float) or not 0.0 <= ratio <= 10.0:
-            raise InvalidConfig(
-                f"ratio={ratio!r} must be in [0, 10]: retries allowed per call (0.2 = one per five calls).",
-                field="ratio",
-                value=ratio,
-            )
-        if (
-            isinstance(min_retries_per_second, bool)
-            or not isinstance(min_retries_per_second, int | float)
-            or min_retries_per_second < 0
-        ):
-            raise InvalidConfig(
-                f"min_retries_per_second={min_retries_per_second!r} must be >= 0; 0 allows no retries "
-                "without traffic.",
-                field="min_retries_per_second",
-                value=min_retries_per_second,
-            )
-        positive("window", window, "for example 10.0 seconds.")
+        within("ratio", ratio, "[0, 10]", "retries allowed per call (0.2 = one per five calls)")
+        within(
+            "min_retries_per_second",
+            min_retries_per_second,
+            "[0, inf]",
+            "0 allows no retries without traffic",
+        )
+        positive("window", window, "for example 10.0", unit="seconds")
         self.ratio = float(ratio)
         self.min_retries_per_second = float(min_retries_per_second)
         self.window = float(window)
@@ -248,11 +224,7 @@ class Retry(EventSource):
     ) -> None:
         self._cfg = config if config is not None else RetryConfig()
         if not isinstance(self._cfg, RetryConfig):
-            raise InvalidConfig(
-                f"config={config!r} is not a RetryConfig; build one with RetryConfig(...).",
-                field="config",
-                value=config,
-            )
+            raise invalid("config", config, "a RetryConfig", "build one with RetryConfig(...)")
         self.name = name
         self.clock: Clock = clock if clock is not None else SystemClock()
         # Deterministic by default; pass seeds.stream(...) to tie jitter to the run's seed.

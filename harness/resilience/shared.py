@@ -31,12 +31,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar, cast
+from typing import Any, ParamSpec, TypeVar
 
 import redis.exceptions
 
-from harness.errors import InvalidConfig, StorageUnavailable
-from harness.resilience._checks import positive
+from harness._checks import instance_of, positive
+from harness.errors import StorageUnavailable
 from harness.resilience._window import IGNORE, RECORD
 from harness.resilience.breaker import CircuitBreaker, CircuitState, StateTransition
 from harness.resilience.errors import CircuitOpenError
@@ -124,10 +124,8 @@ class SharedCircuitBreaker:
         key_prefix: str = "breaker",
         owner: str = "",
     ) -> None:
-        if not isinstance(cast(object, breaker), CircuitBreaker):
-            msg = f"breaker={breaker!r} is not a CircuitBreaker; wrap a CircuitBreaker(...)."
-            raise InvalidConfig(msg, field="breaker", value=breaker)
-        positive("sync_interval", sync_interval, "for example 1.0 second.")
+        instance_of("breaker", breaker, CircuitBreaker, "wrap a CircuitBreaker(...)")
+        positive("sync_interval", sync_interval, "for example 1.0", unit="seconds")
         self.breaker = breaker
         self.storage = storage
         self.sync_interval = float(sync_interval)

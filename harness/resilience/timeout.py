@@ -14,8 +14,8 @@ import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
+from harness._checks import positive
 from harness.errors import UsageError
-from harness.resilience._checks import positive
 from harness.resilience.errors import OperationTimeout
 from harness.resilience.events import EventKind, EventSource, Listener
 
@@ -35,7 +35,7 @@ class Timeout(EventSource):
     __slots__ = ("_listeners", "name", "seconds")
 
     def __init__(self, seconds: float, *, name: str = "timeout") -> None:
-        positive("seconds", seconds, "for example 2.0.")
+        positive("seconds", seconds, "for example 2.0", unit="seconds")
         self.seconds = float(seconds)
         self.name = name
         self._listeners: list[Listener] = []

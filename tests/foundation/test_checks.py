@@ -15,8 +15,10 @@ from hypothesis import strategies as st
 from harness._checks import (
     Interval,
     finite,
+    instance_of,
     integer,
     invalid,
+    member_of,
     non_negative,
     number,
     one_of,
@@ -71,7 +73,8 @@ def test_the_message_is_field_value_rule_and_fix() -> None:
     with pytest.raises(InvalidConfig) as info:
         positive("open_for", -1, "the seconds an open breaker waits, e.g. 30.0", unit="seconds")
     assert str(info.value) == (
-        "open_for=-1 must be a finite number of seconds > 0; the seconds an open breaker waits, e.g. 30.0"
+        "open_for=-1 must be a positive finite number of seconds; the seconds an open breaker waits, "
+        "e.g. 30.0"
     )
     assert (info.value.field, info.value.value) == ("open_for", -1)
     assert str(invalid("low", 3, "<= high=2")) == "low=3 must be <= high=2"
@@ -94,7 +97,9 @@ def test_intervals_honour_open_and_closed_ends(
     for value in inside:
         assert within("x", value, interval) == value
     for value in [*outside, math.nan]:
-        with pytest.raises(InvalidConfig, match=rf"must be a number in {re_escape(interval)}"):
+        with pytest.raises(
+            InvalidConfig, match=rf"must be a number {re_escape(Interval.parse(interval).describe())}"
+        ):
             within("x", value, interval)
 
 
@@ -146,7 +151,33 @@ def test_integer_bounds(value: object, at_least: int | None, at_most: int | None
 def test_one_of_takes_the_member_or_its_value_and_lists_the_valid_ones() -> None:
     assert one_of("colour", "red", Colour) is Colour.RED
     assert one_of("colour", Colour.GREEN, Colour) is Colour.GREEN
-    with pytest.raises(InvalidConfig, match=r"^colour='blue' must be one of red, green$"):
+    with pytest.raises(InvalidConfig, match=r"^colour='blue' must be a Colour; valid: red, green$"):
         one_of("colour", "blue", Colour)
-    with pytest.raises(InvalidConfig, match="must be one of red, green"):
-        one_of("colour", ["red"], Colour)
+    with pytest.raises(InvalidConfig, match="must be a Colour; valid: red, green; paint it"):
+        one_of("colour", ["red"], Colour, "paint it")
+
+
+def test_member_of_wants_the_member_itself() -> None:
+    assert member_of("colour", Colour.RED, Colour) is Colour.RED
+    with pytest.raises(InvalidConfig, match=r"^colour='red' must be a Colour; valid: red, green$"):
+        member_of("colour", "red", Colour)
+
+
+def test_instance_of_names_the_expected_type() -> None:
+    assert instance_of("colour", Colour.RED, Colour) is Colour.RED
+    with pytest.raises(InvalidConfig, match=r"^config=3 must be a Colour; build one with Colour\(\.\.\.\)$"):
+        instance_of("config", 3, Colour, "build one with Colour(...)")
+
+
+@pytest.mark.parametrize(
+    ("interval", "described"),
+    [
+        ("(0, 1]", "in (0, 1]"),
+        ("[1, inf)", ">= 1"),
+        ("(0, inf)", "> 0"),
+        ("(-inf, 0]", "<= 0"),
+        ("[0, inf]", "in [0, inf]"),
+    ],
+)
+def test_half_lines_read_as_comparisons(interval: str, described: str) -> None:
+    assert Interval.parse(interval).describe() == described
