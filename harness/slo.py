@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness._checks import invalid, one_of, positive, within
 from harness.errors import Finding, InvalidConfig
 
 __all__ = [
@@ -82,34 +83,22 @@ class SLO:
     window: float = 30 * DAY
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.objective < 1.0:
-            raise InvalidConfig(
-                f"SLO {self.name!r}: objective={self.objective!r} must be a fraction in (0, 1), e.g. 0.999 "
-                "for 99.9%.",
-                field="objective",
-                value=self.objective,
-            )
-        try:
-            object.__setattr__(self, "kind", SLOKind(self.kind))
-        except ValueError:
-            raise InvalidConfig(
-                f"SLO {self.name!r}: kind={self.kind!r}; valid: error_rate, latency.",
-                field="kind",
-                value=self.kind,
-            ) from None
+        within(
+            "objective",
+            self.objective,
+            "(0, 1)",
+            f"e.g. 0.999 for 99.9% (SLO {self.name!r})",
+            what="a fraction",
+        )
+        object.__setattr__(self, "kind", one_of("kind", self.kind, SLOKind, f"SLO {self.name!r}"))
         if self.kind is SLOKind.LATENCY and not (self.latency_threshold or 0) > 0:
-            raise InvalidConfig(
-                f"SLO {self.name!r}: a latency SLO needs latency_threshold > 0 seconds (got "
-                f"{self.latency_threshold!r}), e.g. 0.3 for '99% under 300 ms'.",
-                field="latency_threshold",
-                value=self.latency_threshold,
+            raise invalid(
+                "latency_threshold",
+                self.latency_threshold,
+                "a positive finite number of seconds for a latency SLO",
+                f"e.g. 0.3 for '99% under 300 ms' (SLO {self.name!r})",
             )
-        if not self.window > 0:
-            raise InvalidConfig(
-                f"SLO {self.name!r}: window={self.window!r} must be > 0 seconds.",
-                field="window",
-                value=self.window,
-            )
+        positive("window", self.window, f"the period SLO {self.name!r} is measured over", unit="seconds")
 
     @classmethod
     def latency_percentile(
@@ -238,18 +227,13 @@ class BurnRateRule:
 
     def __post_init__(self) -> None:
         if not 0 < self.short_window < self.long_window:
-            raise InvalidConfig(
-                f"short_window={self.short_window!r}, long_window={self.long_window!r}: need "
-                "0 < short_window < long_window (the workbook uses 1/12 of the long window).",
-                field="short_window",
-                value=self.short_window,
+            raise invalid(
+                "short_window",
+                self.short_window,
+                f"in (0, long_window={self.long_window!r})",
+                "the workbook uses 1/12 of the long window",
             )
-        if not self.burn_rate > 0:
-            raise InvalidConfig(
-                f"burn_rate={self.burn_rate!r} must be > 0 (14.4 pages on 2% of a 30-day budget in an hour).",
-                field="burn_rate",
-                value=self.burn_rate,
-            )
+        positive("burn_rate", self.burn_rate, "14.4 pages on 2% of a 30-day budget in an hour")
 
 
 DEFAULT_BURN_RULES: tuple[BurnRateRule, ...] = (

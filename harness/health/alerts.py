@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from harness._checks import integer, invalid, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.health.sinks import MetricSink, NoOpSink
@@ -130,14 +131,11 @@ class Threshold:
     pending_for: float = 0.0  # seconds a breach must last before it fires (Prometheus' "for")
 
     def __post_init__(self) -> None:
-        if isinstance(self.pending_for, bool) or not self.pending_for >= 0:
-            raise InvalidConfig(
-                f"pending_for={self.pending_for!r} must be >= 0 seconds (0 fires on the first breach).",
-                field="pending_for",
-                value=self.pending_for,
-            )
+        within("pending_for", self.pending_for, "[0, inf]", "0 fires on the first breach", unit="seconds")
         if not self.metric:
-            raise InvalidConfig("Threshold needs a metric name, e.g. metric='error_rate'.", field="metric")
+            raise InvalidConfig(
+                "Threshold needs a metric name, e.g. metric='error_rate'.", field="metric", value=self.metric
+            )
         if self.warning is None and self.critical is None:
             raise InvalidConfig(
                 f"Threshold on {self.metric!r} has neither warning nor critical; set at least one.",
@@ -190,19 +188,10 @@ class AlertManagerConfig:
     renotify_after: float | None = None  # seconds; None: an unchanged alert notifies once
 
     def __post_init__(self) -> None:
-        if isinstance(self.history_limit, bool) or self.history_limit < 1:
-            raise InvalidConfig(
-                f"history_limit={self.history_limit!r} must be an integer >= 1.",
-                field="history_limit",
-                value=self.history_limit,
-            )
-        if self.renotify_after is not None and not self.renotify_after > 0:
-            raise InvalidConfig(
-                f"renotify_after={self.renotify_after!r} must be a positive number of seconds, "
-                "or None to notify once per change.",
-                field="renotify_after",
-                value=self.renotify_after,
-            )
+        integer("history_limit", self.history_limit, "alert events kept", at_least=1)
+        if self.renotify_after is not None:
+            fix = "or None to notify once per change"
+            within("renotify_after", self.renotify_after, "(0, inf]", fix, unit="seconds")
 
 
 _STATUS_SEVERITY = {
@@ -254,12 +243,7 @@ class AlertManager:
 
     def silence(self, pattern: str, duration: float, *, reason: str = "") -> Silence:
         """Suppress notifications for keys matching the glob ``pattern`` for ``duration`` seconds."""
-        if isinstance(duration, bool) or not duration > 0:
-            raise InvalidConfig(
-                f"silence duration={duration!r} must be a positive number of seconds.",
-                field="duration",
-                value=duration,
-            )
+        within("duration", duration, "(0, inf]", "how long the silence lasts", unit="seconds")
         silence = Silence(pattern=pattern, until=self.clock.now() + duration, reason=reason)
         self._silences.append(silence)
         return silence
@@ -282,7 +266,7 @@ class AlertManager:
     ) -> AlertEvent:
         """Raise (or repeat) the alert ``key``; returns the recorded event."""
         if not key:
-            raise InvalidConfig("alert key must be a non-empty string, e.g. 'check:redis'.", field="key")
+            raise invalid("key", key, "a non-empty string", "e.g. 'check:redis'")
         severity = AlertSeverity.parse(severity)
         now = self.clock.now()
         current = self._active.get(key)

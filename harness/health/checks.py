@@ -17,6 +17,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
+from harness._checks import invalid, within
 from harness.errors import InvalidConfig
 from harness.health.status import CheckResult, HealthStatus
 from harness.storage.base import Storage
@@ -53,16 +54,8 @@ class HealthCheck(Protocol):
 
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
-        raise InvalidConfig(f"check name {name!r} must be a non-empty string.", field="name", value=name)
+        raise invalid("name", name, "a non-empty string", "name the check, e.g. 'redis'")
     return name
-
-
-def _positive(field: str, value: float, fix: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InvalidConfig(
-            f"{field}={value!r} must be a positive number of seconds; {fix}", field=field, value=value
-        )
-    return float(value)
 
 
 def coerce_result(name: str, outcome: ProbeResult) -> CheckResult:
@@ -93,7 +86,9 @@ class BaseHealthCheck:
 
     def __init__(self, name: str, *, timeout: float = 5.0) -> None:
         self._name = _check_name(name)
-        self.timeout = _positive("timeout", timeout, "give the probe time to answer, for example 5.0.")
+        self.timeout = within(
+            "timeout", timeout, "(0, inf]", "give the probe time to answer, e.g. 5.0", unit="seconds"
+        )
         self._plain: dict[str, CheckResult] = {}
 
     @property
@@ -231,7 +226,13 @@ class RedisHealthCheck(BaseHealthCheck):
     ) -> None:
         super().__init__(name, timeout=timeout)
         if degraded_after is not None:
-            _positive("degraded_after", degraded_after, "or None to never report slowness.")
+            within(
+                "degraded_after",
+                degraded_after,
+                "(0, inf]",
+                "or None to never report slowness",
+                unit="seconds",
+            )
         if not (hasattr(target, "ping") or hasattr(target, "client") or isinstance(target, Storage)):
             raise InvalidConfig(
                 f"RedisHealthCheck target {target!r} is neither a redis client nor a Storage.",
@@ -312,7 +313,13 @@ class HttpHealthCheck(BaseHealthCheck):
             raise InvalidConfig(f"url={url!r} must start with http:// or https://.", field="url", value=url)
         super().__init__(name or url, timeout=timeout)
         if degraded_after is not None:
-            _positive("degraded_after", degraded_after, "or None to never report slowness.")
+            within(
+                "degraded_after",
+                degraded_after,
+                "(0, inf]",
+                "or None to never report slowness",
+                unit="seconds",
+            )
         self.url = url
         self.method = method.upper()
         self.degraded_after = degraded_after
@@ -390,12 +397,7 @@ class DiskSpaceCheck(BaseHealthCheck):
     ) -> None:
         super().__init__(name, timeout=timeout)
         for field, value in (("degraded_below", degraded_below), ("unhealthy_below", unhealthy_below)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or not 0.0 <= value < 1.0:
-                raise InvalidConfig(
-                    f"{field}={value!r} must be a fraction of the disk in [0, 1), for example 0.1.",
-                    field=field,
-                    value=value,
-                )
+            within(field, value, "[0, 1)", "for example 0.1", what="a fraction of the disk")
         if unhealthy_below > degraded_below:
             raise InvalidConfig(
                 f"unhealthy_below={unhealthy_below!r} exceeds degraded_below={degraded_below!r}; "

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Self
 
+from harness._checks import integer, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.health.checks import HealthCheck
@@ -60,32 +61,14 @@ class HealthMonitorConfig:
     round_timeout: float | None = 60.0  # a check still running after this is reported UNHEALTHY
 
     def __post_init__(self) -> None:
-        if isinstance(self.interval, bool) or not self.interval > 0:
-            raise InvalidConfig(
-                f"interval={self.interval!r} must be a positive number of seconds, for example 10.0.",
-                field="interval",
-                value=self.interval,
-            )
-        for name in ("max_concurrency", "trend_window", "history"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise InvalidConfig(f"{name}={value!r} must be an integer >= 1.", field=name, value=value)
-        if self.round_timeout is not None and (
-            isinstance(self.round_timeout, bool) or not self.round_timeout > 0
-        ):
-            raise InvalidConfig(
-                f"round_timeout={self.round_timeout!r} must be a positive number of seconds, or None "
-                "to wait for every check however long it takes.",
-                field="round_timeout",
-                value=self.round_timeout,
-            )
-        if not self.trend_threshold > 0:
-            raise InvalidConfig(
-                f"trend_threshold={self.trend_threshold!r} must be a positive number of score points, "
-                "e.g. 5.0.",
-                field="trend_threshold",
-                value=self.trend_threshold,
-            )
+        within("interval", self.interval, "(0, inf]", "for example 10.0", unit="seconds")
+        integer("max_concurrency", self.max_concurrency, "checks probed at once", at_least=1)
+        integer("trend_window", self.trend_window, "rounds the trend is fitted over", at_least=1)
+        integer("history", self.history, "reports kept in memory", at_least=1)
+        if self.round_timeout is not None:
+            fix = "or None to wait for every check however long it takes"
+            within("round_timeout", self.round_timeout, "(0, inf]", fix, unit="seconds")
+        within("trend_threshold", self.trend_threshold, "(0, inf]", "score points, e.g. 5.0")
 
 
 def _identifier(name: str) -> str:
@@ -272,10 +255,7 @@ class HealthMonitor:
                 field="name",
                 value=check.name,
             )
-        if isinstance(weight, bool) or not weight > 0:
-            raise InvalidConfig(
-                f"weight={weight!r} must be a positive number, e.g. 1.0.", field="weight", value=weight
-            )
+        positive("weight", weight, "e.g. 1.0")
         self._checks[check.name] = _Registration(check, float(weight), critical)
         return check
 
@@ -451,10 +431,8 @@ class HealthMonitor:
 
     async def run(self, *, rounds: int | None = None) -> None:
         """Run a round every ``interval`` seconds on the clock (forever, or ``rounds`` times)."""
-        if rounds is not None and rounds < 1:
-            raise InvalidConfig(
-                f"rounds={rounds!r} must be >= 1, or None to run until cancelled.", value=rounds
-            )
+        if rounds is not None:
+            integer("rounds", rounds, "or None to run until cancelled", at_least=1)
         done = 0
         while True:
             started = self.clock.now()

@@ -21,8 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness._checks import integer, invalid, positive
 from harness.clock import Clock, SystemClock
-from harness.errors import InvalidConfig
 from harness.health.checks import HealthCheck
 from harness.health.status import HealthStatus
 from harness.storage.base import JSONValue, Storage, encode
@@ -96,36 +96,23 @@ class RegistryConfig:
 
     def __post_init__(self) -> None:
         if not self.namespace or ":" in self.namespace:
-            raise InvalidConfig(
-                f"namespace={self.namespace!r} must be a non-empty name without ':', e.g. 'registry'.",
-                field="namespace",
-                value=self.namespace,
-            )
+            raise invalid("namespace", self.namespace, "a non-empty name without ':'", "e.g. 'registry'")
         _check_ttl(self.ttl)
-        if isinstance(self.failure_threshold, bool) or self.failure_threshold < 1:
-            raise InvalidConfig(
-                f"failure_threshold={self.failure_threshold!r} must be an integer >= 1 "
-                "(consecutive failed checks before deregistration).",
-                field="failure_threshold",
-                value=self.failure_threshold,
-            )
+        integer(
+            "failure_threshold",
+            self.failure_threshold,
+            "consecutive failed checks before deregistration",
+            at_least=1,
+        )
 
 
 def _check_ttl(ttl: float) -> float:
-    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not ttl > 0:
-        raise InvalidConfig(
-            f"ttl={ttl!r} must be a positive number of seconds, e.g. 30.0.", field="ttl", value=ttl
-        )
-    return float(ttl)
+    return positive("ttl", ttl, "e.g. 30.0", unit="seconds")
 
 
 def _check_id(name: str, value: str) -> str:
     if not isinstance(value, str) or not value or any(c.isspace() for c in value):
-        raise InvalidConfig(
-            f"{name}={value!r} must be a non-empty string without whitespace, e.g. 'api-1'.",
-            field=name,
-            value=value,
-        )
+        raise invalid(name, value, "a non-empty string without whitespace", "e.g. 'api-1'")
     return value
 
 

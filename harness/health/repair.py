@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from harness._checks import integer, invalid, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.health.sinks import MetricSink, NoOpSink
@@ -67,34 +68,26 @@ class RepairRule:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
-            raise InvalidConfig(f"RepairRule name={self.name!r} must be a non-empty string.", field="name")
+            raise invalid("name", self.name, "a non-empty string", "name the repair rule")
         if not callable(self.action):
-            raise InvalidConfig(
-                f"RepairRule {self.name!r}: action={self.action!r} must be callable.", field="action"
-            )
+            raise invalid("action", self.action, "callable", f"repair rule {self.name!r} calls it to repair")
         self._check_limits()
         predicate = _compile(self.when) if isinstance(self.when, str) else self.when
         if not callable(predicate):
-            raise InvalidConfig(
-                f"RepairRule {self.name!r}: when={self.when!r} must be condition text or a predicate.",
-                field="when",
+            raise invalid(
+                "when",
+                self.when,
+                "condition text or a predicate",
+                f"the trigger of repair rule {self.name!r}",
             )
         object.__setattr__(self, "predicate", predicate)
 
-    def _invalid(self, field: str, requirement: str) -> InvalidConfig:
-        value = getattr(self, field)
-        return InvalidConfig(
-            f"RepairRule {self.name!r}: {field}={value!r} {requirement}", field=field, value=value
-        )
-
     def _check_limits(self) -> None:
-        if isinstance(self.cooldown, bool) or not self.cooldown >= 0:
-            raise self._invalid("cooldown", "must be >= 0 seconds (0: no cooldown).")
-        attempts = self.max_attempts
-        if isinstance(attempts, bool) or not isinstance(attempts, int) or attempts < 1:
-            raise self._invalid("max_attempts", "must be an integer >= 1.")
-        if self.timeout is not None and not self.timeout > 0:
-            raise self._invalid("timeout", "must be positive seconds, or None for no limit.")
+        rule = f"of repair rule {self.name!r}"
+        within("cooldown", self.cooldown, "[0, inf]", f"0: no cooldown {rule}", unit="seconds")
+        integer("max_attempts", self.max_attempts, f"attempts {rule} before it gives up", at_least=1)
+        if self.timeout is not None:
+            within("timeout", self.timeout, "(0, inf]", f"or None for no limit {rule}", unit="seconds")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,10 +128,7 @@ class AutoRepair:
         history: int = 1000,
         journal: Journal | None = None,
     ) -> None:
-        if isinstance(history, bool) or history < 1:
-            raise InvalidConfig(
-                f"history={history!r} must be an integer >= 1.", field="history", value=history
-            )
+        integer("history", history, "repair events kept", at_least=1)
         self.clock: Clock = clock if clock is not None else SystemClock()
         self.sink: MetricSink = sink if sink is not None else NoOpSink()
         self.journal = journal

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
+from harness._checks import invalid
 from harness.errors import InvalidConfig
 
 if TYPE_CHECKING:
@@ -37,10 +38,11 @@ _NO_LABELS: Labels = {}
 def validate_name(name: str) -> str:
     """Reject metric and label names Prometheus would reject."""
     if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidConfig(
-            f"metric or label name {name!r} must match [a-zA-Z_][a-zA-Z0-9_]*, for example 'health_score'.",
-            field="name",
-            value=name,
+        raise invalid(
+            "name",
+            name,
+            "a metric or label name that must match [a-zA-Z_][a-zA-Z0-9_]*",
+            "e.g. 'health_score'",
         )
     return name
 
@@ -189,11 +191,7 @@ class PrometheusSink:
         if namespace:
             validate_name(namespace)
         if not buckets or list(buckets) != sorted(set(buckets)):
-            raise InvalidConfig(
-                f"buckets={list(buckets)!r} must be a non-empty increasing sequence of upper bounds.",
-                field="buckets",
-                value=buckets,
-            )
+            raise invalid("buckets", list(buckets), "a non-empty increasing sequence of upper bounds")
         self.namespace = namespace
         self.buckets = tuple(float(b) for b in buckets)
         self._families: dict[tuple[str, str], tuple[str, ...]] = {}  # (kind, name) -> label names
