@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from harness._checks import positive
 from harness.errors import InvalidConfig, UsageError
 from harness.faults.toxics import Toxic, ToxicError, ToxicType
 
@@ -47,7 +48,7 @@ class Toxiproxy:
                 f"Toxiproxy URL {url!r} must look like http://127.0.0.1:8474.", field="url", value=url
             )
         if not timeout > 0:
-            raise InvalidConfig(f"timeout={timeout!r} must be > 0 seconds.", field="timeout", value=timeout)
+            positive("timeout", timeout, "seconds each request to the Toxiproxy API may take, e.g. 10.0")
         self.url = url.rstrip("/")
         self.timeout = timeout
 

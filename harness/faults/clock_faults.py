@@ -10,12 +10,11 @@ lies. Sleeps on the view wait the *view's* seconds: with skew 2 a 10 s sleep tak
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from harness._checks import finite, positive
 from harness.clock import Clock
-from harness.errors import InvalidConfig
 from harness.journal import Event
 
 __all__ = ["ClockJump", "FaultyClock"]
@@ -31,22 +30,16 @@ class ClockJump:
     def __post_init__(self) -> None:
         for name in ("at", "by"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InvalidConfig(
-                    f"ClockJump {name}={value!r} must be a finite number of seconds.", field=name, value=value
-                )
+            finite(
+                name, value, "a ClockJump happens at a time and moves the clock by an amount", unit="seconds"
+            )
 
 
 class FaultyClock:
     """A skewed, jumping view of ``base``; implements the ``Clock`` protocol."""
 
     def __init__(self, base: Clock, *, skew: float = 1.0, jumps: Iterable[ClockJump] = ()) -> None:
-        if isinstance(skew, bool) or not isinstance(skew, (int, float)) or not 0 < skew < math.inf:
-            raise InvalidConfig(
-                f"skew={skew!r} must be a positive rate (1.0 is true time, 1.01 runs 1% fast).",
-                field="skew",
-                value=skew,
-            )
+        positive("skew", skew, "1.0 is true time, 1.01 runs 1% fast")
         self.base = base
         self.skew = float(skew)
         self.jumps = tuple(sorted(jumps, key=lambda j: j.at))

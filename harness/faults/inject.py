@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from types import ModuleType, TracebackType
 from typing import Any, TypeVar, cast
 
+from harness._checks import invalid
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig, UsageError
 from harness.faults.inprocess import (
@@ -170,7 +171,7 @@ class FaultInjector:
                     value=fault,
                 )
         if not target:
-            raise InvalidConfig("a fault target needs a non-empty name, e.g. 'myapp.cache:get'.")
+            raise invalid("target", target, "a non-empty name", "e.g. 'myapp.cache:get'")
         self.target = target
         self.seed = Seeds(seed).seed
         self.faults: tuple[Fault, ...] = swarm.select(faults) if swarm else tuple(faults)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, TypeAlias, runtime_checkable
 
+from harness._checks import invalid, non_negative, positive, probability, within
 from harness.errors import InvalidConfig
 
 __all__ = [
@@ -48,22 +49,11 @@ class FaultKind(StrEnum):
 
 
 def _check_rate(rate: float) -> None:
-    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0.0 <= rate <= 1.0:
-        raise InvalidConfig(
-            f"rate={rate!r} must be a probability in [0, 1]; use 1.0 to fault every call.",
-            field="rate",
-            value=rate,
-        )
+    probability("rate", rate, "use 1.0 to fault every call")
 
 
-def _check_seconds(name: str, value: float, *, allow_inf: bool = False) -> None:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0
-    if not ok or (math.isinf(value) and not allow_inf) or math.isnan(value):
-        raise InvalidConfig(
-            f"{name}={value!r} must be a finite number of seconds >= 0, for example 0.2.",
-            field=name,
-            value=value,
-        )
+def _check_seconds(name: str, value: float) -> None:
+    non_negative(name, value, "for example 0.2", unit="seconds")
 
 
 @runtime_checkable
@@ -100,11 +90,7 @@ class Uniform:
         _check_seconds("low", self.low)
         _check_seconds("high", self.high)
         if self.high < self.low:
-            raise InvalidConfig(
-                f"Uniform(low={self.low!r}, high={self.high!r}): high must be >= low; swap them.",
-                field="high",
-                value=self.high,
-            )
+            raise invalid("high", self.high, f">= low={self.low!r}", "high must be >= low; swap them")
 
     def sample(self, rng: random.Random) -> float:
         """A uniform draw in ``[low, high]``."""
@@ -138,12 +124,7 @@ class LogNormal:
     sigma: float = 1.0
 
     def __post_init__(self) -> None:
-        if not isinstance(self.median, (int, float)) or not self.median > 0 or math.isinf(self.median):
-            raise InvalidConfig(
-                f"LogNormal(median={self.median!r}) must be a finite number of seconds > 0.",
-                field="median",
-                value=self.median,
-            )
+        positive("median", self.median, "the typical delay of LogNormal, e.g. 0.05", unit="seconds")
         _check_seconds("sigma", self.sigma)
 
     def sample(self, rng: random.Random) -> float:
@@ -254,7 +235,7 @@ class Hang:
 
     def __post_init__(self) -> None:
         _check_rate(self.rate)
-        _check_seconds("seconds", self.seconds, allow_inf=True)
+        within("seconds", self.seconds, "[0, inf]", "math.inf hangs until cancelled", unit="seconds")
 
     def describe(self) -> str:
         """A short label for event records."""

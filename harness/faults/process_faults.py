@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import os
 import signal
 import subprocess
@@ -19,8 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import TracebackType
 
+from harness._checks import invalid, non_negative, one_of
 from harness.clock import Clock, SystemClock
-from harness.errors import InvalidConfig
 from harness.journal import Event, Journal
 
 __all__ = ["ProcessAction", "ProcessFaults", "ProcessStep"]
@@ -49,13 +48,8 @@ class ProcessStep:
     action: ProcessAction
 
     def __post_init__(self) -> None:
-        if isinstance(self.at, bool) or not isinstance(self.at, (int, float)) or not 0 <= self.at < math.inf:
-            raise InvalidConfig(
-                f"ProcessStep at={self.at!r} must be a finite number of seconds >= 0.",
-                field="at",
-                value=self.at,
-            )
-        object.__setattr__(self, "action", ProcessAction(self.action))
+        non_negative("at", self.at, "when the step happens on the clock", unit="seconds")
+        object.__setattr__(self, "action", one_of("action", self.action, ProcessAction))
 
 
 class ProcessFaults:
@@ -70,7 +64,7 @@ class ProcessFaults:
     ) -> None:
         pid = process if isinstance(process, int) else process.pid
         if isinstance(pid, bool) or pid <= 1:
-            raise InvalidConfig(f"pid={pid!r} is not a child process id.", field="process", value=pid)
+            raise invalid("process", pid, "a child process id (> 1)", "pass a subprocess.Popen or its pid")
         self.pid = pid
         self._popen = None if isinstance(process, int) else process
         self.clock: Clock = clock if clock is not None else SystemClock()

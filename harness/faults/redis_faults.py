@@ -28,6 +28,7 @@ from typing import Any, cast
 import redis.asyncio as aioredis
 import redis.exceptions
 
+from harness._checks import non_negative, probability
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig, UsageError
 from harness.faults.inject import FaultEvent
@@ -87,14 +88,8 @@ class RedisFault:
     seconds: float = 0.0
 
     def __post_init__(self) -> None:
-        if isinstance(self.rate, bool) or not isinstance(self.rate, (int, float)) or not 0 <= self.rate <= 1:
-            raise InvalidConfig(
-                f"rate={self.rate!r} must be a probability in [0, 1].", field="rate", value=self.rate
-            )
-        if not isinstance(self.seconds, (int, float)) or not 0 <= self.seconds < float("inf"):
-            raise InvalidConfig(
-                f"seconds={self.seconds!r} must be a finite delay >= 0.", field="seconds", value=self.seconds
-            )
+        probability("rate", self.rate, "the share of matching commands that fail")
+        non_negative("seconds", self.seconds, "the delay added to each matching command", unit="seconds")
         if isinstance(cast(object, self.commands), str):
             raise InvalidConfig(
                 f"commands={self.commands!r} must be a collection of names, e.g. {{'GET', 'SET'}}.",

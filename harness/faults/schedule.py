@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from harness.errors import InvalidConfig
+from harness._checks import invalid, non_negative, probability, within
 from harness.faults.inprocess import Fault
 from harness.journal import Event
 from harness.seeding import Seeds
@@ -37,26 +37,10 @@ class FaultWindow:
     target: str = ALL_TARGETS
 
     def __post_init__(self) -> None:
-        for name in ("start", "duration"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or math.isnan(value)
-                or value < 0
-            ):
-                raise InvalidConfig(
-                    f"FaultWindow {name}={value!r} must be a number of seconds >= 0 "
-                    "(duration may be math.inf for 'until the end').",
-                    field=name,
-                    value=value,
-                )
-        if math.isinf(self.start):
-            raise InvalidConfig("FaultWindow start=inf never begins; pass a finite start.", field="start")
+        non_negative("start", self.start, "when the window opens on the clock", unit="seconds")
+        within("duration", self.duration, "[0, inf]", "math.inf lasts until the end", unit="seconds")
         if not self.target:
-            raise InvalidConfig(
-                "FaultWindow target must be a non-empty name, or '*' for every target.", field="target"
-            )
+            raise invalid("target", self.target, "a non-empty name", "or '*' for every target")
 
     @property
     def end(self) -> float:
@@ -78,9 +62,7 @@ class FaultSchedule:
         items = tuple(windows)
         for w in items:
             if not isinstance(w, FaultWindow):
-                raise InvalidConfig(
-                    f"FaultSchedule takes FaultWindow values, got {w!r}.", field="windows", value=w
-                )
+                raise invalid("windows", w, "a FaultWindow", "FaultSchedule takes FaultWindow values")
         ordered = tuple(sorted(items, key=lambda w: (w.start, w.end)))
         object.__setattr__(self, "windows", ordered)
 
@@ -116,12 +98,7 @@ class Swarm:
     p: float = 0.5
 
     def __post_init__(self) -> None:
-        if isinstance(self.p, bool) or not isinstance(self.p, (int, float)) or not 0.0 <= self.p <= 1.0:
-            raise InvalidConfig(
-                f"Swarm p={self.p!r} must be a probability in [0, 1]; 0.5 explores mixes evenly.",
-                field="p",
-                value=self.p,
-            )
+        probability("p", self.p, "0.5 explores mixes evenly")
         Seeds(self.seed)  # validates the seed
 
     def enabled(self, name: str) -> bool:
