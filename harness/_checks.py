@@ -164,12 +164,13 @@ def within(
 ) -> float:
     """A real number in ``interval`` (``"(0, 1]"``: open at 0, closed at 1).
 
-    ``what`` names the quantity in the message (``a fraction in (0, 1]``).
+    ``what`` names the quantity in the message (``a fraction in (0, 1]``); ``""`` leaves the
+    bare comparison (``rate=-5 must be > 0``).
     """
     bounds = Interval.parse(interval) if isinstance(interval, str) else interval
     x = _as_real(value)
     if x is None or x not in bounds:
-        raise invalid(field, value, _measure(f"{what} {bounds.describe()}", unit), fix)
+        raise invalid(field, value, _measure(f"{what} {bounds.describe()}".strip(), unit), fix)
     return x
 
 

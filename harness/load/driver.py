@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from harness._checks import integer, invalid, non_negative, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.load.histogram import LatencyRecorder, LatencySummary
@@ -56,44 +57,27 @@ class DriverConfig:
 
     def __post_init__(self) -> None:
         if not isinstance(self.profile, Profile):
-            raise InvalidConfig(
-                f"profile={self.profile!r} is not a load profile.", field="profile", value=self.profile
+            raise invalid(
+                "profile", self.profile, "a load profile", "e.g. ConstantArrival(rate=100, duration=30)"
             )
-        if not isinstance(self.connections, int) or self.connections < 1:
-            raise InvalidConfig(
-                f"connections={self.connections!r} must be an integer >= 1 (concurrent requests).",
-                field="connections",
-                value=self.connections,
-            )
-        _positive("latency_target", self.latency_target)
-        _positive("check_every", self.check_every)
-        _positive("lag_probe_every", self.lag_probe_every)
-        if self.drain < 0:
-            raise InvalidConfig(
-                f"drain={self.drain!r} must be >= 0 seconds.", field="drain", value=self.drain
-            )
-        for name in ("max_lag_fraction", "max_cpu"):
-            value = getattr(self, name)
-            if not 0 < value <= 1:
-                raise InvalidConfig(
-                    f"{name}={value!r} must be a fraction in (0, 1].", field=name, value=value
-                )
-        if self.max_requests is not None and self.max_requests < 1:
-            raise InvalidConfig(
-                f"max_requests={self.max_requests!r} must be >= 1 or None.",
-                field="max_requests",
-                value=self.max_requests,
-            )
+        integer("connections", self.connections, "concurrent requests", at_least=1)
+        positive(
+            "latency_target", self.latency_target, "the latency the driver must stay under", unit="seconds"
+        )
+        positive("check_every", self.check_every, "between abort_on_fail evaluations", unit="seconds")
+        positive("lag_probe_every", self.lag_probe_every, "between event-loop lag probes", unit="seconds")
+        non_negative("drain", self.drain, "how long to wait for requests in flight", unit="seconds")
+        within(
+            "max_lag_fraction", self.max_lag_fraction, "(0, 1]", "of the latency target", what="a fraction"
+        )
+        within("max_cpu", self.max_cpu, "(0, 1]", "of one core the driver may use", what="a fraction")
+        if self.max_requests is not None:
+            integer("max_requests", self.max_requests, "or None for no limit", at_least=1)
         if self.process is ArrivalProcess.POISSON and self.seed is None:
             raise InvalidConfig(
                 "process=POISSON needs seed= so the arrivals replay.", field="seed", value=None
             )
         object.__setattr__(self, "thresholds", tuple(_as_threshold(t) for t in self.thresholds))
-
-
-def _positive(name: str, value: float) -> None:
-    if not value > 0:
-        raise InvalidConfig(f"{name}={value!r} must be > 0 seconds.", field=name, value=value)
 
 
 def _as_threshold(value: Threshold | str) -> Threshold:

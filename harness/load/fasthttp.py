@@ -13,6 +13,7 @@ import asyncio
 from collections import deque
 from urllib.parse import urlsplit
 
+from harness._checks import positive
 from harness.errors import InvalidConfig, UsageError
 from harness.load.targets import ensure_loopback
 
@@ -143,7 +144,7 @@ class FastHttpTarget:
                 value=url,
             )
         if not timeout > 0:
-            raise InvalidConfig(f"timeout={timeout!r} must be > 0 seconds.", field="timeout", value=timeout)
+            positive("timeout", timeout, "how long one request may take, e.g. 10.0", unit="seconds")
         self.url = url
         self.timeout = timeout
         self._host, self._port = host, parts.port or 80

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from harness._checks import integer, invalid, positive
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig, UsageError
 from harness.load.profiles import Profile, profile_to_dict
@@ -92,8 +93,10 @@ class LocustConfig:
                 field="profile",
                 value=self.profile,
             )
-        _check_positive("users", self.users)
-        _check_positive("duration", self.duration)
+        if self.users is not None:
+            integer("users", self.users, "concurrent Locust users", at_least=1)
+        if self.duration is not None:
+            positive("duration", self.duration, "how long the load lasts", unit="seconds")
         if self.duration is not None and not float(self.duration).is_integer():
             raise InvalidConfig(
                 f"duration={self.duration!r}: Locust's --run-time counts whole seconds; give an integer "
@@ -101,22 +104,19 @@ class LocustConfig:
                 field="duration",
                 value=self.duration,
             )
-        _check_positive("spawn_rate", self.spawn_rate)
-        _check_positive("user_rate", self.user_rate)
-        if not isinstance(self.workers, int) or self.workers < 0:
-            raise InvalidConfig(
-                f"workers={self.workers!r} must be an integer >= 0.", field="workers", value=self.workers
-            )
+        if self.spawn_rate is not None:
+            positive("spawn_rate", self.spawn_rate, "users started per second")
+        if self.user_rate is not None:
+            positive("user_rate", self.user_rate, "requests per second each user sends")
+        integer("workers", self.workers, "0 runs Locust in a single process", at_least=0)
         if not self.paths or any(not p.startswith("/") for p in self.paths):
-            raise InvalidConfig(
-                f"paths={self.paths!r} must be non-empty and start with '/'.", field="paths", value=self.paths
+            raise invalid(
+                "paths", self.paths, "non-empty, each starting with '/'", "for example ('/checkout',)"
             )
         for ref in self.user_classes:
             if ":" not in ref:
-                raise InvalidConfig(
-                    f"user class {ref!r} must be 'module:Class' (imported inside the Locust process only).",
-                    field="user_classes",
-                    value=ref,
+                raise invalid(
+                    "user_classes", ref, "'module:Class'", "imported inside the Locust process only"
                 )
         if self.locustfile is not None and not Path(self.locustfile).is_file():
             raise InvalidConfig(
@@ -132,11 +132,6 @@ class LocustConfig:
             return self.duration
         assert self.profile is not None
         return self.profile.duration
-
-
-def _check_positive(name: str, value: float | None) -> None:
-    if value is not None and not value > 0:
-        raise InvalidConfig(f"{name}={value!r} must be > 0.", field=name, value=value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from harness._checks import Interval, finite, integer, invalid, positive, within
 from harness.errors import InvalidConfig
 from harness.units import format_duration, parse_duration
 
@@ -58,34 +59,21 @@ class Profile(Protocol):
         ...
 
 
-def _check_rate(name: str, value: float, *, positive: bool = False) -> None:
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
-        raise InvalidConfig(
-            f"{name}={value!r} is not a finite number; give requests per second such as 100.",
-            field=name,
-            value=value,
-        )
-    if value < 0 or (positive and value == 0):
-        bound = "> 0" if positive else ">= 0"
-        raise InvalidConfig(
-            f"{name}={value!r} must be {bound} requests per second; a negative or zero rate sends nothing.",
-            field=name,
-            value=value,
-        )
+_RATE_FIX = "give finite requests per second, such as 100 (a zero or negative rate sends nothing)"
+
+
+def _check_rate(name: str, value: float) -> None:
+    finite(name, value, _RATE_FIX)
+    within(name, value, "[0, inf)", _RATE_FIX, what="")
+
+
+def _check_positive_rate(name: str, value: float) -> None:
+    finite(name, value, _RATE_FIX)
+    within(name, value, "(0, inf)", _RATE_FIX, what="")
 
 
 def _check_duration(name: str, value: float) -> None:
-    if (
-        not isinstance(value, int | float)
-        or isinstance(value, bool)
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise InvalidConfig(
-            f"{name}={value!r} must be a positive number of seconds, such as 60.",
-            field=name,
-            value=value,
-        )
+    positive(name, value, "such as 60", unit="seconds")
 
 
 class _Composable:
@@ -119,7 +107,7 @@ class ConstantArrival(_Composable):
     duration: float
 
     def __post_init__(self) -> None:
-        _check_rate("rate", self.rate, positive=True)
+        _check_positive_rate("rate", self.rate)
         _check_duration("duration", self.duration)
 
     def rate_at(self, t: float) -> float:
@@ -181,19 +169,9 @@ class StepLoad(_Composable):
     def __post_init__(self) -> None:
         _check_rate("start_rate", self.start_rate)
         _check_duration("step_duration", self.step_duration)
-        if not isinstance(self.steps, int) or isinstance(self.steps, bool) or self.steps < 2:
-            raise InvalidConfig(
-                f"steps={self.steps!r} must be an integer >= 2; use ConstantArrival for a single plateau.",
-                field="steps",
-                value=self.steps,
-            )
-        if not isinstance(self.step, int | float) or not math.isfinite(self.step) or self.step == 0:
-            raise InvalidConfig(
-                f"step={self.step!r} must be a non-zero number of requests/s; "
-                "a zero step goes nowhere (use ConstantArrival).",
-                field="step",
-                value=self.step,
-            )
+        integer("steps", self.steps, "use ConstantArrival for a single plateau", at_least=2)
+        if finite("step", self.step, "requests/s added at each step") == 0:
+            raise invalid("step", self.step, "non-zero", "a zero step goes nowhere (use ConstantArrival)")
         last = self.start_rate + self.step * (self.steps - 1)
         if last < 0:
             raise InvalidConfig(
@@ -236,7 +214,7 @@ class SpikeLoad(_Composable):
 
     def __post_init__(self) -> None:
         _check_rate("base_rate", self.base_rate)
-        _check_rate("spike_rate", self.spike_rate, positive=True)
+        _check_positive_rate("spike_rate", self.spike_rate)
         _check_duration("duration", self.duration)
         _check_duration("spike_for", self.spike_for)
         if self.spike_rate <= self.base_rate:
@@ -246,12 +224,12 @@ class SpikeLoad(_Composable):
                 field="spike_rate",
                 value=self.spike_rate,
             )
-        if not isinstance(self.spike_at, int | float) or not 0 <= self.spike_at < self.duration:
-            raise InvalidConfig(
-                f"spike_at={self.spike_at!r} must be in [0, duration={self.duration!r}).",
-                field="spike_at",
-                value=self.spike_at,
-            )
+        within(
+            "spike_at",
+            self.spike_at,
+            Interval(0.0, self.duration, False, True),
+            "the spike starts in the run",
+        )
         if self.spike_at + self.spike_for > self.duration:
             raise InvalidConfig(
                 f"the spike ends at {self.spike_at + self.spike_for!r}s, after duration={self.duration!r}s; "
@@ -284,15 +262,10 @@ class SoakLoad(_Composable):
     ramp_up: float = 0.0
 
     def __post_init__(self) -> None:
-        _check_rate("rate", self.rate, positive=True)
+        _check_positive_rate("rate", self.rate)
         _check_duration("duration", self.duration)
-        if not isinstance(self.ramp_up, int | float) or not 0 <= self.ramp_up < self.duration:
-            raise InvalidConfig(
-                f"ramp_up={self.ramp_up!r} must be in [0, duration={self.duration!r}); "
-                "a soak needs time at its steady rate.",
-                field="ramp_up",
-                value=self.ramp_up,
-            )
+        fix = f"shorter than duration={self.duration!r}: a soak needs time at its steady rate"
+        within("ramp_up", self.ramp_up, Interval(0.0, self.duration, False, True), fix)
 
     def rate_at(self, t: float) -> float:
         """Target requests per second at ``t``."""
@@ -325,7 +298,7 @@ class DiurnalLoad(_Composable):
 
     def __post_init__(self) -> None:
         _check_rate("min_rate", self.min_rate)
-        _check_rate("peak_rate", self.peak_rate, positive=True)
+        _check_positive_rate("peak_rate", self.peak_rate)
         _check_duration("duration", self.duration)
         if self.peak_rate <= self.min_rate:
             raise InvalidConfig(
@@ -334,12 +307,7 @@ class DiurnalLoad(_Composable):
                 field="peak_rate",
                 value=self.peak_rate,
             )
-        if not isinstance(self.peak_at, int | float) or not 0 <= self.peak_at <= 1:
-            raise InvalidConfig(
-                f"peak_at={self.peak_at!r} is a fraction of the day; give a number in [0, 1].",
-                field="peak_at",
-                value=self.peak_at,
-            )
+        within("peak_at", self.peak_at, "[0, 1]", "where in the day the rate peaks", what="a fraction")
 
     def rate_at(self, t: float) -> float:
         """Target requests per second at ``t``."""

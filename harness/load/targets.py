@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
+from harness._checks import positive
 from harness.errors import InvalidConfig, UsageError
 
 __all__ = ["CallableTarget", "HttpTarget", "RemoteTargetRefused", "Target", "ensure_loopback"]
@@ -86,7 +87,7 @@ class HttpTarget:
     ) -> None:
         ensure_loopback(url, allow_remote=allow_remote)
         if not timeout > 0:
-            raise InvalidConfig(f"timeout={timeout!r} must be > 0 seconds.", field="timeout", value=timeout)
+            positive("timeout", timeout, "how long one request may take, e.g. 10.0", unit="seconds")
         self.url = url
         self.method = method.upper()
         self.headers = dict(headers or {})

@@ -13,13 +13,13 @@ A failed evaluation raises :class:`ThresholdsFailed`; the CLI exits with :data:`
 
 from __future__ import annotations
 
-import math
 import operator
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from harness._checks import non_negative
 from harness.errors import Finding, InvalidConfig
 from harness.units import DURATION_UNITS, DurationError, duration_seconds
 
@@ -89,16 +89,8 @@ class Threshold:
                 field="metric",
                 value=self.metric,
             )
-        if not math.isfinite(self.limit) or self.limit < 0:
-            raise InvalidConfig(
-                f"limit={self.limit!r} must be a finite number >= 0.", field="limit", value=self.limit
-            )
-        if not math.isfinite(self.delay) or self.delay < 0:
-            raise InvalidConfig(
-                f"delay={self.delay!r} must be >= 0 seconds (grace before abort_on_fail may stop a run).",
-                field="delay",
-                value=self.delay,
-            )
+        non_negative("limit", self.limit, "latencies in seconds, rates as fractions")
+        non_negative("delay", self.delay, "grace before abort_on_fail may stop a run", unit="seconds")
 
     @classmethod
     def parse(cls, text: str, *, abort_on_fail: bool = False, delay: float = 0.0) -> Threshold:

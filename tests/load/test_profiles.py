@@ -96,8 +96,8 @@ def test_poisson_without_rng_is_refused() -> None:
     [
         (lambda: ConstantArrival(rate=-5, duration=1), r"rate=-5 must be > 0"),
         (lambda: ConstantArrival(rate=0, duration=1), r"rate=0 must be > 0"),
-        (lambda: ConstantArrival(rate=10, duration=0), r"duration=0 must be a positive number"),
-        (lambda: ConstantArrival(rate=float("nan"), duration=1), r"not a finite number"),
+        (lambda: ConstantArrival(rate=10, duration=0), r"duration=0 must be a positive finite number"),
+        (lambda: ConstantArrival(rate=float("nan"), duration=1), r"rate=nan must be a finite number"),
         (lambda: RampLoad(start_rate=10, end_rate=10, duration=5), r"goes nowhere"),
         (lambda: RampLoad(start_rate=-1, end_rate=10, duration=5), r"start_rate=-1"),
         (lambda: StepLoad(start_rate=10, step=0, step_duration=1, steps=3), r"step=0"),
