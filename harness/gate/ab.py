@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness._checks import integer, positive
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig, UsageError
 from harness.gate.baseline import Baseline
@@ -55,16 +56,8 @@ class ABConfig:
                 raise InvalidConfig(f"{name} command {text!r} cannot be split: {exc}.", field=name) from None
             if not argv:
                 raise InvalidConfig(f"the {name} command is empty; pass it as one quoted string.", field=name)
-        if not 2 <= self.rounds <= 1000:
-            raise InvalidConfig(
-                f"rounds={self.rounds!r} must be in [2, 1000]; 6 or more lets a 99% interval exclude zero.",
-                field="rounds",
-                value=self.rounds,
-            )
-        if not self.timeout > 0:
-            raise InvalidConfig(
-                f"timeout={self.timeout!r} must be > 0 seconds.", field="timeout", value=self.timeout
-            )
+        integer("rounds", self.rounds, "6 or more lets a 99% interval exclude zero", at_least=2, at_most=1000)
+        positive("timeout", self.timeout, "how long each command may take", unit="seconds")
 
     def order(self) -> list[str]:
         """``A B B A A B ...``: balanced, so a linear drift cancels."""

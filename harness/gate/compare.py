@@ -21,6 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from harness._checks import within
 from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
 from harness.gate.metrics import Direction, Evidence, Metric
@@ -273,10 +274,7 @@ def compare(
     ``paired=True`` (interleaved A/B results, sample ``i`` of each side from adjacent runs) uses
     the paired Hodges-Lehmann estimate and the Wilcoxon signed-rank interval.
     """
-    if not 0.0 < alpha < 0.5:
-        raise InvalidConfig(
-            f"alpha={alpha!r} must be in (0, 0.5); 0.01 is the default.", field="alpha", value=alpha
-        )
+    within("alpha", alpha, "(0, 0.5)", "0.01 is the default")
     common = sorted(set(baseline.metrics) & set(current.metrics))
     check_compatible(baseline, current, common)
     comparisons = tuple(_judge(baseline.metrics[n], current.metrics[n], rules, alpha, paired) for n in common)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+from harness._checks import within
 from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
 from harness.gate.compare import (
@@ -128,10 +129,7 @@ def compare_interleaved(
             f"interleaved comparison needs the same number (>= 2) of runs per side; got "
             f"{len(runs_a)} and {len(runs_b)}."
         )
-    if not 0.0 < alpha < 0.5:
-        raise InvalidConfig(
-            f"alpha={alpha!r} must be in (0, 0.5); 0.01 is the default.", field="alpha", value=alpha
-        )
+    within("alpha", alpha, "(0, 0.5)", "0.01 is the default")
     pooled = (pool_runs(runs_a, name="A (baseline)"), pool_runs(runs_b, name="B (current)"))
     medians = (run_medians(runs_a, name="A"), run_medians(runs_b, name="B"))
     common = sorted(set(pooled[0].metrics) & set(pooled[1].metrics))

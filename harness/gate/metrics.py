@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import enum
-import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from harness._checks import finite, invalid
 from harness.errors import InvalidConfig
 from harness.gate.stats import MAX_SAMPLES, compact
 
@@ -50,12 +50,6 @@ def guess_direction(name: str) -> Direction:
     return Direction.HIGHER if _HIGHER_IS_BETTER.search(name) else Direction.LOWER
 
 
-def _finite(name: str, what: str, value: float) -> float:
-    if not math.isfinite(value):
-        raise InvalidConfig(f"metric {name!r}: {what}={value!r} is not a finite number.", value=value)
-    return float(value)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Metric:
     """One measured quantity: at most :data:`MAX_SAMPLES` compact samples, or a summary.
@@ -74,9 +68,10 @@ class Metric:
 
     def __post_init__(self) -> None:
         if not self.name:
-            raise InvalidConfig("a metric needs a non-empty name.", field="name", value=self.name)
-        _finite(self.name, "median", self.median)
-        _finite(self.name, "iqr", self.iqr)
+            raise invalid("name", self.name, "a non-empty string", "name the metric, e.g. 'p99'")
+        fix = f"metric {self.name!r} holds measured numbers"
+        finite("median", self.median, fix)
+        finite("iqr", self.iqr, fix)
         if self.count < max(1, len(self.samples)):
             raise InvalidConfig(
                 f"metric {self.name!r}: count={self.count} is below its {len(self.samples)} samples; "
@@ -91,7 +86,7 @@ class Metric:
                 field="samples",
             )
         for value in self.samples:
-            _finite(self.name, "sample", value)
+            finite("sample", value, fix)
 
     @classmethod
     def from_samples(

@@ -20,11 +20,11 @@ never silently replace each other.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
+from harness._checks import invalid, non_negative
 from harness.errors import InvalidConfig
 from harness.gate.metrics import Direction
 from harness.units import DURATION_UNITS, duration_seconds, format_duration, in_unit, unit_fix
@@ -51,18 +51,9 @@ class Rule:
     text: str = ""
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.threshold) and self.threshold >= 0):
-            raise InvalidConfig(
-                f"threshold {self.threshold!r} must be a finite number >= 0; {_EXAMPLES}.",
-                field="threshold",
-                value=self.threshold,
-            )
+        non_negative("threshold", self.threshold, _EXAMPLES)
         if self.unit not in {"", "s"} or (self.unit and self.relative):
-            raise InvalidConfig(
-                f"unit={self.unit!r} must be 's' (an absolute duration) or '' (no unit); {_EXAMPLES}.",
-                field="unit",
-                value=self.unit,
-            )
+            raise invalid("unit", self.unit, "'s' (an absolute duration) or '' (no unit)", _EXAMPLES)
         if not self.pattern:
             raise InvalidConfig(f"the metric pattern in {self.text!r} is empty; use '*' for every metric.")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.errors import InvalidConfig
+from harness._checks import integer, invalid, non_negative, positive, probability
 
 __all__ = ["NoisyMachine"]
 
@@ -36,21 +36,17 @@ class NoisyMachine:
     drift_rounds: float = 60.0
 
     def __post_init__(self) -> None:
-        checks = {
-            "true_time": self.true_time > 0,
-            "rounds": self.rounds >= 1,
-            "jitter": self.jitter >= 0,
-            "outlier_rate": 0 <= self.outlier_rate <= 1,
-            "outlier_factor": 1 <= self.outlier_factor[0] <= self.outlier_factor[1],
-            "drift": self.drift >= 0,
-            "drift_rounds": self.drift_rounds > 0,
-        }
-        for name, ok in checks.items():
-            if not ok:
-                value = getattr(self, name)
-                raise InvalidConfig(
-                    f"NoisyMachine {name}={value!r} is out of range.", field=name, value=value
-                )
+        positive("true_time", self.true_time, "the benchmark's true duration", unit="seconds")
+        integer("rounds", self.rounds, "measurement rounds", at_least=1)
+        non_negative("jitter", self.jitter, "relative noise per round, e.g. 0.04")
+        probability("outlier_rate", self.outlier_rate, "the share of rounds hit by an outlier")
+        low, high = self.outlier_factor
+        if not 1 <= low <= high:
+            raise invalid(
+                "outlier_factor", self.outlier_factor, "(low, high) with 1 <= low <= high", "e.g. (1.3, 3.0)"
+            )
+        non_negative("drift", self.drift, "the standard deviation of the log drift, e.g. 0.1")
+        positive("drift_rounds", self.drift_rounds, "rounds the drift takes to decorrelate")
 
     def drift_path(self, rng: np.random.Generator, length: int) -> np.ndarray:
         """Log drift per round: a stationary AR(1) path with standard deviation ``drift``."""

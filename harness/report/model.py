@@ -163,9 +163,11 @@ class RunReport(_Model):
     @field_validator("summary")
     @classmethod
     def _finite_summary(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = {k: v for k, v in value.items() if not math.isfinite(v)}
-        if bad:
-            raise ValueError(f"summary metrics must be finite numbers; got {bad!r}.")
+        for name, number in value.items():
+            if not math.isfinite(number):
+                raise ValueError(
+                    f"summary[{name!r}]={number!r} must be a finite number; metrics are measured values"
+                )
         return value
 
     @property
