@@ -255,9 +255,10 @@ def path(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     as_json: JsonOption = False,
 ) -> None:
     """The migration path between two versions, step by step; exit 1 when it is refused."""
-    from harness.rollout import MigrationRefused, PathPolicy, parse_enum
+    from harness._checks import one_of
+    from harness.rollout import MigrationRefused, PathPolicy
 
-    chosen = parse_enum(PathPolicy, policy, field_name="policy")
+    chosen = one_of("policy", policy, PathPolicy)
 
     async def work(reg: VersionRegistry) -> MigrationPath:
         return await reg.migration_path(start, end, policy=chosen)

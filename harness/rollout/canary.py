@@ -23,6 +23,7 @@ import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
+from harness._checks import integer, within
 from harness.errors import InvalidConfig
 from harness.rollout._analysis import Pool, judge_reasons, known_metrics, slo_reason, weights_of
 from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
@@ -61,12 +62,9 @@ class Pause:
     duration: float | None = None
 
     def __post_init__(self) -> None:
-        if self.duration is not None and not self.duration >= 0:
-            raise InvalidConfig(
-                f"Pause(duration={self.duration!r}) must be >= 0 seconds or None (wait for approve()).",
-                field="duration",
-                value=self.duration,
-            )
+        if self.duration is not None:
+            fix = "or None: the Pause then waits for approve()"
+            within("duration", self.duration, "[0, inf]", fix, unit="seconds")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +75,8 @@ class Analysis:
     measurements: int = 1
 
     def __post_init__(self) -> None:
-        if self.windows < 1 or self.measurements < 1:
-            raise InvalidConfig(
-                f"Analysis(windows={self.windows!r}, measurements={self.measurements!r}) needs both >= 1.",
-                field="windows",
-                value=self.windows,
-            )
+        integer("windows", self.windows, "an Analysis step judges at least one window", at_least=1)
+        integer("measurements", self.measurements, "an Analysis step measures at least once", at_least=1)
 
 
 Step = SetWeight | Pause | Analysis
@@ -137,18 +131,9 @@ class CanaryConfig:
 
     def _check_limits(self) -> None:
         for name in ("failure_limit", "inconclusive_limit", "consecutive_error_limit"):
-            if getattr(self, name) < 0:
-                raise InvalidConfig(
-                    f"{name}={getattr(self, name)!r} must be >= 0 (0: the first one acts).",
-                    field=name,
-                    value=getattr(self, name),
-                )
-        if self.alpha is not None and not 0.0 < self.alpha < 0.5:
-            raise InvalidConfig(
-                f"alpha={self.alpha!r} must be in (0, 0.5), or None to use judge.alpha per metric.",
-                field="alpha",
-                value=self.alpha,
-            )
+            integer(name, getattr(self, name), "0: the first one acts", at_least=0)
+        if self.alpha is not None:
+            within("alpha", self.alpha, "(0, 0.5)", "or None to use judge.alpha per metric")
         if self.sequential is not None and self.alpha is not None and not self.sequential.alpha < self.alpha:
             raise InvalidConfig(
                 f"sequential.alpha={self.sequential.alpha!r} must be below alpha={self.alpha!r}: the "
@@ -156,12 +141,8 @@ class CanaryConfig:
                 field="sequential",
                 value=self.sequential.alpha,
             )
-        if not self.fast_rollback_window >= 0:
-            raise InvalidConfig(
-                f"fast_rollback_window={self.fast_rollback_window!r} must be >= 0 seconds.",
-                field="fast_rollback_window",
-                value=self.fast_rollback_window,
-            )
+        fix = "how soon after a weight change errors roll back at once"
+        within("fast_rollback_window", self.fast_rollback_window, "[0, inf]", fix, unit="seconds")
 
     def _check_metrics(self) -> None:
         has_analysis = any(isinstance(s, Analysis) for s in self.steps)

@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness._checks import integer, invalid, one_of, probability, within
 from harness.errors import InvalidConfig
 from harness.rollout._analysis import COUNT_METRICS, Pool, known_metrics
-from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window, parse_enum
+from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
 from harness.rollout.router import validate_weights
 from harness.stats import Alternative, proportion_test, u_test
 
@@ -56,19 +57,9 @@ class Guardrail:
     min_samples: int = 100
 
     def __post_init__(self) -> None:
-        if not self.max_ratio >= 1.0:
-            raise InvalidConfig(
-                f"guardrail {self.metric!r}: max_ratio={self.max_ratio!r} must be >= 1 "
-                "(1.5 ejects an arm 50% worse than the champion).",
-                field="max_ratio",
-                value=self.max_ratio,
-            )
-        if not 0.0 < self.alpha < 0.5:
-            raise InvalidConfig(
-                f"guardrail {self.metric!r}: alpha={self.alpha!r} must be in (0, 0.5).",
-                field="alpha",
-                value=self.alpha,
-            )
+        fix = f"1.5 ejects an arm 50% worse than the champion (guardrail {self.metric!r})"
+        within("max_ratio", self.max_ratio, "[1, inf]", fix)
+        within("alpha", self.alpha, "(0, 0.5)", f"the false-ejection rate of guardrail {self.metric!r}")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,10 +85,8 @@ class ChampionChallengerConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "challengers", tuple(self.challengers))
         object.__setattr__(self, "guardrails", tuple(self.guardrails))
-        object.__setattr__(self, "goal", parse_enum(Goal, self.goal, field_name="goal"))
-        object.__setattr__(
-            self, "allocation", parse_enum(Allocation, self.allocation, field_name="allocation")
-        )
+        object.__setattr__(self, "goal", one_of("goal", self.goal, Goal))
+        object.__setattr__(self, "allocation", one_of("allocation", self.allocation, Allocation))
         arms = self.arms
         if not self.challengers or len(set(arms)) != len(arms):
             raise InvalidConfig(
@@ -126,26 +115,19 @@ class ChampionChallengerConfig:
             )
 
     def _check_numbers(self) -> None:
-        if not 0.5 < self.confidence < 1.0:
-            raise InvalidConfig(
-                f"confidence={self.confidence!r} must be in (0.5, 1), e.g. 0.95.",
-                field="confidence",
-                value=self.confidence,
-            )
-        if not 0.0 <= self.epsilon <= 1.0:
-            raise InvalidConfig(
-                f"epsilon={self.epsilon!r} must be in [0, 1].", field="epsilon", value=self.epsilon
-            )
+        within("confidence", self.confidence, "(0.5, 1)", "e.g. 0.95")
+        probability("epsilon", self.epsilon, "the share of traffic spread evenly to keep exploring")
         if not 0.0 <= self.min_weight * len(self.arms) <= 100.0:
-            raise InvalidConfig(
-                f"min_weight={self.min_weight!r} per arm x {len(self.arms)} arms exceeds 100%.",
-                field="min_weight",
-                value=self.min_weight,
+            arms = len(self.arms)
+            raise invalid(
+                "min_weight",
+                self.min_weight,
+                f"in [0, {100 / arms:g}]",
+                f"per arm x {arms} arms exceeds 100%",
             )
-        if self.windows < 1 or self.min_samples < 1 or self.draws < 100:
-            raise InvalidConfig(
-                "windows and min_samples must be >= 1 and draws >= 100.", field="windows", value=self.windows
-            )
+        integer("windows", self.windows, "windows before the flow decides", at_least=1)
+        integer("min_samples", self.min_samples, "samples per arm before it is judged", at_least=1)
+        integer("draws", self.draws, "Monte Carlo draws for the win probabilities", at_least=100)
 
     @property
     def arms(self) -> tuple[str, ...]:

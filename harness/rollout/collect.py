@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from harness._checks import integer
 from harness.errors import InvalidConfig
 from harness.rollout.contract import Exchange, VersionWindow, Window
 from harness.rollout.mirror import MirrorOutcome
@@ -65,10 +66,7 @@ class WindowBuilder:
         secondary: str = "",
         candidate: str = "",
     ) -> None:
-        if max_samples < 1:
-            raise InvalidConfig(
-                f"max_samples={max_samples!r} must be >= 1.", field="max_samples", value=max_samples
-            )
+        integer("max_samples", max_samples, "latencies kept per version and window", at_least=1)
         if bool(secondary) != bool(candidate) or (secondary and secondary == candidate):
             raise InvalidConfig(
                 "give both secondary and candidate (two different shadow versions) to build "

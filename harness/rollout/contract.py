@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import numpy.typing as npt
 
+from harness._checks import one_of
 from harness.errors import InvalidConfig
 
 __all__ = [
@@ -39,16 +40,8 @@ JSONLike = Any
 
 
 def parse_enum(kind: type[enum.Enum], value: object, *, field_name: str) -> Any:
-    """``kind(value)`` with an error that lists the valid values (``'canery' is not ...``)."""
-    if isinstance(value, kind):
-        return value
-    try:
-        return kind(value)
-    except ValueError:
-        valid = ", ".join(str(m.value) for m in kind)
-        raise InvalidConfig(
-            f"{field_name}={value!r} is not a {kind.__name__}; valid: {valid}.", field=field_name, value=value
-        ) from None
+    """``kind(value)`` with an error that lists the valid values (``harness._checks.one_of``)."""
+    return one_of(field_name, value, kind)
 
 
 class Action(enum.Enum):

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from harness._checks import integer, one_of
 from harness.errors import InvalidConfig, UsageError
 from harness.rollout._analysis import slo_reason
-from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window, parse_enum
+from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
 from harness.rollout.lineage import Lineage
 from harness.rollout.paths import MigrationPath
 from harness.rollout.router import validate_weights
@@ -81,17 +82,14 @@ class RollbackConfig:
         if self.lineage is not None:
             self.lineage.node(self.from_version)
         object.__setattr__(self, "weights", MappingProxyType(validate_weights(self.weights)))
-        object.__setattr__(self, "mode", parse_enum(RollbackMode, self.mode, field_name="mode"))
+        object.__setattr__(self, "mode", one_of("mode", self.mode, RollbackMode))
         object.__setattr__(self, "pre_checks", tuple(self.pre_checks))
         object.__setattr__(self, "post_checks", tuple(self.post_checks))
         if len(set(self.pre_checks)) != len(self.pre_checks):
             raise InvalidConfig(f"pre_checks {self.pre_checks!r} repeat a name.", field="pre_checks")
-        if self.verify_windows < 0:
-            raise InvalidConfig(
-                f"verify_windows={self.verify_windows!r} must be >= 0.",
-                field="verify_windows",
-                value=self.verify_windows,
-            )
+        integer(
+            "verify_windows", self.verify_windows, "windows watched after the rollback; 0 skips", at_least=0
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

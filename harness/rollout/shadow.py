@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from harness._checks import integer, within
 from harness.errors import InvalidConfig
 from harness.rollout.contract import Action, Decision, Exchange, Outcome, Reason, Verdict, Window
 from harness.stats import proportion_test
@@ -78,27 +79,13 @@ class ShadowConfig:
                 field="candidate",
                 value=self.candidate,
             )
-        if self.relative_tolerance < 0 or self.absolute_tolerance < 0:
-            raise InvalidConfig(
-                "relative_tolerance and absolute_tolerance must be >= 0 (0 = exact match).",
-                field="relative_tolerance",
-                value=self.relative_tolerance,
-            )
-        if not 0.0 < self.alpha < 0.5:
-            raise InvalidConfig(f"alpha={self.alpha!r} must be in (0, 0.5).", field="alpha", value=self.alpha)
-        if not 0.0 <= self.min_difference < 1.0:
-            raise InvalidConfig(
-                f"min_difference={self.min_difference!r} must be in [0, 1): the smallest "
-                "excess difference rate that counts.",
-                field="min_difference",
-                value=self.min_difference,
-            )
-        if self.min_exchanges < 1 or self.windows < 1:
-            raise InvalidConfig(
-                f"min_exchanges={self.min_exchanges!r} and windows={self.windows!r} must be >= 1.",
-                field="windows",
-                value=self.windows,
-            )
+        within("relative_tolerance", self.relative_tolerance, "[0, inf]", "0 = exact match")
+        within("absolute_tolerance", self.absolute_tolerance, "[0, inf]", "0 = exact match")
+        within("alpha", self.alpha, "(0, 0.5)", "the false-alarm rate per field")
+        fix = "the smallest excess difference rate that counts"
+        within("min_difference", self.min_difference, "[0, 1)", fix, what="a fraction")
+        integer("min_exchanges", self.min_exchanges, "exchanges before a field is judged", at_least=1)
+        integer("windows", self.windows, "windows the shadow runs", at_least=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from harness._checks import non_negative, positive, probability
 from harness.errors import InvalidConfig
 from harness.rollout.contract import Flow, Outcome, VersionWindow, Window
 from harness.seeding import Seeds
@@ -33,18 +34,10 @@ class VersionModel:
     latency_factor: float = 1.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.error_rate <= 1.0:
-            raise InvalidConfig(
-                f"error_rate={self.error_rate!r} must be a probability in [0, 1].",
-                field="error_rate",
-                value=self.error_rate,
-            )
-        if not (self.latency_median > 0 and self.latency_sigma >= 0 and self.latency_factor > 0):
-            raise InvalidConfig(
-                "latency_median and latency_factor must be > 0 and latency_sigma >= 0.",
-                field="latency_median",
-                value=self.latency_median,
-            )
+        probability("error_rate", self.error_rate, "the share of failed requests")
+        positive("latency_median", self.latency_median, "the typical latency", unit="seconds")
+        non_negative("latency_sigma", self.latency_sigma, "the log-normal spread; 0 is a fixed latency")
+        positive("latency_factor", self.latency_factor, "1.0 leaves the latency as drawn")
 
 
 def synthetic_window(

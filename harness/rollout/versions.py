@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
+from harness._checks import invalid, one_of
 from harness.errors import InvalidConfig, UsageError
 
 __all__ = [
@@ -145,24 +146,13 @@ class Version:
 
     def __post_init__(self) -> None:
         if not self.name or "/" in self.name:
-            raise InvalidConfig(
-                f"version name {self.name!r} must be non-empty without '/'.", field="name", value=self.name
-            )
+            raise invalid("name", self.name, "non-empty without '/'", "e.g. 'checkout'")
         SemVer.parse(self.version)
         if self.checksum and not re.fullmatch(r"[0-9a-f]{64}", self.checksum):
-            raise InvalidConfig(
-                f"checksum {self.checksum!r} must be a sha256 hex digest; use Version.checksum_of(content).",
-                field="checksum",
-                value=self.checksum,
+            raise invalid(
+                "checksum", self.checksum, "a sha256 hex digest", "use Version.checksum_of(content)"
             )
-        try:
-            object.__setattr__(self, "lifecycle", Lifecycle(self.lifecycle))
-        except ValueError:
-            raise InvalidConfig(
-                f"lifecycle={self.lifecycle!r}; valid: experimental, production, quarantine.",
-                field="lifecycle",
-                value=self.lifecycle,
-            ) from None
+        object.__setattr__(self, "lifecycle", one_of("lifecycle", self.lifecycle, Lifecycle))
         object.__setattr__(self, "metadata", MappingProxyType(dict(self.metadata)))
         object.__setattr__(self, "parents", _parents(self.version, self.parents))
         object.__setattr__(self, "migrations", _migrations(self.migrations))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from pathlib import Path
 
-from harness.rollout.contract import parse_enum
+from harness._checks import one_of
 from harness.scenario.control import Progress
 from harness.scenario.engine import SimulatedEngine
 from harness.scenario.loader import load_scenario
@@ -47,7 +47,7 @@ def run_scenario(
     if not isinstance(scenario, Scenario):
         source = str(scenario)
         scenario = load_scenario(scenario)
-    run_mode: Mode = parse_enum(Mode, mode.value if isinstance(mode, Mode) else mode, field_name="mode")
+    run_mode: Mode = one_of("mode", mode, Mode)
     chosen = resolve_seed(scenario, seed)
     if run_mode is Mode.LIVE:
         from harness.scenario.live import LiveEngine
