@@ -17,8 +17,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from harness._checks import positive
 from harness.cli._options import duration_flag
-from harness.errors import Finding, InvalidConfig
+from harness.errors import Finding
 
 __all__ = ["check", "register"]
 
@@ -76,10 +77,10 @@ def check(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Probe each target once; exit 1 if any is UNHEALTHY."""
-    if not timeout > 0 or not degraded_after > 0:
-        raise InvalidConfig(
-            f"--timeout={timeout!r} and --degraded-after={degraded_after!r} must be positive."
-        )
+    positive("--timeout", timeout, "how long each probe may take, e.g. 5s", unit="seconds")
+    positive(
+        "--degraded-after", degraded_after, "a probe slower than this is DEGRADED, e.g. 1s", unit="seconds"
+    )
     report = asyncio.run(_probe(urls, timeout, degraded_after))
     if as_json:
         typer.echo(json.dumps(report, indent=2, sort_keys=True, default=str))

@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 from hypothesis import strategies as st
 
+from harness._checks import Interval, invalid, within
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig
 from harness.scenario.model import FaultKind, FaultSpec, Scenario
@@ -51,11 +52,10 @@ def fault_specs(
     Times are whole multiples of ``resolution`` so shrunk timelines read cleanly.
     """
     if not targets:
-        raise InvalidConfig("fault_specs needs at least one target", field="targets")
-    if not 0 < min_duration <= max_duration:
-        raise InvalidConfig(
-            f"need 0 < min_duration={min_duration} <= max_duration={max_duration}", field="max_duration"
-        )
+        raise invalid("targets", targets, "at least one version or dependency", "e.g. ['redis']")
+    within("max_duration", max_duration, "(0, inf)", "the longest fault window", unit="seconds")
+    fix = f"at most max_duration={max_duration!r}"
+    within("min_duration", min_duration, Interval(0.0, max_duration, True, False), fix, unit="seconds")
     parsed = [FaultKind(k) for k in kinds]
     steps = max(0, int((horizon - resolution) // resolution))
     return st.builds(

@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
+from harness._checks import integer
 from harness.errors import InvalidConfig
 from harness.health.status import HealthStatus
 
@@ -103,8 +104,7 @@ async def serve_health(
     """Serve ``monitor`` over HTTP on ``host:port`` (0: an ephemeral port, see ``.port``)."""
     from aiohttp import web
 
-    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-        raise InvalidConfig(f"port={port!r} must be an integer in 0..65535 (0: any free port).", value=port)
+    integer("port", port, "0 picks any free port", at_least=0, at_most=65535)
     runner = web.AppRunner(health_app(monitor, metrics=metrics), access_log=None)
     await runner.setup()
     try:
