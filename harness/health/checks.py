@@ -58,6 +58,11 @@ def _check_name(name: str) -> str:
     return name
 
 
+def _check_degraded_after(seconds: float | None) -> None:
+    if seconds is not None:
+        within("degraded_after", seconds, "(0, inf]", "or None to never report slowness", unit="seconds")
+
+
 def coerce_result(name: str, outcome: ProbeResult) -> CheckResult:
     """Normalise a probe's return value into a :class:`CheckResult` named ``name``."""
     if isinstance(outcome, CheckResult):
@@ -225,14 +230,7 @@ class RedisHealthCheck(BaseHealthCheck):
         timer: Callable[[], float] = time.perf_counter,
     ) -> None:
         super().__init__(name, timeout=timeout)
-        if degraded_after is not None:
-            within(
-                "degraded_after",
-                degraded_after,
-                "(0, inf]",
-                "or None to never report slowness",
-                unit="seconds",
-            )
+        _check_degraded_after(degraded_after)
         if not (hasattr(target, "ping") or hasattr(target, "client") or isinstance(target, Storage)):
             raise InvalidConfig(
                 f"RedisHealthCheck target {target!r} is neither a redis client nor a Storage.",
@@ -312,14 +310,7 @@ class HttpHealthCheck(BaseHealthCheck):
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise InvalidConfig(f"url={url!r} must start with http:// or https://.", field="url", value=url)
         super().__init__(name or url, timeout=timeout)
-        if degraded_after is not None:
-            within(
-                "degraded_after",
-                degraded_after,
-                "(0, inf]",
-                "or None to never report slowness",
-                unit="seconds",
-            )
+        _check_degraded_after(degraded_after)
         self.url = url
         self.method = method.upper()
         self.degraded_after = degraded_after
