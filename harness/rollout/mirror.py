@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from harness._checks import integer, within
 from harness.errors import InvalidConfig
 
 __all__ = ["Handler", "MirrorConfig", "MirrorOutcome", "MirrorPool", "Route"]
@@ -32,20 +33,9 @@ class MirrorConfig:
     percent: float = 100.0
 
     def __post_init__(self) -> None:
-        if self.max_concurrency < 1:
-            raise InvalidConfig(
-                f"max_concurrency={self.max_concurrency!r} must be >= 1.",
-                field="max_concurrency",
-                value=self.max_concurrency,
-            )
-        if not self.timeout > 0:
-            raise InvalidConfig(
-                f"timeout={self.timeout!r} must be > 0 seconds.", field="timeout", value=self.timeout
-            )
-        if not 0.0 <= self.percent <= 100.0:
-            raise InvalidConfig(
-                f"percent={self.percent!r} must be in 0-100.", field="percent", value=self.percent
-            )
+        integer("max_concurrency", self.max_concurrency, "mirrored calls in flight at once", at_least=1)
+        within("timeout", self.timeout, "(0, inf]", "how long a mirrored call may take", unit="seconds")
+        within("percent", self.percent, "[0, 100]", "the share of requests mirrored", what="a percent")
 
 
 @dataclass(frozen=True, slots=True)
