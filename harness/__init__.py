@@ -2,7 +2,7 @@
 
 Subpackages hold the public names (``harness.clock``, ``harness.storage``, ``harness.resilience``,
 ``harness.faults``, ``harness.rollout``, ``harness.scenario`` ...). This module re-exports the
-foundation: clocks, seeds, storage and the error families. Names are imported on first use, so
+foundation: clocks, seeds, storage, the run mode and the error families. Names are imported on first use, so
 ``import harness.seeding`` (as the pytest plugin does) does not pay for the Redis client.
 """
 
@@ -16,6 +16,7 @@ from harness._version import __version__
 if TYPE_CHECKING:
     from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop, WallClock
     from harness.errors import Finding, HarnessError, InvalidConfig, StorageUnavailable, UsageError
+    from harness.mode import Mode
     from harness.seeding import Seeds
     from harness.storage import MemoryStorage, RedisStorage, Storage
 
@@ -25,6 +26,7 @@ __all__ = [
     "HarnessError",
     "InvalidConfig",
     "MemoryStorage",
+    "Mode",
     "RedisStorage",
     "Seeds",
     "Storage",
@@ -48,6 +50,7 @@ _HOMES = {
     "InvalidConfig": "harness.errors",
     "StorageUnavailable": "harness.errors",
     "UsageError": "harness.errors",
+    "Mode": "harness.mode",
     "Seeds": "harness.seeding",
     "MemoryStorage": "harness.storage",
     "RedisStorage": "harness.storage",

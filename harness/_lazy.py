@@ -1,4 +1,10 @@
-"""PEP 562 hooks for packages whose public names are imported from submodules on first use."""
+"""PEP 562 hooks for packages: public names imported on first use, and old names kept for a release.
+
+``lazy_exports(package, homes)`` imports each public name from its module the first time it is
+read, so importing the package stays cheap. ``renamed`` maps an old public name (one that moved
+to another module, or took a new name) to a :class:`Renamed` record: reading it still works for
+one release, returns the new object and emits a ``DeprecationWarning`` that names the new import.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,11 @@ import importlib
 import sys
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
-__all__ = ["lazy_exports"]
+__all__ = ["Renamed", "lazy_exports"]
 
 
 def _load(home: str, name: str) -> Any:
@@ -16,19 +24,44 @@ def _load(home: str, name: str) -> Any:
     return module if home.endswith(f".{name}") else getattr(module, name)
 
 
+@dataclass(frozen=True, slots=True)
+class Renamed:
+    """An old public name that now resolves to ``home.name``; ``advice`` replaces the default hint."""
+
+    home: str
+    name: str
+    advice: str = ""
+
+    def message(self, package: str, old: str) -> str:
+        """What the ``DeprecationWarning`` says: the old name and the import that replaces it."""
+        if self.advice:
+            return f"{package}.{old} is deprecated; {self.advice} (the old name goes in the next release)."
+        if self.name == old:
+            return (
+                f"{package}.{old} moved to {self.home}.{old}; import it from there "
+                "(the old path will be removed in the next release)."
+            )
+        return f"{package}.{old} is now {self.home}.{self.name} (the old name goes in the next release)."
+
+    def resolve(self, package: str, old: str) -> Any:
+        """The new object, after a ``DeprecationWarning`` naming the replacement."""
+        warnings.warn(self.message(package, old), DeprecationWarning, stacklevel=3)
+        return _load(self.home, self.name)
+
+
+_NONE: Mapping[str, Renamed] = MappingProxyType({})
+
+
 def lazy_exports(
-    package: str, homes: Mapping[str, str], *, moved: Mapping[str, str] | None = None
+    package: str, homes: Mapping[str, str], *, renamed: Mapping[str, Renamed] = _NONE
 ) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """``(__getattr__, __dir__)`` for ``package``: each name in ``homes`` is imported from its module.
 
     A name whose home module ends with ``.<name>`` is that module itself
-    (``harness.faults.redis_faults``).
-    The value is cached in the package, so the hook runs once per name.
-    ``moved`` maps names that now live elsewhere to their new module: they still resolve, with a
-    ``DeprecationWarning`` on every use that names the new import path.
+    (``harness.faults.redis_faults``). The value is cached in the package, so the hook runs once
+    per name. A name in ``renamed`` is never cached: every read warns.
     """
     namespace = sys.modules[package].__dict__
-    relocated = dict(moved or {})
 
     def __getattr__(name: str) -> Any:
         home = homes.get(name)
@@ -36,16 +69,10 @@ def lazy_exports(
             value = _load(home, name)
             namespace[name] = value
             return value
-        new_home = relocated.get(name)
-        if new_home is None:
+        old = renamed.get(name)
+        if old is None:
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
-        warnings.warn(
-            f"{package}.{name} moved to {new_home}.{name}; import it from there "
-            f"(the old path will be removed in the next release).",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return _load(new_home, name)
+        return old.resolve(package, name)
 
     def __dir__() -> list[str]:
         return sorted(set(namespace) | set(namespace.get("__all__", ())))

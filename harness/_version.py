@@ -2,7 +2,13 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("chaos-harness")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+
+def _installed_version() -> str:
+    try:
+        return version("chaos-harness")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
+__version__ = _installed_version()
+"""The installed distribution's version (``0.0.0+unknown`` in a source tree never installed)."""

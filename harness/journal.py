@@ -24,6 +24,7 @@ from harness.errors import InvalidConfig
 __all__ = ["JOURNAL_FORMAT", "Event", "Journal", "canonical_json"]
 
 JOURNAL_FORMAT = 1
+"""The version of the journal's line format, recorded in its header."""
 
 
 def canonical_json(value: Any) -> str:

@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 __all__ = [
     "OPTION_CHAOS_SEED",
     "chaos_seed",
+    "pytest_addoption",
+    "pytest_collection_modifyitems",
+    "pytest_configure",
+    "pytest_configure_node",
+    "pytest_report_header",
+    "pytest_runtest_makereport",
+    "reproduce_command",
     "seed_of",
     "seeds",
     "storage",
@@ -45,6 +52,7 @@ pytest_plugins: list[str] = [
 ]
 
 OPTION_CHAOS_SEED = "--chaos-seed"
+"""The command-line option that fixes the chaos seed of a test session."""
 INI_CHAOS_SEED = "chaos_seed"
 MARKERS = (
     "chaos(seed=None, faults=None): a chaos test; its seed is printed with a replay line when it fails. "

@@ -20,8 +20,11 @@ from harness.errors import Finding, UsageError
 __all__ = ["EXIT_FINDING", "EXIT_OK", "EXIT_USAGE", "app", "main"]
 
 EXIT_OK = 0
+"""Exit code: everything asked for passed."""
 EXIT_FINDING = 1
+"""Exit code: a finding (a regression, a violated expectation)."""
 EXIT_USAGE = 2
+"""Exit code: a usage error (a bad file, flag or URL)."""
 
 app = typer.Typer(
     name="harness",
@@ -30,6 +33,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+"""The ``harness`` Typer application; subcommand modules register on it."""
 err_console = Console(stderr=True, soft_wrap=True)
 
 

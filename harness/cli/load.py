@@ -20,7 +20,7 @@ import typer
 
 from harness.cli._options import duration_flag
 
-__all__ = ["register"]
+__all__ = ["drive", "locust", "register"]
 
 load_app = typer.Typer(help="Load: open-model driver and headless Locust.", no_args_is_help=True)
 

@@ -23,7 +23,14 @@ from harness.scenario import Mode, RunResult, expand_paths, load_scenario, run_s
 from harness.scenario.model import Scenario
 from harness.scenario.result import replay_command
 
-__all__ = ["register"]
+__all__ = [
+    "list_scenarios",
+    "register",
+    "replay",
+    "run",
+    "schema",
+    "validate",
+]
 
 EXIT_OK, EXIT_FINDING = 0, 1
 

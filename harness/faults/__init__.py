@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from harness._lazy import lazy_exports
+from harness._lazy import Renamed, lazy_exports
 from harness.faults import clock_faults, process_faults
 from harness.faults.clock_faults import ClockJump, FaultyClock
 from harness.faults.inject import FaultEvent, FaultInjector, Injection, inject
 from harness.faults.inprocess import (
     AddLatency,
     CorruptResult,
-    Decision,
     Fault,
+    FaultDecision,
     FaultKind,
     Fixed,
     Hang,
@@ -62,7 +62,10 @@ _LAZY = {
 }
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+_RENAMED = {"Decision": Renamed("harness.faults", "FaultDecision")}
+"""Names this package exported before, for one release: each read warns and names the new home."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, renamed=_RENAMED)
 
 
 __all__ = [
@@ -72,9 +75,9 @@ __all__ = [
     "ClockJump",
     "ConnectionInfo",
     "CorruptResult",
-    "Decision",
     "FastPath",
     "Fault",
+    "FaultDecision",
     "FaultEvent",
     "FaultInjector",
     "FaultKind",

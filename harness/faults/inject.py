@@ -36,8 +36,8 @@ from harness.errors import InvalidConfig, UsageError
 from harness.faults.inprocess import (
     AddLatency,
     CorruptResult,
-    Decision,
     Fault,
+    FaultDecision,
     Hang,
     RaiseError,
     decide,
@@ -182,7 +182,7 @@ class FaultInjector:
         self.calls = 0
         self.events: list[FaultEvent] = []
 
-    def decide(self, now: float) -> tuple[int, list[Decision]]:
+    def decide(self, now: float) -> tuple[int, list[FaultDecision]]:
         """Number this call and decide its faults at time ``now`` (static plus scheduled)."""
         with self._lock:
             self.calls += 1
@@ -195,7 +195,7 @@ class FaultInjector:
                 self._record(now, call, d)
         return call, decisions
 
-    def _record(self, now: float, call: int, d: Decision) -> None:
+    def _record(self, now: float, call: int, d: FaultDecision) -> None:
         delay = d.delay if math.isfinite(d.delay) else 0.0
         event = FaultEvent(now, self.target, d.fault.describe(), d.fault.kind, call, delay)
         self.events.append(event)
@@ -269,7 +269,7 @@ class Injection:
         """Every fault that fired, in order."""
         return self.injector.events
 
-    def _decide(self) -> tuple[int, list[Decision]]:
+    def _decide(self) -> tuple[int, list[FaultDecision]]:
         return self.injector.decide(self._clock.now())
 
     # --- wrappers ----------------------------------------------------------------------------
@@ -296,7 +296,7 @@ class Injection:
 
         return faulty
 
-    def _before_sync(self, d: Decision) -> None:
+    def _before_sync(self, d: FaultDecision) -> None:
         fault = d.fault
         if isinstance(fault, RaiseError):
             raise fault.make()
@@ -308,7 +308,7 @@ class Injection:
         if isinstance(fault, (AddLatency, Hang)):
             self._clock.sleep_sync(d.delay)
 
-    async def _before_async(self, d: Decision) -> None:
+    async def _before_async(self, d: FaultDecision) -> None:
         fault = d.fault
         if isinstance(fault, RaiseError):
             raise fault.make()
@@ -384,7 +384,7 @@ class Injection:
         return f"Injection({self.target!r}, faults={len(self.faults)}, seed={self.seed}, {state})"
 
 
-def _corrupt(decisions: list[Decision], result: Any) -> Any:
+def _corrupt(decisions: list[FaultDecision], result: Any) -> Any:
     for d in decisions:
         if isinstance(d.fault, CorruptResult):
             result = d.fault.fn(result)

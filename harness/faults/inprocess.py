@@ -21,8 +21,8 @@ from harness.errors import InvalidConfig
 __all__ = [
     "AddLatency",
     "CorruptResult",
-    "Decision",
     "Fault",
+    "FaultDecision",
     "FaultKind",
     "Fixed",
     "Hang",
@@ -271,21 +271,21 @@ def hang(rate: float = 1.0, *, seconds: float = math.inf) -> Hang:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class FaultDecision:
     """One fault chosen for one call; ``delay`` is the drawn latency or hang in seconds."""
 
     fault: Fault
     delay: float = 0.0
 
 
-def decide(faults: Sequence[Fault], rng: random.Random) -> list[Decision]:
+def decide(faults: Sequence[Fault], rng: random.Random) -> list[FaultDecision]:
     """Which of ``faults`` fire on one call.
 
     Every fault draws the same amount from ``rng`` on every call whether or not it fires (a
     uniform number and a 64-bit seed for its own latency draw), so the decisions for call N
     depend only on the seed and N, not on which earlier faults fired.
     """
-    chosen: list[Decision] = []
+    chosen: list[FaultDecision] = []
     for fault in faults:
         u = rng.random()
         sub_seed = rng.getrandbits(64)
@@ -293,9 +293,9 @@ def decide(faults: Sequence[Fault], rng: random.Random) -> list[Decision]:
             continue
         if isinstance(fault, AddLatency):
             sub = random.Random(sub_seed)  # noqa: S311 - simulation, not crypto
-            chosen.append(Decision(fault, fault.distribution.sample(sub)))
+            chosen.append(FaultDecision(fault, fault.distribution.sample(sub)))
         elif isinstance(fault, Hang):
-            chosen.append(Decision(fault, fault.seconds))
+            chosen.append(FaultDecision(fault, fault.seconds))
         else:
-            chosen.append(Decision(fault))
+            chosen.append(FaultDecision(fault))
     return chosen

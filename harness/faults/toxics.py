@@ -26,6 +26,7 @@ __all__ = [
     "ToxicError",
     "ToxicState",
     "ToxicType",
+    "check_name",
     "parse_stream",
     "parse_toxic",
     "update_toxic",

@@ -1,48 +1,66 @@
 """CI performance gates: compare results with a baseline and fail only on real regressions.
 
 ``compare(baseline, current)`` returns a :class:`GateResult`; a metric regresses only when its
-change exceeds the threshold *and* is statistically significant. ``run_ab`` runs two commands
-alternately and ``compare_interleaved`` judges their runs; ``Baseline.load`` reads pytest-benchmark
-JSON, run reports, metrics files and saved baselines. ``harness gate`` is the CLI.
+change exceeds the threshold *and* is statistically significant (the statistics are
+:mod:`harness.stats`'). ``run_ab`` runs two commands alternately and ``compare_interleaved`` judges
+their runs; ``Baseline.load`` reads pytest-benchmark JSON, run reports, metrics files and saved
+baselines. ``harness gate`` is the CLI.
 """
 
+from harness._lazy import Renamed, lazy_exports
 from harness.gate.ab import ABConfig, ABResult, CommandFailed, run_ab
-from harness.gate.baseline import BASELINE_FORMAT, METRICS_FORMAT, Baseline, machine_info
-from harness.gate.compare import DEFAULT_ALPHA, GateResult, MetricComparison, Verdict, compare, compare_metric
-from harness.gate.interleaved import compare_interleaved, pool_runs, run_medians
-from harness.gate.metrics import Direction, Evidence, Metric
+from harness.gate.baseline import BASELINE_FORMAT, METRICS_FORMAT, Baseline
+from harness.gate.compare import DEFAULT_ALPHA, Change, GateResult, MetricComparison, Pairing, compare
+from harness.gate.interleaved import compare_interleaved
+from harness.gate.metrics import Better, Evidence, Metric
 from harness.gate.render import gate_markdown, gate_table
 from harness.gate.rules import DEFAULT_RULES, Rule
-from harness.gate.stats import MAX_SAMPLES, Shift, compact, hodges_lehmann, median_interval_from_summary
 
 __all__ = [
     "BASELINE_FORMAT",
     "DEFAULT_ALPHA",
     "DEFAULT_RULES",
-    "MAX_SAMPLES",
     "METRICS_FORMAT",
     "ABConfig",
     "ABResult",
     "Baseline",
+    "Better",
+    "Change",
     "CommandFailed",
-    "Direction",
     "Evidence",
     "GateResult",
     "Metric",
     "MetricComparison",
+    "Pairing",
     "Rule",
-    "Shift",
-    "Verdict",
-    "compact",
     "compare",
     "compare_interleaved",
-    "compare_metric",
     "gate_markdown",
     "gate_table",
-    "hodges_lehmann",
-    "machine_info",
-    "median_interval_from_summary",
-    "pool_runs",
     "run_ab",
-    "run_medians",
 ]
+
+_OLD_ALPHA = "harness.stats.{} (candidate first, confidence=1 - alpha)"
+
+_RENAMED = {
+    "Direction": Renamed("harness.gate", "Better"),
+    "MAX_SAMPLES": Renamed("harness.gate.samples", "MAX_SAMPLES"),
+    "Shift": Renamed("harness.stats", "Shift"),
+    "Verdict": Renamed("harness.gate", "Change"),
+    "compact": Renamed("harness.gate.samples", "compact"),
+    "compare_metric": Renamed("harness.gate.compare", "compare_metric"),
+    "hodges_lehmann": Renamed(
+        "harness.gate._compat", "hodges_lehmann", "use " + _OLD_ALPHA.format("hodges_lehmann")
+    ),
+    "machine_info": Renamed("harness.gate.baseline", "machine_info"),
+    "median_interval_from_summary": Renamed(
+        "harness.gate._compat",
+        "median_interval_from_summary",
+        "use " + _OLD_ALPHA.format("median_interval_from_summary"),
+    ),
+    "pool_runs": Renamed("harness.gate.interleaved", "pool_runs"),
+    "run_medians": Renamed("harness.gate.interleaved", "run_medians"),
+}
+"""Names this package exported before, for one release: each read warns and names the new home."""
+
+__getattr__, __dir__ = lazy_exports(__name__, {}, renamed=_RENAMED)

@@ -22,13 +22,15 @@ from typing import Any
 from harness._version import __version__
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig
-from harness.gate.metrics import Direction, Metric, guess_direction
+from harness.gate.metrics import Better, Metric, guess_direction
 
 __all__ = ["BASELINE_FORMAT", "BASELINE_FORMAT_VERSION", "METRICS_FORMAT", "Baseline", "machine_info"]
 
 BASELINE_FORMAT = "chaos-harness.baseline"
+"""The ``format`` field of a saved baseline file."""
 BASELINE_FORMAT_VERSION = 1
 METRICS_FORMAT = "chaos-harness.metrics"
+"""The ``format`` field of a metrics file (named values or samples written by any tool)."""
 _RUN_REPORT = "chaos-harness.run-report"
 _MACHINE_KEYS = (
     "system",
@@ -220,7 +222,7 @@ def _generic_metric(name: str, value: Any, source: str) -> Metric:
             name, [_number(v, source, name) for v in value], direction=guess_direction(name)
         )
     if isinstance(value, dict):
-        direction = Direction.parse(str(value.get("direction", guess_direction(name).value)))
+        direction = Better.parse(str(value.get("direction", guess_direction(name).value)))
         unit = str(value.get("unit", ""))
         if "samples" in value:
             samples = [_number(v, source, name) for v in value["samples"]]

@@ -6,11 +6,11 @@ A metric regresses under a rule only when both hold:
 2. it is statistically significant: the ``1 - alpha`` confidence interval of the change lies
    entirely on the worse side of zero.
 
-The estimate and interval come from the best evidence both sides have: Hodges-Lehmann with a
-Mann-Whitney interval on samples (paired Hodges-Lehmann with a Wilcoxon signed-rank interval for
-interleaved A/B rounds); the conservative summary rule when only median, IQR and
-rounds are known; and for single numbers (a seeded simulated run's summary, exact by
-construction) the threshold alone.
+The estimate and interval come from the best evidence both sides have, computed by
+:mod:`harness.stats`: Hodges-Lehmann with a Mann-Whitney interval on samples (paired
+Hodges-Lehmann with a Wilcoxon signed-rank interval for interleaved A/B rounds); the conservative
+summary rule when only median, IQR and rounds are known; and for single numbers (a seeded
+simulated run's summary, exact by construction) the threshold alone.
 """
 
 from __future__ import annotations
@@ -21,23 +21,26 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness._checks import within
+from harness._checks import one_of, within
 from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
-from harness.gate.metrics import Direction, Evidence, Metric
+from harness.gate.metrics import Better, Evidence, Metric
 from harness.gate.rules import DEFAULT_RULES, Rule
-from harness.gate.stats import Shift, hodges_lehmann, median_interval_from_summary, paired_hodges_lehmann
+from harness.stats.ranks import hodges_lehmann
+from harness.stats.shifts import Shift, median_interval_from_summary, paired_hodges_lehmann
 
 __all__ = [
     "DEFAULT_ALPHA",
+    "Change",
     "GateResult",
     "MetricComparison",
-    "Verdict",
+    "Pairing",
     "check_compatible",
     "compare",
     "compare_metric",
     "first_regression",
     "matching_rules",
+    "notes_on",
 ]
 
 DEFAULT_ALPHA = 0.01
@@ -48,12 +51,23 @@ def _json_float(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
-class Verdict(enum.StrEnum):
-    """The outcome for one metric."""
+class Change(enum.StrEnum):
+    """What happened to one metric: a significant change beyond its threshold, or none."""
 
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     UNCHANGED = "unchanged"
+
+
+class Pairing(enum.StrEnum):
+    """Whether sample ``i`` of the current side was measured next to sample ``i`` of the baseline.
+
+    ``PAIRED`` (interleaved A/B rounds) judges the pair-by-pair differences, which cancels drift
+    both runs of a pair shared; ``INDEPENDENT`` compares the two samples as wholes.
+    """
+
+    INDEPENDENT = "independent"
+    PAIRED = "paired"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -66,8 +80,8 @@ class MetricComparison:
 
     name: str
     unit: str
-    direction: Direction
-    verdict: Verdict
+    direction: Better
+    verdict: Change
     baseline: Metric
     current: Metric
     change: float
@@ -112,7 +126,7 @@ class GateResult:
     @property
     def regressions(self) -> tuple[MetricComparison, ...]:
         """The comparisons that failed."""
-        return tuple(c for c in self.comparisons if c.verdict is Verdict.REGRESSION)
+        return tuple(c for c in self.comparisons if c.verdict is Change.REGRESSION)
 
     @property
     def passed(self) -> bool:
@@ -141,25 +155,26 @@ def _evidence(baseline: Metric, current: Metric) -> Evidence:
     return min(baseline.evidence, current.evidence, key=order.index)
 
 
-def _absolute_shift(baseline: Metric, current: Metric, alpha: float, paired: bool) -> Shift:
-    evidence = _evidence(baseline, current)
-    if evidence is Evidence.SAMPLES and paired and len(baseline.samples) == len(current.samples):
-        diffs = [c - b for b, c in zip(baseline.samples, current.samples, strict=True)]
-        return paired_hodges_lehmann(diffs, alpha)
+def _absolute_shift(baseline: Metric, current: Metric, alpha: float, pairing: Pairing) -> Shift:
+    """The change ``current - baseline`` with its ``1 - alpha`` interval."""
+    evidence, confidence = _evidence(baseline, current), 1.0 - alpha
+    paired = pairing is Pairing.PAIRED and len(baseline.samples) == len(current.samples)
+    if evidence is Evidence.SAMPLES and paired:
+        return paired_hodges_lehmann(current.samples, baseline.samples, confidence=confidence)
     if evidence is Evidence.SAMPLES:
-        return hodges_lehmann(baseline.samples, current.samples, alpha)
+        return hodges_lehmann(current.samples, baseline.samples, confidence=confidence)
     if evidence is Evidence.SUMMARY:
         return median_interval_from_summary(
-            base_median=baseline.median,
-            base_iqr=baseline.iqr,
-            base_rounds=baseline.count,
-            cur_median=current.median,
-            cur_iqr=current.iqr,
-            cur_rounds=current.count,
-            alpha=alpha,
+            candidate_median=current.median,
+            candidate_iqr=current.iqr,
+            candidate_count=current.count,
+            baseline_median=baseline.median,
+            baseline_iqr=baseline.iqr,
+            baseline_count=baseline.count,
+            confidence=confidence,
         )
     delta = current.median - baseline.median
-    return Shift(delta, delta, delta, "threshold only")
+    return Shift(estimate=delta, low=delta, high=delta, method="threshold only")
 
 
 def _relative(value: float, base: float) -> float:
@@ -171,23 +186,28 @@ def _relative(value: float, base: float) -> float:
 
 
 def compare_metric(
-    baseline: Metric, current: Metric, rule: Rule, alpha: float = DEFAULT_ALPHA, *, paired: bool = False
+    baseline: Metric,
+    current: Metric,
+    rule: Rule,
+    alpha: float = DEFAULT_ALPHA,
+    *,
+    pairing: Pairing = Pairing.INDEPENDENT,
 ) -> MetricComparison:
-    """Judge one metric under one rule; ``paired`` compares sample ``i`` with sample ``i``."""
-    shift = _absolute_shift(baseline, current, alpha, paired)
+    """Judge one metric under one rule; ``Pairing.PAIRED`` compares sample ``i`` with sample ``i``."""
+    shift = _absolute_shift(baseline, current, alpha, pairing)
     change, low, high = shift.estimate, shift.low, shift.high
     if rule.relative:
         change, low, high = (_relative(v, baseline.median) for v in (change, low, high))
     direction = rule.direction or baseline.direction
-    sign = 1.0 if direction is Direction.LOWER else -1.0
+    sign = 1.0 if direction is Better.LOWER else -1.0
     worse, worse_low, worse_high = sign * change, min(sign * low, sign * high), max(sign * low, sign * high)
     threshold = rule.threshold_in(baseline.name, baseline.unit)
     if worse > threshold and worse_low > 0:
-        verdict = Verdict.REGRESSION
+        verdict = Change.REGRESSION
     elif worse < -threshold and worse_high < 0:
-        verdict = Verdict.IMPROVEMENT
+        verdict = Change.IMPROVEMENT
     else:
-        verdict = Verdict.UNCHANGED
+        verdict = Change.UNCHANGED
     return MetricComparison(
         name=baseline.name,
         unit=baseline.unit,
@@ -210,15 +230,15 @@ def matching_rules(name: str, rules: Sequence[Rule]) -> list[Rule]:
 
 def first_regression(results: Sequence[MetricComparison]) -> MetricComparison:
     """The comparison that decides a metric: its first regression under any rule, else the first."""
-    return next((r for r in results if r.verdict is Verdict.REGRESSION), results[0])
+    return next((r for r in results if r.verdict is Change.REGRESSION), results[0])
 
 
 def _judge(
-    baseline: Metric, current: Metric, rules: Sequence[Rule], alpha: float, paired: bool
+    baseline: Metric, current: Metric, rules: Sequence[Rule], alpha: float, pairing: Pairing
 ) -> MetricComparison:
     matching = matching_rules(baseline.name, rules)
     return first_regression(
-        [compare_metric(baseline, current, rule, alpha, paired=paired) for rule in matching]
+        [compare_metric(baseline, current, rule, alpha, pairing=pairing) for rule in matching]
     )
 
 
@@ -267,17 +287,18 @@ def compare(
     rules: Sequence[Rule] = (),
     *,
     alpha: float = DEFAULT_ALPHA,
-    paired: bool = False,
+    pairing: Pairing | str = Pairing.INDEPENDENT,
 ) -> GateResult:
     """Compare every metric both sides have; ``InvalidConfig`` if they share none or units differ.
 
-    ``paired=True`` (interleaved A/B results, sample ``i`` of each side from adjacent runs) uses
+    ``Pairing.PAIRED`` (interleaved A/B results, sample ``i`` of each side from adjacent runs) uses
     the paired Hodges-Lehmann estimate and the Wilcoxon signed-rank interval.
     """
     within("alpha", alpha, "(0, 0.5)", "0.01 is the default")
+    how = one_of("pairing", pairing, Pairing)
     common = sorted(set(baseline.metrics) & set(current.metrics))
     check_compatible(baseline, current, common)
-    comparisons = tuple(_judge(baseline.metrics[n], current.metrics[n], rules, alpha, paired) for n in common)
+    comparisons = tuple(_judge(baseline.metrics[n], current.metrics[n], rules, alpha, how) for n in common)
     return GateResult(
         comparisons=comparisons,
         missing=tuple(sorted(set(baseline.metrics) - set(current.metrics))),

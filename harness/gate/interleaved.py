@@ -29,16 +29,17 @@ from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
 from harness.gate.compare import (
     DEFAULT_ALPHA,
+    Change,
     GateResult,
     MetricComparison,
-    Verdict,
+    Pairing,
     check_compatible,
     compare_metric,
     first_regression,
     matching_rules,
     notes_on,
 )
-from harness.gate.metrics import Direction, Evidence, Metric
+from harness.gate.metrics import Better, Evidence, Metric
 from harness.gate.rules import Rule
 
 __all__ = ["compare_interleaved", "pool_runs", "run_medians"]
@@ -80,7 +81,7 @@ def run_medians(runs: Sequence[Baseline], *, name: str) -> Baseline:
 
 def _worse_view(c: MetricComparison) -> tuple[float, float, float]:
     """(change, low, high) turned so that positive means worse."""
-    sign = 1.0 if c.direction is Direction.LOWER else -1.0
+    sign = 1.0 if c.direction is Better.LOWER else -1.0
     low, high = sorted((sign * c.low, sign * c.high))
     return sign * c.change, low, high
 
@@ -89,11 +90,11 @@ def _combine(pooled: MetricComparison, paired: MetricComparison) -> MetricCompar
     threshold = pooled.rule.threshold
     (wp, lowp, highp), (wq, lowq, highq) = _worse_view(pooled), _worse_view(paired)
     if wp > threshold and wq > threshold and (lowp > 0 or lowq > 0):
-        verdict = Verdict.REGRESSION
+        verdict = Change.REGRESSION
     elif wp < -threshold and wq < -threshold and (highp < 0 or highq < 0):
-        verdict = Verdict.IMPROVEMENT
+        verdict = Change.IMPROVEMENT
     else:
-        verdict = Verdict.UNCHANGED
+        verdict = Change.UNCHANGED
     decided_by_pairs = not pooled.significant and paired.significant
     shown = paired if decided_by_pairs else pooled
     method = "paired hodges-lehmann + pooled check" if decided_by_pairs else f"{pooled.method} + paired check"
@@ -111,7 +112,9 @@ def _judge(
     for rule in matching_rules(name, rules):
         a, b = pooled[0].metrics[name], pooled[1].metrics[name]
         by_pool = compare_metric(a, b, rule, alpha)
-        by_pair = compare_metric(medians[0].metrics[name], medians[1].metrics[name], rule, alpha, paired=True)
+        by_pair = compare_metric(
+            medians[0].metrics[name], medians[1].metrics[name], rule, alpha, pairing=Pairing.PAIRED
+        )
         results.append(_combine(by_pool, by_pair))
     return first_regression(results)
 

@@ -11,9 +11,9 @@ import numpy as np
 
 from harness._checks import finite, invalid
 from harness.errors import InvalidConfig
-from harness.gate.stats import MAX_SAMPLES, compact
+from harness.gate.samples import MAX_SAMPLES, compact
 
-__all__ = ["Direction", "Evidence", "Metric", "guess_direction"]
+__all__ = ["Better", "Evidence", "Metric", "guess_direction"]
 
 _HIGHER_IS_BETTER = re.compile(
     r"(^|[^a-z])(throughput|rps|qps|ops|success|availability|score|hit_rate|requests_per_s)([^a-z]|$)",
@@ -21,20 +21,22 @@ _HIGHER_IS_BETTER = re.compile(
 )
 
 
-class Direction(enum.StrEnum):
-    """Which way is better for a metric."""
+class Better(enum.StrEnum):
+    """Which way is better for a metric: ``Better.LOWER`` for times and errors, ``HIGHER`` for throughput."""
 
     LOWER = "lower"
     HIGHER = "higher"
 
     @classmethod
-    def parse(cls, text: str) -> Direction:
-        """``Direction("lower")`` with an error that lists the valid values."""
+    def parse(cls, text: str) -> Better:
+        """``Better("lower")`` with an error that lists the valid values."""
         try:
             return cls(text)
         except ValueError:
             valid = ", ".join(d.value for d in cls)
-            raise InvalidConfig(f"{text!r} is not a direction; valid: {valid}.", value=text) from None
+            raise InvalidConfig(
+                f"{text!r} is not a better direction; valid: {valid}.", field="direction", value=text
+            ) from None
 
 
 class Evidence(enum.StrEnum):
@@ -45,9 +47,9 @@ class Evidence(enum.StrEnum):
     SINGLE = "single"  # one number: threshold only (exact for simulated, seeded runs)
 
 
-def guess_direction(name: str) -> Direction:
+def guess_direction(name: str) -> Better:
     """Higher is better for throughput-like names (throughput, rps, ops, success, score...)."""
-    return Direction.HIGHER if _HIGHER_IS_BETTER.search(name) else Direction.LOWER
+    return Better.HIGHER if _HIGHER_IS_BETTER.search(name) else Better.LOWER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,7 +63,7 @@ class Metric:
     name: str
     median: float
     unit: str = ""
-    direction: Direction = Direction.LOWER
+    direction: Better = Better.LOWER
     samples: tuple[float, ...] = ()
     count: int = 1
     iqr: float = 0.0
@@ -90,7 +92,7 @@ class Metric:
 
     @classmethod
     def from_samples(
-        cls, name: str, values: Sequence[float], *, unit: str = "", direction: Direction = Direction.LOWER
+        cls, name: str, values: Sequence[float], *, unit: str = "", direction: Better = Better.LOWER
     ) -> Metric:
         """A metric from raw samples: exact median and IQR, compact samples."""
         if len(values) == 0:
@@ -138,7 +140,7 @@ class Metric:
             return cls(
                 name=name,
                 unit=str(raw.get("unit", "")),
-                direction=Direction.parse(str(raw.get("direction", "lower"))),
+                direction=Better.parse(str(raw.get("direction", "lower"))),
                 samples=tuple(float(v) for v in raw.get("samples", ())),
                 count=int(raw["count"]),
                 median=float(raw["median"]),

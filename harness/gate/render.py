@@ -7,15 +7,15 @@ import math
 from rich.table import Table
 from rich.text import Text
 
-from harness.gate.compare import GateResult, MetricComparison, Verdict
+from harness.gate.compare import Change, GateResult, MetricComparison
 
 __all__ = ["format_quantity", "gate_markdown", "gate_table"]
 
-_STYLE = {Verdict.REGRESSION: "bold red", Verdict.IMPROVEMENT: "green", Verdict.UNCHANGED: ""}
+_STYLE = {Change.REGRESSION: "bold red", Change.IMPROVEMENT: "green", Change.UNCHANGED: ""}
 _ICON = {
-    Verdict.REGRESSION: "❌ regression",
-    Verdict.IMPROVEMENT: "🟢 improvement",
-    Verdict.UNCHANGED: "✅ unchanged",
+    Change.REGRESSION: "❌ regression",
+    Change.IMPROVEMENT: "🟢 improvement",
+    Change.UNCHANGED: "✅ unchanged",
 }
 _TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
@@ -89,7 +89,7 @@ def gate_markdown(result: GateResult) -> str:
     lines = [f"### {icon} {_title(result)}", ""]
     headers = [h.replace("CI", f"{confidence} CI") for h in _HEADERS]
     lines += ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-    ordered = sorted(result.comparisons, key=lambda c: (c.verdict is not Verdict.REGRESSION, c.name))
+    ordered = sorted(result.comparisons, key=lambda c: (c.verdict is not Change.REGRESSION, c.name))
     lines += ["| " + " | ".join(_md(v) for v in [*_row(c), _ICON[c.verdict]]) + " |" for c in ordered]
     lines.append("")
     if result.missing:

@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 
 from harness._checks import invalid, non_negative
 from harness.errors import InvalidConfig
-from harness.gate.metrics import Direction
+from harness.gate.metrics import Better
 from harness.units import DURATION_UNITS, duration_seconds, format_duration, in_unit, unit_fix
 
 __all__ = ["DEFAULT_RULES", "Rule"]
@@ -44,7 +44,7 @@ class Rule:
     threshold: float
     pattern: str = "*"
     relative: bool = True
-    direction: Direction | None = None
+    direction: Better | None = None
     unit: str = ""
     """``"s"`` when the threshold is a duration (written with a time unit, stored in seconds);
     ``""`` when it is a fraction (relative) or in the metric's own unit (absolute)."""
@@ -69,7 +69,7 @@ class Rule:
         number, unit = match["number"], match["unit"] or ""
         relative = unit == "%"
         timed = unit in DURATION_UNITS
-        direction = {"+": Direction.LOWER, "-": Direction.HIGHER}.get(match["sign"])
+        direction = {"+": Better.LOWER, "-": Better.HIGHER}.get(match["sign"])
         return cls(
             threshold=duration_seconds(number + unit)
             if timed
@@ -114,7 +114,7 @@ class Rule:
 
     def describe(self) -> str:
         """The threshold as a user reads it (``+10%``, ``-5%``, ``±10%``, ``+0.002s``, ``+0.01``)."""
-        sign = {Direction.LOWER: "+", Direction.HIGHER: "-", None: "±"}[self.direction]
+        sign = {Better.LOWER: "+", Better.HIGHER: "-", None: "±"}[self.direction]
         if self.relative:
             amount = f"{self.threshold * 100:g}%"
         else:

@@ -11,7 +11,7 @@ import numpy as np
 from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
 from harness.gate.compare import GateResult, compare
-from harness.gate.metrics import Direction, Metric
+from harness.gate.metrics import Better, Metric
 
 if TYPE_CHECKING:
     from harness.scenario.result import RunResult
@@ -49,10 +49,10 @@ def baseline_from_run(result: RunResult, name: str) -> Baseline:
         p99 = [float(np.percentile(w.latencies, 99)) for w in windows if w.latencies.size]
         rates = [w.errors / w.requests for w in windows]
         if p50:
-            metrics["user_p50"] = Metric.from_samples("user_p50", p50, unit="s", direction=Direction.LOWER)
-            metrics["user_p99"] = Metric.from_samples("user_p99", p99, unit="s", direction=Direction.LOWER)
+            metrics["user_p50"] = Metric.from_samples("user_p50", p50, unit="s", direction=Better.LOWER)
+            metrics["user_p99"] = Metric.from_samples("user_p99", p99, unit="s", direction=Better.LOWER)
         metrics["user_error_rate"] = Metric.from_samples(
-            "user_error_rate", rates, unit="", direction=Direction.LOWER
+            "user_error_rate", rates, unit="", direction=Better.LOWER
         )
     if not metrics:
         raise InvalidConfig(f"scenario {result.scenario.name!r} served no requests; nothing to baseline.")

@@ -5,7 +5,7 @@
 subclass) concurrently on the injected clock and produces a ``HealthReport``: per-check
 results, breaker and retry statistics, an overall ``HealthStatus``, a 0-100 score and a
 ``Trend``. Reports go to a ``MetricSink`` (``NoOpSink``, ``LoggingSink``, ``MemorySink``,
-``PrometheusSink``) and to subscribers: ``AlertManager`` (severity, deduplication, thresholds,
+``PrometheusSink``) and to subscribers: ``AlertManager`` (severity, deduplication, ``AlertThreshold``s,
 silences, history) and ``AutoRepair`` (repair actions on condition rules, with cooldowns and
 attempt limits). ``ServiceRegistry`` keeps service instances alive on shared ``Storage`` with
 TTLs and heartbeats; ``ConfigStore`` layers defaults, files, environment and storage with
@@ -18,7 +18,7 @@ used. The HTTP endpoint is :mod:`harness.servers.health`, the CLI ``harness heal
 
 from typing import TYPE_CHECKING
 
-from harness._lazy import lazy_exports
+from harness._lazy import Renamed, lazy_exports
 
 if TYPE_CHECKING:
     from harness.health.alerts import (
@@ -29,9 +29,9 @@ if TYPE_CHECKING:
         AlertManager,
         AlertManagerConfig,
         AlertSeverity,
-        Direction,
+        AlertThreshold,
+        Crossing,
         Silence,
-        Threshold,
     )
     from harness.health.checks import (
         BaseHealthCheck,
@@ -45,11 +45,11 @@ if TYPE_CHECKING:
         RedisHealthCheck,
     )
     from harness.health.config import ConfigChange, ConfigSnapshot, ConfigSource, ConfigStore, Validator
+    from harness.health.counters import EventCounter
     from harness.health.monitor import (
         HealthMonitor,
         HealthMonitorConfig,
         HealthReport,
-        StatsSource,
         Subscriber,
     )
     from harness.health.registry import (
@@ -59,10 +59,9 @@ if TYPE_CHECKING:
         ServiceInstance,
         ServiceRegistry,
     )
-    from harness.health.repair import AutoRepair, RepairOutcome, RepairResult, RepairRule, RuleState
-    from harness.health.sinks import Labels, LoggingSink, MemorySink, MetricSink, NoOpSink, PrometheusSink
-    from harness.health.stats import EventCounter
-    from harness.health.status import CheckResult, HealthStatus, Trend, worst
+    from harness.health.repair import AutoRepair, RepairOutcome, RepairResult, RepairRule
+    from harness.health.sinks import LoggingSink, MemorySink, MetricSink, NoOpSink, PrometheusSink
+    from harness.health.status import CheckResult, HealthStatus, Trend
 
 __all__ = [
     "Alert",
@@ -72,6 +71,7 @@ __all__ = [
     "AlertManager",
     "AlertManagerConfig",
     "AlertSeverity",
+    "AlertThreshold",
     "AutoRepair",
     "BaseHealthCheck",
     "BreakerHealthCheck",
@@ -82,7 +82,7 @@ __all__ = [
     "ConfigSnapshot",
     "ConfigSource",
     "ConfigStore",
-    "Direction",
+    "Crossing",
     "DiskSpaceCheck",
     "DiskUsage",
     "EventCounter",
@@ -92,7 +92,6 @@ __all__ = [
     "HealthReport",
     "HealthStatus",
     "HttpHealthCheck",
-    "Labels",
     "LoggingSink",
     "MemorySink",
     "MetricSink",
@@ -104,17 +103,13 @@ __all__ = [
     "RepairOutcome",
     "RepairResult",
     "RepairRule",
-    "RuleState",
     "ServiceCallback",
     "ServiceInstance",
     "ServiceRegistry",
     "Silence",
-    "StatsSource",
     "Subscriber",
-    "Threshold",
     "Trend",
     "Validator",
-    "worst",
 ]
 
 _EXPORTS: dict[str, str] = {
@@ -125,6 +120,7 @@ _EXPORTS: dict[str, str] = {
     "AlertManager": "harness.health.alerts",
     "AlertManagerConfig": "harness.health.alerts",
     "AlertSeverity": "harness.health.alerts",
+    "AlertThreshold": "harness.health.alerts",
     "AutoRepair": "harness.health.repair",
     "BaseHealthCheck": "harness.health.checks",
     "BreakerHealthCheck": "harness.health.checks",
@@ -135,17 +131,16 @@ _EXPORTS: dict[str, str] = {
     "ConfigSnapshot": "harness.health.config",
     "ConfigSource": "harness.health.config",
     "ConfigStore": "harness.health.config",
-    "Direction": "harness.health.alerts",
+    "Crossing": "harness.health.alerts",
     "DiskSpaceCheck": "harness.health.checks",
     "DiskUsage": "harness.health.checks",
-    "EventCounter": "harness.health.stats",
+    "EventCounter": "harness.health.counters",
     "HealthCheck": "harness.health.checks",
     "HealthMonitor": "harness.health.monitor",
     "HealthMonitorConfig": "harness.health.monitor",
     "HealthReport": "harness.health.monitor",
     "HealthStatus": "harness.health.status",
     "HttpHealthCheck": "harness.health.checks",
-    "Labels": "harness.health.sinks",
     "LoggingSink": "harness.health.sinks",
     "MemorySink": "harness.health.sinks",
     "MetricSink": "harness.health.sinks",
@@ -157,25 +152,28 @@ _EXPORTS: dict[str, str] = {
     "RepairOutcome": "harness.health.repair",
     "RepairResult": "harness.health.repair",
     "RepairRule": "harness.health.repair",
-    "RuleState": "harness.health.repair",
     "ServiceCallback": "harness.health.registry",
     "ServiceInstance": "harness.health.registry",
     "ServiceRegistry": "harness.health.registry",
     "Silence": "harness.health.alerts",
-    "StatsSource": "harness.health.monitor",
     "Subscriber": "harness.health.monitor",
-    "Threshold": "harness.health.alerts",
     "Trend": "harness.health.status",
     "Validator": "harness.health.config",
-    "worst": "harness.health.status",
 }
 
 
-# Moved to the edges; importable from here, with a DeprecationWarning, until the next release.
-_MOVED: dict[str, str] = {
-    "HealthServer": "harness.servers.health",
-    "health_app": "harness.servers.health",
-    "serve_health": "harness.servers.health",
+_RENAMED = {
+    **{
+        name: Renamed("harness.servers.health", name)
+        for name in ("HealthServer", "health_app", "serve_health")
+    },
+    "Labels": Renamed("harness.health.sinks", "Labels"),
+    "StatsSource": Renamed("harness.health.monitor", "StatsSource"),
+    "worst": Renamed("harness.health.status", "worst"),
+    "RuleState": Renamed("harness.health.repair", "RuleState"),
+    "Direction": Renamed("harness.health", "Crossing"),
+    "Threshold": Renamed("harness.health", "AlertThreshold"),
 }
+"""Names this package exported before, for one release: each read warns and names the new home."""
 
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, moved=_MOVED)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, renamed=_RENAMED)

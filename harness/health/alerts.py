@@ -39,9 +39,9 @@ __all__ = [
     "AlertManager",
     "AlertManagerConfig",
     "AlertSeverity",
-    "Direction",
+    "AlertThreshold",
+    "Crossing",
     "Silence",
-    "Threshold",
 ]
 
 _log = logging.getLogger("harness.health.alerts")
@@ -74,7 +74,7 @@ class AlertSeverity(enum.Enum):
 _SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.CRITICAL: 2}
 
 
-class Direction(enum.Enum):
+class Crossing(enum.Enum):
     """Whether a threshold is crossed by going above it or below it."""
 
     ABOVE = "above"
@@ -120,13 +120,13 @@ AlertHandler = Callable[[AlertEvent], object]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Threshold:
+class AlertThreshold:
     """A metric's warning and critical levels; crossing them raises alerts keyed ``key``."""
 
     metric: str
     warning: float | None = None
     critical: float | None = None
-    direction: Direction = Direction.ABOVE
+    direction: Crossing = Crossing.ABOVE
     key: str = ""  # defaults to "threshold:<metric>"
     pending_for: float = 0.0  # seconds a breach must last before it fires (Prometheus' "for")
 
@@ -134,18 +134,20 @@ class Threshold:
         within("pending_for", self.pending_for, "[0, inf]", "0 fires on the first breach", unit="seconds")
         if not self.metric:
             raise InvalidConfig(
-                "Threshold needs a metric name, e.g. metric='error_rate'.", field="metric", value=self.metric
+                "AlertThreshold needs a metric name, e.g. metric='error_rate'.",
+                field="metric",
+                value=self.metric,
             )
         if self.warning is None and self.critical is None:
             raise InvalidConfig(
-                f"Threshold on {self.metric!r} has neither warning nor critical; set at least one.",
+                f"AlertThreshold on {self.metric!r} has neither warning nor critical; set at least one.",
                 field="warning",
             )
         if self.warning is not None and self.critical is not None:
-            above = self.direction is Direction.ABOVE
+            above = self.direction is Crossing.ABOVE
             if (above and self.critical < self.warning) or (not above and self.critical > self.warning):
                 raise InvalidConfig(
-                    f"Threshold on {self.metric!r}: critical={self.critical!r} is less severe than "
+                    f"AlertThreshold on {self.metric!r}: critical={self.critical!r} is less severe than "
                     f"warning={self.warning!r} for direction {self.direction.value}; swap them.",
                     field="critical",
                     value=self.critical,
@@ -156,7 +158,7 @@ class Threshold:
     def _crossed(self, level: float | None, value: float) -> bool:
         if level is None:
             return False
-        return value >= level if self.direction is Direction.ABOVE else value <= level
+        return value >= level if self.direction is Crossing.ABOVE else value <= level
 
     def classify(self, value: float) -> AlertSeverity | None:
         """The severity ``value`` warrants, or ``None`` when it is inside both levels."""
@@ -213,7 +215,7 @@ class AlertManager:
         *,
         clock: Clock | None = None,
         config: AlertManagerConfig | None = None,
-        thresholds: Iterable[Threshold] = (),
+        thresholds: Iterable[AlertThreshold] = (),
         handlers: Iterable[AlertHandler] = (),
         sink: MetricSink | None = None,
         journal: Journal | None = None,
@@ -222,7 +224,7 @@ class AlertManager:
         self.config = config if config is not None else AlertManagerConfig()
         self.sink: MetricSink = sink if sink is not None else NoOpSink()
         self.journal = journal
-        self._thresholds: dict[str, list[Threshold]] = {}
+        self._thresholds: dict[str, list[AlertThreshold]] = {}
         for threshold in thresholds:
             self.add_threshold(threshold)
         self._handlers: list[AlertHandler] = [_check_handler(h) for h in handlers]
@@ -233,7 +235,7 @@ class AlertManager:
         self._history: deque[AlertEvent] = deque(maxlen=self.config.history_limit)
         self.handler_errors = 0
 
-    def add_threshold(self, threshold: Threshold) -> None:
+    def add_threshold(self, threshold: AlertThreshold) -> None:
         """Watch ``threshold.metric`` in :meth:`observe`."""
         self._thresholds.setdefault(threshold.metric, []).append(threshold)
 

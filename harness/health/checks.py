@@ -63,7 +63,7 @@ def _check_degraded_after(seconds: float | None) -> None:
         within("degraded_after", seconds, "(0, inf]", "or None to never report slowness", unit="seconds")
 
 
-def coerce_result(name: str, outcome: ProbeResult) -> CheckResult:
+def _coerce_result(name: str, outcome: ProbeResult) -> CheckResult:
     """Normalise a probe's return value into a :class:`CheckResult` named ``name``."""
     if isinstance(outcome, CheckResult):
         return outcome
@@ -136,7 +136,7 @@ class BaseHealthCheck:
             if cached is None:
                 cached = self._plain[status._value_] = CheckResult(name=self._name, status=status)
             return cached
-        result = coerce_result(self._name, outcome)
+        result = _coerce_result(self._name, outcome)
         if result.name != self._name:
             result = CheckResult(
                 name=self._name,
@@ -277,7 +277,7 @@ _BODY_STATUS = {
 }
 
 
-def body_status(body: Any) -> HealthStatus | None:
+def _body_status(body: Any) -> HealthStatus | None:
     """The status a JSON health body claims (``{"status": "UP"}``, ``"degraded"``, ``"fail"``...)."""
     if not isinstance(body, Mapping):
         return None
@@ -348,7 +348,7 @@ class HttpHealthCheck(BaseHealthCheck):
             return CheckResult(
                 name=self.name, status=HealthStatus.UNHEALTHY, message=f"HTTP {code}", details=details
             )
-        claimed = body_status(body)
+        claimed = _body_status(body)
         if claimed is not None and claimed is not HealthStatus.HEALTHY:
             return CheckResult(
                 name=self.name,
@@ -422,7 +422,7 @@ _BREAKER_STATUS = {
 }
 
 
-def breaker_snapshot(breaker: Any) -> dict[str, Any]:
+def _breaker_snapshot(breaker: Any) -> dict[str, Any]:
     """A breaker's ``metrics()`` snapshot as a plain dict (enum values as their strings)."""
     metrics = breaker.metrics()
     fields = getattr(metrics, "__dataclass_fields__", None)
@@ -450,7 +450,7 @@ class BreakerHealthCheck(BaseHealthCheck):
 
     async def probe(self) -> ProbeResult:
         """Read the breaker's state and metrics."""
-        snapshot = breaker_snapshot(self.breaker)
+        snapshot = _breaker_snapshot(self.breaker)
         state = str(snapshot.get("state", "")).lower()
         status = _BREAKER_STATUS.get(state)
         if status is None:

@@ -94,7 +94,7 @@ class ConfigSnapshot:
     values: Mapping[str, JSONValue] = field(default_factory=dict)
 
 
-def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, JSONValue]:
+def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, JSONValue]:
     """``{"db": {"host": "x"}}`` -> ``{"db.host": "x"}``; lists and scalars are leaves."""
     flat: dict[str, JSONValue] = {}
     for key, value in data.items():
@@ -102,7 +102,7 @@ def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, JSONValue]:
             raise InvalidConfig(f"config key {key!r} must be a non-empty string.", field="key", value=key)
         path = f"{prefix}{key}"
         if isinstance(value, Mapping) and value:
-            flat.update(flatten(value, f"{path}."))
+            flat.update(_flatten(value, f"{path}."))
         else:
             flat[path] = value
     return flat
@@ -149,7 +149,7 @@ class ConfigStore:
         for key, given in (validators or {}).items():
             for validator in [given] if callable(given) else list(given):
                 self.add_validator(key, validator)
-        self._commit(ConfigSource.DEFAULTS, flatten(defaults or {}), "defaults")
+        self._commit(ConfigSource.DEFAULTS, _flatten(defaults or {}), "defaults")
         if self._version == 0:  # empty defaults: still start from a version one can roll back to
             self._version = 1
             self._versions.append(self._snapshot("defaults"))
@@ -283,7 +283,7 @@ class ConfigStore:
     def set(self, key: str, value: JSONValue, *, source: ConfigSource | str = ConfigSource.OVERRIDE) -> int:
         """Set one key in ``source`` (default OVERRIDE); returns the new version."""
         source = ConfigSource.parse(source)
-        entries = flatten({key: value}) if isinstance(value, Mapping) and value else {key: value}
+        entries = _flatten({key: value}) if isinstance(value, Mapping) and value else {key: value}
         return self._apply(lambda layers: {source: {**layers[source], **entries}}, f"set {key}")
 
     def unset(self, key: str, *, source: ConfigSource | str = ConfigSource.OVERRIDE) -> int:
@@ -296,7 +296,7 @@ class ConfigStore:
     def update(self, values: Mapping[str, Any], *, source: ConfigSource | str = ConfigSource.OVERRIDE) -> int:
         """Merge several keys into ``source`` in one validated change."""
         source = ConfigSource.parse(source)
-        entries = flatten(values)
+        entries = _flatten(values)
         return self._apply(
             lambda layers: {source: {**layers[source], **entries}}, f"update {len(values)} key(s)"
         )
@@ -304,7 +304,7 @@ class ConfigStore:
     def load_mapping(self, data: Mapping[str, Any], *, source: ConfigSource | str, reason: str = "") -> int:
         """Replace ``source``'s layer with ``data`` (flattened)."""
         source = ConfigSource.parse(source)
-        return self._commit(source, flatten(data), reason or f"load {source.value}")
+        return self._commit(source, _flatten(data), reason or f"load {source.value}")
 
     def load_file(self, path: str | os.PathLike[str]) -> int:
         """Load a YAML (``.yaml``/``.yml``) or JSON file into the FILE layer, safely."""
@@ -421,7 +421,7 @@ class ConfigStore:
                 field="format",
                 value=data.get("format"),
             )
-        layers = {ConfigSource.parse(name): flatten(layer) for name, layer in data["layers"].items()}
+        layers = {ConfigSource.parse(name): _flatten(layer) for name, layer in data["layers"].items()}
         full = {s: layers.get(s, {}) for s in ConfigSource}
         return self._apply(lambda _: full, "import")
 

@@ -27,9 +27,9 @@ from harness._checks import integer, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.health.checks import HealthCheck
+from harness.health.counters import EventCounter
 from harness.health.score import health_score, score_trend
 from harness.health.sinks import MetricSink, NoOpSink
-from harness.health.stats import EventCounter
 from harness.health.status import CheckResult, HealthStatus, Trend, worst
 
 if TYPE_CHECKING:
@@ -276,7 +276,7 @@ class HealthMonitor:
         """Include ``retry``'s statistics in every report under ``name`` (default: its name).
 
         A component that only emits events (a ``harness.resilience.Retry``) gets an
-        :class:`~harness.health.stats.EventCounter` attached, counting retries and give-ups
+        :class:`~harness.health.counters.EventCounter` attached, counting retries and give-ups
         from now on.
         """
         key = name or str(getattr(retry, "name", f"retry{len(self._retries)}"))

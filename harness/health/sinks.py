@@ -35,7 +35,7 @@ _NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 _NO_LABELS: Labels = {}
 
 
-def validate_name(name: str) -> str:
+def _validate_name(name: str) -> str:
     """Reject metric and label names Prometheus would reject."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise invalid(
@@ -189,7 +189,7 @@ class PrometheusSink:
         from prometheus_client import CollectorRegistry
 
         if namespace:
-            validate_name(namespace)
+            _validate_name(namespace)
         if not buckets or list(buckets) != sorted(set(buckets)):
             raise invalid("buckets", list(buckets), "a non-empty increasing sequence of upper bounds")
         self.namespace = namespace
@@ -207,9 +207,9 @@ class PrometheusSink:
         names = tuple(k for k, _ in labels)
         known = self._families.get((kind, name))
         if known is None:
-            validate_name(name)
+            _validate_name(name)
             for label in names:
-                validate_name(label)
+                _validate_name(label)
             self._families[(kind, name)] = names
         elif names != known:
             raise InvalidConfig(

@@ -12,9 +12,9 @@
   :data:`EXIT_THRESHOLDS`.
 """
 
+from harness._lazy import Renamed, lazy_exports
 from harness.load.driver import DriverConfig, DriverResult, OpenModelDriver
 from harness.load.fasthttp import FastHttpTarget
-from harness.load.histogram import LatencyRecorder, LatencySummary
 from harness.load.locust_runner import (
     EndpointStats,
     LocustConfig,
@@ -37,7 +37,7 @@ from harness.load.profiles import (
     profile_from_dict,
     profile_to_dict,
 )
-from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, Target, ensure_loopback
+from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, Target
 from harness.load.thresholds import (
     EXIT_THRESHOLDS,
     Comparison,
@@ -60,8 +60,6 @@ __all__ = [
     "EndpointStats",
     "FastHttpTarget",
     "HttpTarget",
-    "LatencyRecorder",
-    "LatencySummary",
     "LocustConfig",
     "LocustResult",
     "LocustRunError",
@@ -79,10 +77,18 @@ __all__ = [
     "ThresholdReport",
     "ThresholdsFailed",
     "arrival_times",
-    "ensure_loopback",
     "evaluate_thresholds",
     "profile_from_dict",
     "profile_to_dict",
     "run_locust",
     "run_locust_async",
 ]
+
+_RENAMED = {
+    "ensure_loopback": Renamed("harness.load.targets", "ensure_loopback"),
+    "LatencyRecorder": Renamed("harness.stats", "LatencyRecorder"),
+    "LatencySummary": Renamed("harness.stats", "LatencySummary"),
+}
+"""Names this package exported before, for one release: each read warns and names the new home."""
+
+__getattr__, __dir__ = lazy_exports(__name__, {}, renamed=_RENAMED)

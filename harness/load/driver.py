@@ -30,10 +30,10 @@ import numpy as np
 from harness._checks import integer, invalid, non_negative, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
-from harness.load.histogram import LatencyRecorder, LatencySummary
 from harness.load.profiles import ArrivalProcess, Profile, arrival_times
 from harness.load.targets import Target
 from harness.load.thresholds import Threshold, ThresholdOutcome, ThresholdReport, evaluate_thresholds
+from harness.stats.histogram import LatencyRecorder, LatencySummary
 
 __all__ = ["DriverConfig", "DriverResult", "OpenModelDriver"]
 
@@ -276,7 +276,7 @@ class OpenModelDriver:
             if intended > now:
                 await clock.sleep(intended - now)
                 now = clock.now()
-                self._lag.record(now - intended)
+                self._lag.record(max(0.0, now - intended))  # a timer may fire a tick early
             if self._stop or now > deadline:
                 schedule.give_back(intended)
                 return
@@ -285,8 +285,10 @@ class OpenModelDriver:
             self._record(intended, now, end, ok, label)
 
     def _record(self, intended: float, started: float, end: float, ok: bool, label: str) -> None:
-        self._corrected.record(end - intended)
-        self._service.record(end - started)
+        # intended <= started <= end; a clock that reached `intended` by adding a float delay may
+        # land a few ulps short of it, which must not become a negative latency.
+        self._corrected.record(max(0.0, end - intended))
+        self._service.record(max(0.0, end - started))
         self._statuses[label] += 1
         if not ok:
             self._errors += 1
@@ -298,7 +300,7 @@ class OpenModelDriver:
         while True:
             due = clock.now() + every
             await clock.sleep(every)
-            self._lag.record(clock.now() - due)
+            self._lag.record(max(0.0, clock.now() - due))
 
     async def _monitor(self) -> None:
         thresholds = self._abort_thresholds()

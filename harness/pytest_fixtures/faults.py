@@ -20,7 +20,14 @@ import pytest
 if TYPE_CHECKING:
     from harness.faults import Fault, Injection, ProcessFaults, ProxyHandle
 
-__all__ = ["fault_proxy", "inject_fault", "process_fault"]
+__all__ = [
+    "InjectFault",
+    "ProxyFactory",
+    "fault_proxy",
+    "inject_fault",
+    "process_fault",
+    "pytest_runtest_call",
+]
 
 
 class InjectFault(Protocol):

@@ -20,7 +20,13 @@ if TYPE_CHECKING:
     from harness.load import DriverResult, Profile, Target, Threshold
     from harness.seeding import Seeds
 
-__all__ = ["DEFAULT_MAX_DURATION", "DEFAULT_MAX_REQUESTS", "LoadRunner", "load"]
+__all__ = [
+    "DEFAULT_MAX_DURATION",
+    "DEFAULT_MAX_REQUESTS",
+    "LoadRunner",
+    "load",
+    "pytest_configure",
+]
 
 DEFAULT_MAX_DURATION = 10.0
 DEFAULT_MAX_REQUESTS = 100_000

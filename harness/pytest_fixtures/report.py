@@ -40,6 +40,8 @@ __all__ = [
     "OPTION_HARNESS_REPORT",
     "BaselineStore",
     "baseline",
+    "pytest_addoption",
+    "pytest_configure",
     "record_run_report",
     "run_journal",
 ]
@@ -181,8 +183,9 @@ def _plain_report(
 ) -> RunReport:
     from harness._version import __version__
     from harness.expectation import ExpectationResult
+    from harness.mode import Mode
     from harness.pytest_plugin import reproduce_command, seed_of
-    from harness.report import RunMode, RunReport
+    from harness.report import RunReport
 
     failed = next((r for r in phases.values() if r.failed), None)
     seed = seed_of(item)
@@ -192,7 +195,7 @@ def _plain_report(
         scenario=item.nodeid,
         description=doc.strip().splitlines()[0] if doc.strip() else "",
         seed=seed,
-        mode=RunMode.SIMULATED if "virtual_clock" in getattr(item, "fixturenames", ()) else RunMode.LIVE,
+        mode=Mode.SIMULATED if "virtual_clock" in getattr(item, "fixturenames", ()) else Mode.LIVE,
         duration=sum(r.duration for r in phases.values()),
         digest=journal.digest() if journal is not None else "",
         passed=failed is None,
@@ -225,7 +228,8 @@ class _ReportWriter:
         return report
 
     def _write(self, item: pytest.Item, phases: dict[str, pytest.TestReport]) -> None:
-        from harness.report import safe_name, write_run_reports
+        from harness.report import write_run_reports
+        from harness.report.writers import safe_name
 
         journal = item.stash.get(_JOURNAL_KEY, None)
         run = item.stash.get(_RUN_REPORT_KEY, None) or _plain_report(item, phases, journal)

@@ -19,10 +19,16 @@ import pytest
 import pytest_asyncio
 
 if TYPE_CHECKING:
+    from harness.mode import Mode
     from harness.scenario import RunResult, Scenario
     from harness.storage import RedisStorage
 
-__all__ = ["REDIS_URL_ENV", "redis_storage", "scenario_runner"]
+__all__ = [
+    "REDIS_URL_ENV",
+    "pytest_configure",
+    "redis_storage",
+    "scenario_runner",
+]
 
 REDIS_URL_ENV = "HARNESS_REDIS_URL"
 
@@ -48,7 +54,10 @@ def scenario_runner(request: pytest.FixtureRequest, seeds: Any) -> ScenarioRunne
     defaults = dict(marker.kwargs) if marker is not None else {}
 
     def run(
-        scenario: str | Path | Scenario | None = None, *, mode: str | None = None, seed: int | None = None
+        scenario: str | Path | Scenario | None = None,
+        *,
+        mode: Mode | str | None = None,
+        seed: int | None = None,
     ) -> RunResult:
         target = scenario if scenario is not None else defaults.get("path")
         if target is None:

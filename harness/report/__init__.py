@@ -5,6 +5,7 @@ Fill a :class:`RunReport` and call :func:`write_run_reports`; for a scenario run
 re-renders the files from a ``result.json``.
 """
 
+from harness._lazy import Renamed, lazy_exports
 from harness.report.html import render_html
 from harness.report.junit import render_junit
 from harness.report.markdown import render_markdown
@@ -14,13 +15,12 @@ from harness.report.model import (
     DecisionReason,
     DecisionRecord,
     ExpectationResult,
-    FaultWindow,
-    RunMode,
+    FaultSpan,
     RunReport,
     SeriesPoint,
     load_run_report,
 )
-from harness.report.writers import ARTEFACTS, report_dir, safe_name, write_run_reports
+from harness.report.writers import ARTEFACTS, report_dir, write_run_reports
 
 __all__ = [
     "ARTEFACTS",
@@ -29,8 +29,7 @@ __all__ = [
     "DecisionReason",
     "DecisionRecord",
     "ExpectationResult",
-    "FaultWindow",
-    "RunMode",
+    "FaultSpan",
     "RunReport",
     "SeriesPoint",
     "load_run_report",
@@ -38,6 +37,14 @@ __all__ = [
     "render_junit",
     "render_markdown",
     "report_dir",
-    "safe_name",
     "write_run_reports",
 ]
+
+_RENAMED = {
+    "safe_name": Renamed("harness.report.writers", "safe_name"),
+    "FaultWindow": Renamed("harness.report", "FaultSpan"),
+    "RunMode": Renamed("harness.mode", "Mode"),
+}
+"""Names this package exported before, for one release: each read warns and names the new home."""
+
+__getattr__, __dir__ = lazy_exports(__name__, {}, renamed=_RENAMED)

@@ -9,7 +9,6 @@ purely informational.
 
 from __future__ import annotations
 
-import enum
 import json
 import math
 from pathlib import Path
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import InvalidConfig
 from harness.expectation import ExpectationResult
+from harness.mode import Mode
 
 __all__ = [
     "REPORT_SCHEMA",
@@ -26,22 +26,16 @@ __all__ = [
     "DecisionReason",
     "DecisionRecord",
     "ExpectationResult",
-    "FaultWindow",
-    "RunMode",
+    "FaultSpan",
     "RunReport",
     "SeriesPoint",
     "load_run_report",
 ]
 
 REPORT_SCHEMA = "chaos-harness.run-report"
+"""The ``schema`` field of every ``result.json``."""
 REPORT_SCHEMA_VERSION = 1
-
-
-class RunMode(enum.StrEnum):
-    """How the run was executed."""
-
-    SIMULATED = "simulated"
-    LIVE = "live"
+"""The version of the run-report schema; readers refuse versions they do not know."""
 
 
 class _Model(BaseModel):
@@ -76,7 +70,7 @@ class SeriesPoint(_Model):
         return self
 
 
-class FaultWindow(_Model):
+class FaultSpan(_Model):
     """A fault that was active on ``target`` from ``start`` to ``end`` (run-clock seconds)."""
 
     start: float
@@ -85,7 +79,7 @@ class FaultWindow(_Model):
     kind: str
 
     @model_validator(mode="after")
-    def _check(self) -> FaultWindow:
+    def _check(self) -> FaultSpan:
         if self.end < self.start:
             raise ValueError(f"end={self.end!r} is before start={self.start!r}; swap them.")
         return self
@@ -128,7 +122,7 @@ class RunReport(_Model):
     scenario: str = Field(min_length=1)
     description: str = ""
     seed: int = Field(ge=0)
-    mode: RunMode = RunMode.SIMULATED
+    mode: Mode = Mode.SIMULATED
     started_at: str = ""
     duration: float = Field(default=0.0, ge=0.0)
     digest: str = ""
@@ -137,7 +131,7 @@ class RunReport(_Model):
     package_version: str = ""
     expectations: list[ExpectationResult] = Field(default_factory=list)
     series: dict[str, list[SeriesPoint]] = Field(default_factory=dict)
-    faults: list[FaultWindow] = Field(default_factory=list)
+    faults: list[FaultSpan] = Field(default_factory=list)
     decisions: list[DecisionRecord] = Field(default_factory=list)
     summary: dict[str, float] = Field(default_factory=dict)
 

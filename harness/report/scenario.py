@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness._version import __version__
-from harness.report.model import DecisionReason, DecisionRecord, FaultWindow, RunMode, RunReport, SeriesPoint
+from harness.report.model import DecisionReason, DecisionRecord, FaultSpan, RunReport, SeriesPoint
 from harness.report.writers import write_run_reports
 from harness.scenario.result import replay_command
 
@@ -37,9 +37,9 @@ def _series_point(p: VersionPoint) -> SeriesPoint:
     )
 
 
-def _fault_windows(result: RunResult) -> list[FaultWindow]:
+def _fault_spans(result: RunResult) -> list[FaultSpan]:
     return [
-        FaultWindow(
+        FaultSpan(
             start=f.at,
             end=min(f.at + f.duration, result.scenario.duration),
             target=f.target,
@@ -77,7 +77,7 @@ def scenario_report(result: RunResult) -> RunReport:
         scenario=result.scenario.name,
         description=result.scenario.description,
         seed=result.seed,
-        mode=RunMode(result.mode),
+        mode=result.mode,
         started_at=result.started_at,
         duration=result.scenario.duration,
         digest=result.digest,
@@ -86,7 +86,7 @@ def scenario_report(result: RunResult) -> RunReport:
         package_version=__version__,
         expectations=list(result.expectations),
         series={name: [_series_point(p) for p in pts] for name, pts in result.points.items()},
-        faults=_fault_windows(result),
+        faults=_fault_spans(result),
         decisions=_decision_records(result.decisions),
         summary=result.summary(),
     )

@@ -1,8 +1,8 @@
 """Resilience primitives: circuit breaker, retry, timeout, bulkhead, rate limiter, fallbacks,
 degradation and pipelines that compose them. Sync and async, on an injected clock."""
 
+from harness._lazy import Renamed, lazy_exports
 from harness.resilience.breaker import (
-    BreakerCore,
     BreakerMetrics,
     CircuitBreaker,
     CircuitBreakerConfig,
@@ -28,7 +28,7 @@ from harness.resilience.errors import (
 )
 from harness.resilience.events import EventKind, ResilienceEvent, journal_listener
 from harness.resilience.fallback import (
-    Alternative,
+    Fallback,
     FallbackChain,
     FallbackManager,
     FallbackMetrics,
@@ -37,14 +37,12 @@ from harness.resilience.fallback import (
     FallbackTransition,
 )
 from harness.resilience.pipeline import Pipeline, Strategy
-from harness.resilience.ratelimit import Gcra, RateLimiter, RateLimiterConfig, SharedRateLimiter
-from harness.resilience.retry import GiveUp, Jitter, Retry, RetryBudget, RetryConfig, RetryPolicy
-from harness.resilience.shared import SharedCircuitBreaker, SharedState, is_valid_sequence
+from harness.resilience.ratelimit import RateLimiter, RateLimiterConfig, SharedRateLimiter
+from harness.resilience.retry import GiveUp, Jitter, Retry, RetryBudget, RetryConfig
+from harness.resilience.shared import SharedCircuitBreaker
 from harness.resilience.timeout import Timeout
 
 __all__ = [
-    "Alternative",
-    "BreakerCore",
     "BreakerMetrics",
     "Bulkhead",
     "BulkheadConfig",
@@ -57,6 +55,7 @@ __all__ = [
     "DegradationLevel",
     "DegradationManager",
     "EventKind",
+    "Fallback",
     "FallbackChain",
     "FallbackManager",
     "FallbackMetrics",
@@ -64,7 +63,6 @@ __all__ = [
     "FallbackRules",
     "FallbackTransition",
     "FeaturePriority",
-    "Gcra",
     "GiveUp",
     "Jitter",
     "LevelChange",
@@ -79,14 +77,22 @@ __all__ = [
     "Retry",
     "RetryBudget",
     "RetryConfig",
-    "RetryPolicy",
     "SharedCircuitBreaker",
     "SharedRateLimiter",
-    "SharedState",
     "StateTransition",
     "Strategy",
     "Timeout",
     "WindowType",
-    "is_valid_sequence",
     "journal_listener",
 ]
+
+_RENAMED = {
+    "BreakerCore": Renamed("harness.resilience.breaker", "BreakerCore"),
+    "Gcra": Renamed("harness.resilience.ratelimit", "Gcra"),
+    "RetryPolicy": Renamed("harness.resilience.retry", "RetryPolicy"),
+    "SharedState": Renamed("harness.resilience.shared", "SharedState"),
+    "is_valid_sequence": Renamed("harness.resilience.shared", "is_valid_sequence"),
+}
+"""Names this package exported before, for one release: each read warns and names the new home."""
+
+__getattr__, __dir__ = lazy_exports(__name__, {}, renamed=_RENAMED)

@@ -29,7 +29,7 @@ from harness.resilience.events import EventKind, EventSource, Listener
 from harness.storage import Storage
 
 __all__ = [
-    "Alternative",
+    "Fallback",
     "FallbackChain",
     "FallbackManager",
     "FallbackMetrics",
@@ -43,7 +43,7 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True, slots=True)
-class Alternative:
+class Fallback:
     """A fallback ``fn`` (called with the primary's arguments) used when ``when`` matches the failure."""
 
     fn: Callable[..., Any]
@@ -66,14 +66,14 @@ class FallbackChain(EventSource):
 
     def __init__(
         self,
-        *alternatives: Alternative | Callable[..., Any],
+        *alternatives: Fallback | Callable[..., Any],
         name: str = "fallback",
         clock: Clock | None = None,
     ) -> None:
         if not alternatives:
             msg = "FallbackChain needs at least one alternative."
             raise InvalidConfig(msg, field="alternatives", value=())
-        self.alternatives = tuple(a if isinstance(a, Alternative) else Alternative(a) for a in alternatives)
+        self.alternatives = tuple(a if isinstance(a, Fallback) else Fallback(a) for a in alternatives)
         self.name = name
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._listeners: list[Listener] = []

@@ -7,6 +7,7 @@ champion-challenger and rollback (which can choose its target from the lineage).
 carries its reasons.
 """
 
+from harness._lazy import Renamed, lazy_exports
 from harness.rollout.canary import Analysis, CanaryConfig, CanaryFlow, CanaryPhase, Pause, SetWeight, Step
 from harness.rollout.champion import (
     Allocation,
@@ -23,10 +24,8 @@ from harness.rollout.contract import (
     Flow,
     Outcome,
     Reason,
-    Verdict,
     VersionWindow,
     Window,
-    parse_enum,
 )
 from harness.rollout.history import (
     HistoryEntry,
@@ -54,7 +53,7 @@ from harness.rollout.paths import (
 from harness.rollout.registry import VersionRegistry
 from harness.rollout.rollback import RollbackConfig, RollbackEvent, RollbackMode, RollbackPhase, RollbackPlan
 from harness.rollout.router import Router, validate_weights
-from harness.rollout.shadow import FieldReport, ShadowConfig, ShadowFlow, flatten
+from harness.rollout.shadow import FieldReport, ShadowConfig, ShadowFlow
 from harness.rollout.simulate import OperatingPoint, VersionModel, calibrate, synthetic_window
 from harness.rollout.targets import TargetCandidate, TargetChoice, choose_rollback_target
 from harness.rollout.versions import (
@@ -66,6 +65,7 @@ from harness.rollout.versions import (
     VersionQuarantined,
     compatibility,
 )
+from harness.stats.verdict import Verdict
 
 __all__ = [
     "Action",
@@ -138,8 +138,14 @@ __all__ = [
     "decisions_from_journal",
     "events_from_decisions",
     "find_path",
-    "flatten",
-    "parse_enum",
     "synthetic_window",
     "validate_weights",
 ]
+
+_RENAMED = {
+    "parse_enum": Renamed("harness.rollout.contract", "parse_enum"),
+    "flatten": Renamed("harness.rollout.shadow", "flatten"),
+}
+"""Names this package exported before, for one release: each read warns and names the new home."""
+
+__getattr__, __dir__ = lazy_exports(__name__, {}, renamed=_RENAMED)

@@ -7,9 +7,10 @@ from collections.abc import Iterable, Mapping
 
 import numpy as np
 
-from harness.rollout.contract import Reason, Verdict, VersionWindow, Window
+from harness.rollout.contract import Reason, VersionWindow, Window
 from harness.slo import SLO
-from harness.stats import Classification, Counts, JudgeResult, JudgeVerdict, MetricResult
+from harness.stats import Classification, Counts, JudgeResult, MetricResult
+from harness.stats.verdict import Verdict
 
 __all__ = [
     "COUNT_METRICS",
@@ -86,13 +87,7 @@ _CLASS_VERDICT = {
     Classification.PASS: Verdict.PASS,
     Classification.HIGH: Verdict.FAIL,
     Classification.LOW: Verdict.FAIL,
-    Classification.NODATA: Verdict.NO_DATA,
-}
-_JUDGE_VERDICT = {
-    JudgeVerdict.PASS: Verdict.PASS,
-    JudgeVerdict.MARGINAL: Verdict.MARGINAL,
-    JudgeVerdict.FAIL: Verdict.FAIL,
-    JudgeVerdict.NODATA: Verdict.NO_DATA,
+    Classification.NO_DATA: Verdict.NO_DATA,
 }
 
 
@@ -134,7 +129,7 @@ def judge_reasons(result: JudgeResult, *, dry_run: bool = False) -> list[Reason]
                 statistic="score",
                 value=result.score,
                 threshold=result.pass_threshold,
-                verdict=_JUDGE_VERDICT[result.verdict],
+                verdict=result.verdict,
                 message=f"marginal threshold {result.marginal_threshold:g}",
             )
         )

@@ -26,16 +26,16 @@ from dataclasses import dataclass, replace
 from harness._checks import integer, within
 from harness.errors import InvalidConfig
 from harness.rollout._analysis import Pool, judge_reasons, known_metrics, slo_reason, weights_of
-from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
+from harness.rollout.contract import Action, Decision, Outcome, Reason, Window
 from harness.slo import SLO
 from harness.stats import (
     CanaryJudge,
     JudgeConfig,
-    JudgeVerdict,
     MetricConfig,
     SequentialConfig,
     SequentialTest,
 )
+from harness.stats.verdict import Verdict
 
 __all__ = ["Analysis", "CanaryConfig", "CanaryFlow", "CanaryPhase", "Pause", "SetWeight", "Step"]
 
@@ -80,6 +80,7 @@ class Analysis:
 
 
 Step = SetWeight | Pause | Analysis
+"""One step of a canary plan."""
 
 
 class CanaryPhase(enum.Enum):
@@ -394,10 +395,10 @@ class CanaryFlow:
             reasons.extend(judge_reasons(result))
             verdicts.append(
                 {
-                    JudgeVerdict.PASS: Verdict.PASS,
-                    JudgeVerdict.MARGINAL: Verdict.INCONCLUSIVE,
-                    JudgeVerdict.FAIL: Verdict.FAIL,
-                    JudgeVerdict.NODATA: Verdict.ERROR,
+                    Verdict.PASS: Verdict.PASS,
+                    Verdict.MARGINAL: Verdict.INCONCLUSIVE,
+                    Verdict.FAIL: Verdict.FAIL,
+                    Verdict.NO_DATA: Verdict.ERROR,
                 }[result.verdict]
             )
         if self._dry_judge is not None:

@@ -22,9 +22,10 @@ import numpy as np
 from harness._checks import integer, invalid, one_of, probability, within
 from harness.errors import InvalidConfig
 from harness.rollout._analysis import COUNT_METRICS, Pool, known_metrics
-from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
+from harness.rollout.contract import Action, Decision, Outcome, Reason, Window
 from harness.rollout.router import validate_weights
 from harness.stats import Alternative, proportion_test, u_test
+from harness.stats.verdict import Verdict
 
 __all__ = ["Allocation", "ChampionChallengerConfig", "ChampionChallengerFlow", "Goal", "Guardrail"]
 

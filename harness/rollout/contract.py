@@ -20,6 +20,7 @@ import numpy.typing as npt
 
 from harness._checks import one_of
 from harness.errors import InvalidConfig
+from harness.stats.verdict import Verdict
 
 __all__ = [
     "Action",
@@ -28,7 +29,6 @@ __all__ = [
     "Flow",
     "Outcome",
     "Reason",
-    "Verdict",
     "VersionWindow",
     "Window",
     "parse_enum",
@@ -54,18 +54,6 @@ class Action(enum.Enum):
     ROLLBACK = "rollback"
     ABORT = "abort"
     COMPLETE = "complete"
-
-
-class Verdict(enum.Enum):
-    """How one reason judged its metric."""
-
-    PASS = "pass"  # noqa: S105 - a verdict, not a password
-    FAIL = "fail"
-    MARGINAL = "marginal"
-    INCONCLUSIVE = "inconclusive"
-    NO_DATA = "no_data"
-    ERROR = "error"
-    INFO = "info"
 
 
 class Outcome(enum.Enum):

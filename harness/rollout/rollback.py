@@ -25,12 +25,13 @@ from typing import Any
 from harness._checks import integer, one_of
 from harness.errors import InvalidConfig, UsageError
 from harness.rollout._analysis import slo_reason
-from harness.rollout.contract import Action, Decision, Outcome, Reason, Verdict, Window
+from harness.rollout.contract import Action, Decision, Outcome, Reason, Window
 from harness.rollout.lineage import Lineage
 from harness.rollout.paths import MigrationPath
 from harness.rollout.router import validate_weights
 from harness.rollout.targets import TargetChoice, choose_rollback_target
 from harness.slo import SLO
+from harness.stats.verdict import Verdict
 
 __all__ = ["RollbackConfig", "RollbackEvent", "RollbackMode", "RollbackPhase", "RollbackPlan"]
 

@@ -19,8 +19,9 @@ from typing import Any
 
 from harness._checks import integer, within
 from harness.errors import InvalidConfig
-from harness.rollout.contract import Action, Decision, Exchange, Outcome, Reason, Verdict, Window
+from harness.rollout.contract import Action, Decision, Exchange, Outcome, Reason, Window
 from harness.stats import proportion_test
+from harness.stats.verdict import Verdict
 
 __all__ = ["FieldReport", "ShadowConfig", "ShadowFlow", "flatten"]
 

@@ -16,7 +16,8 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.journal import Journal
-from harness.resilience import BreakerCore, CircuitBreakerConfig, RetryBudget
+from harness.resilience import CircuitBreakerConfig, RetryBudget
+from harness.resilience.breaker import BreakerCore
 from harness.scenario.faults import FaultEffects
 from harness.scenario.model import ResilienceSpec
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from harness.mode import Mode
 from harness.scenario.control import Progress, close_window, flow_router, window_bounds
 from harness.scenario.dependency import DependencySim
 from harness.scenario.faults import FaultEffects
@@ -35,7 +36,7 @@ class SimulatedEngine:
         self.scenario = scenario
         self.seed = seed
         self.seeds = Seeds(seed).child(f"scenario/{scenario.name}")
-        self.record = RunRecord(scenario, seed, "simulated")
+        self.record = RunRecord(scenario, seed, Mode.SIMULATED)
         self.driver: FlowDriver = build_driver(scenario, self.seeds.child("flow"))
         self.router = flow_router(self.driver, self.seeds.int_seed("router"))
         self.services = self._build_services()

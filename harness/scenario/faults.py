@@ -9,15 +9,15 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.journal import Event
-from harness.scenario.model import FaultKind, FaultSpec
+from harness.scenario.model import FaultSpec, ScenarioFaultKind
 
 __all__ = ["FaultEffects", "fault_timeline"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 
-_FAILING = {FaultKind.OUTAGE, FaultKind.ERRORS, FaultKind.BROWNOUT}
-_SLOWING = {FaultKind.LATENCY, FaultKind.BROWNOUT}
+_FAILING = {ScenarioFaultKind.OUTAGE, ScenarioFaultKind.ERRORS, ScenarioFaultKind.BROWNOUT}
+_SLOWING = {ScenarioFaultKind.LATENCY, ScenarioFaultKind.BROWNOUT}
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +38,7 @@ class FaultEffects:
             if fault.kind in _FAILING:
                 errors = errors | hit
             if fault.kind in _SLOWING:
-                slowed = inside if fault.kind is FaultKind.BROWNOUT else hit
+                slowed = inside if fault.kind is ScenarioFaultKind.BROWNOUT else hit
                 latencies = latencies + slowed * fault.latency
         return latencies, errors
 
@@ -46,7 +46,7 @@ class FaultEffects:
         """Which requests fall inside a ``corrupt`` window."""
         mask = np.zeros(arrivals.size, dtype=bool)
         for fault in self.faults:
-            if fault.kind is FaultKind.CORRUPT:
+            if fault.kind is ScenarioFaultKind.CORRUPT:
                 mask |= (arrivals >= fault.at) & (arrivals < fault.at + fault.duration)
         return mask
 

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from harness.clock import Clock, SystemClock, VirtualClock
 from harness.errors import InvalidConfig
 from harness.load import ConstantArrival, DriverConfig, DriverResult, OpenModelDriver
+from harness.mode import Mode
 from harness.scenario.control import Progress, flow_router
 from harness.scenario.faults import FaultEffects
 from harness.scenario.flows import FlowDriver, build_driver
@@ -61,7 +62,7 @@ class LiveEngine:
         self.seed = seed
         self.clock: Clock = clock or SystemClock()
         self.seeds = Seeds(seed).child(f"scenario/{scenario.name}")
-        self.record = RunRecord(self.scenario, seed, "live")
+        self.record = RunRecord(self.scenario, seed, Mode.LIVE)
         self.driver: FlowDriver = build_driver(self.scenario, self.seeds.child("flow"))
         self.router = flow_router(self.driver, self.seeds.int_seed("router"))
         self.versions = build_versions(self.scenario, self.seeds, self.clock)

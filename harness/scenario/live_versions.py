@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from harness.clock import Clock, VirtualClock
 from harness.errors import InvalidConfig
 from harness.scenario.imports import resolve_callable
-from harness.scenario.model import FaultKind, FaultSpec, Scenario
+from harness.scenario.model import FaultSpec, Scenario, ScenarioFaultKind
 from harness.seeding import Seeds
 
 __all__ = ["CallableVersion", "HttpVersion", "LiveVersion", "build_versions"]
@@ -107,22 +107,22 @@ class HttpVersion(LiveVersion):
     async def _fault_on(self, fault: FaultSpec, name: str) -> None:
         from harness.faults import Toxic
 
-        if fault.kind is FaultKind.OUTAGE:
+        if fault.kind is ScenarioFaultKind.OUTAGE:
             await self.proxy.disable()
             return
-        if fault.kind in (FaultKind.LATENCY, FaultKind.BROWNOUT) and fault.latency > 0:
-            toxicity = 1.0 if fault.kind is FaultKind.BROWNOUT else fault.rate
+        if fault.kind in (ScenarioFaultKind.LATENCY, ScenarioFaultKind.BROWNOUT) and fault.latency > 0:
+            toxicity = 1.0 if fault.kind is ScenarioFaultKind.BROWNOUT else fault.rate
             latency_ms = round(fault.latency * 1000)
             self.proxy.add_toxic(
                 Toxic.make("latency", name=f"{name}-latency", toxicity=toxicity, latency=latency_ms)
             )
-        if fault.kind in (FaultKind.ERRORS, FaultKind.BROWNOUT):
+        if fault.kind in (ScenarioFaultKind.ERRORS, ScenarioFaultKind.BROWNOUT):
             self.proxy.add_toxic(
                 Toxic.make("reset_peer", name=f"{name}-reset", toxicity=fault.rate, timeout=0)
             )
 
     async def _fault_off(self, fault: FaultSpec, name: str) -> None:
-        if fault.kind is FaultKind.OUTAGE and not self.proxy.enabled:
+        if fault.kind is ScenarioFaultKind.OUTAGE and not self.proxy.enabled:
             await self.proxy.enable()
         for suffix in ("latency", "reset"):
             if self.proxy.get_toxic(f"{name}-{suffix}") is not None:

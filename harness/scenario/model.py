@@ -44,7 +44,6 @@ __all__ = [
     "ChampionSpec",
     "Duration",
     "Expectations",
-    "FaultKind",
     "FaultSpec",
     "FlowKind",
     "FlowSpec",
@@ -59,6 +58,7 @@ __all__ = [
     "ResponseSpec",
     "RollbackSpec",
     "Scenario",
+    "ScenarioFaultKind",
     "ShadowSpec",
     "SteadyStateProbe",
     "TrafficSpec",
@@ -265,7 +265,7 @@ class TrafficSpec(_Spec):
         return self.rate + (peak - self.rate) * 0.5 * (1 - math.cos(phase))
 
 
-class FaultKind(enum.StrEnum):
+class ScenarioFaultKind(enum.StrEnum):
     """What a scenario fault does to the requests that reach its target."""
 
     OUTAGE = "outage"
@@ -278,7 +278,7 @@ class FaultKind(enum.StrEnum):
 class FaultSpec(_Spec):
     """A window of trouble: ``kind`` hits ``target`` (a version or dependency) at ``at`` for ``duration``."""
 
-    kind: FaultKind
+    kind: ScenarioFaultKind
     target: str = Field(min_length=1, max_length=200)
     at: Duration
     duration: Duration

@@ -16,6 +16,7 @@ import numpy.typing as npt
 
 from harness._version import __version__
 from harness.journal import Journal
+from harness.mode import Mode
 from harness.rollout.contract import Decision
 from harness.scenario.dependency import DependencyStats
 from harness.scenario.expectations import UserWindow, check_expectations, journal_expectations
@@ -50,11 +51,11 @@ def _percentiles(latencies: FloatArray) -> tuple[float | None, float | None, flo
 class RunRecord:
     """The journal, per-version points, user windows and decisions of one run."""
 
-    def __init__(self, scenario: Scenario, seed: int, mode: str) -> None:
+    def __init__(self, scenario: Scenario, seed: int, mode: Mode) -> None:
         self.scenario = scenario
         self.seed = seed
         self.mode = mode
-        self.journal = Journal(meta={"scenario": scenario.name, "seed": seed, "mode": mode})
+        self.journal = Journal(meta={"scenario": scenario.name, "seed": seed, "mode": mode.value})
         self.points: dict[str, list[VersionPoint]] = {name: [] for name in scenario.versions}
         self.user_windows: list[UserWindow] = []
         self.decisions: list[Decision] = []
@@ -65,7 +66,13 @@ class RunRecord:
         for event in fault_timeline(sc.faults, sc.duration):
             self.journal.append(event)
         self.journal.record(
-            0.0, "run.start", "engine", scenario=sc.name, seed=self.seed, mode=self.mode, version=__version__
+            0.0,
+            "run.start",
+            "engine",
+            scenario=sc.name,
+            seed=self.seed,
+            mode=self.mode.value,
+            version=__version__,
         )
 
     def versions(

@@ -10,6 +10,7 @@ from typing import Any
 
 from harness.expectation import ExpectationResult
 from harness.journal import Journal
+from harness.mode import Mode
 from harness.rollout.contract import Decision
 from harness.scenario.dependency import DependencyStats
 from harness.scenario.expectations import UserWindow
@@ -45,10 +46,10 @@ class VersionPoint:
         }
 
 
-def replay_command(source: str | None, seed: int, mode: str) -> str:
+def replay_command(source: str | None, seed: int, mode: Mode) -> str:
     """The command that replays a run."""
     target = shlex.quote(source) if source else "<scenario.yaml>"
-    suffix = "" if mode == "simulated" else f" --mode {mode}"
+    suffix = "" if mode is Mode.SIMULATED else f" --mode {mode.value}"
     return f"harness run {target} --seed {seed}{suffix}"
 
 
@@ -58,7 +59,7 @@ class RunResult:
 
     scenario: Scenario
     seed: int
-    mode: str
+    mode: Mode
     journal: Journal
     expectations: list[ExpectationResult]
     outcome: FlowOutcome

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import enum
 from pathlib import Path
 
 from harness._checks import one_of
+from harness.mode import Mode
 from harness.scenario.control import Progress
 from harness.scenario.engine import SimulatedEngine
 from harness.scenario.loader import load_scenario
@@ -13,17 +13,10 @@ from harness.scenario.model import Scenario
 from harness.scenario.result import RunResult
 from harness.seeding import parse_seed, random_seed
 
-__all__ = ["DEFAULT_SEED", "Mode", "resolve_seed", "run_scenario"]
+__all__ = ["DEFAULT_SEED", "resolve_seed", "run_scenario"]
 
 DEFAULT_SEED = 1
 """The seed of a scenario file that names none and a run that passes none: runs reproduce by default."""
-
-
-class Mode(enum.StrEnum):
-    """Where a scenario runs: on virtual time with models (simulated) or against real services (live)."""
-
-    SIMULATED = "simulated"
-    LIVE = "live"
 
 
 def resolve_seed(scenario: Scenario, seed: int | str | None) -> int:

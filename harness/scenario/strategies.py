@@ -29,10 +29,10 @@ from pathlib import Path
 import yaml
 from hypothesis import strategies as st
 
-from harness._checks import Interval, invalid, within
+from harness._checks import Interval, invalid, one_of, within
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig
-from harness.scenario.model import FaultKind, FaultSpec, Scenario
+from harness.scenario.model import FaultSpec, Scenario, ScenarioFaultKind
 from harness.units import format_duration
 
 __all__ = ["counterexample_on_failure", "fault_specs", "fault_windows", "scenario_yaml", "with_faults"]
@@ -41,7 +41,7 @@ __all__ = ["counterexample_on_failure", "fault_specs", "fault_windows", "scenari
 def fault_specs(
     targets: Sequence[str],
     *,
-    kinds: Sequence[FaultKind | str] = tuple(FaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
     horizon: float,
     max_duration: float,
     min_duration: float = 1.0,
@@ -56,7 +56,7 @@ def fault_specs(
     within("max_duration", max_duration, "(0, inf)", "the longest fault window", unit="seconds")
     fix = f"at most max_duration={max_duration!r}"
     within("min_duration", min_duration, Interval(0.0, max_duration, True, False), fix, unit="seconds")
-    parsed = [FaultKind(k) for k in kinds]
+    parsed = [one_of("kinds", k, ScenarioFaultKind) for k in kinds]
     steps = max(0, int((horizon - resolution) // resolution))
     return st.builds(
         lambda kind, target, at, duration, rate, latency: FaultSpec(
@@ -82,7 +82,7 @@ def fault_specs(
 def fault_windows(
     targets: Sequence[str],
     *,
-    kinds: Sequence[FaultKind | str] = tuple(FaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
     horizon: float,
     max_duration: float,
     max_faults: int = 3,
@@ -99,7 +99,7 @@ def with_faults(
     scenario: Scenario,
     *,
     targets: Sequence[str] | None = None,
-    kinds: Sequence[FaultKind | str] = tuple(FaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
     max_duration: float = 60.0,
     max_faults: int = 3,
     keep_existing: bool = False,

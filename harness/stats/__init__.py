@@ -1,35 +1,46 @@
-"""Statistics for rollout decisions: histograms, rank and proportion tests, judges, sequential tests."""
+"""Statistics for rollout decisions and performance gates: rank and proportion tests, location
+shifts with intervals, a Kayenta-style canary judge, sequential tests and an HDR latency recorder.
 
-from harness.stats.effects import EffectSize, cles, cliffs_delta, effect_size, mean_ratio, quantile_ratio
-from harness.stats.histogram import HistogramConfig, LatencyHistogram
-from harness.stats.judge import (
-    CanaryJudge,
-    Classification,
-    Counts,
-    Direction,
-    JudgeConfig,
-    JudgeResult,
-    JudgeVerdict,
-    MetricConfig,
-    MetricResult,
-    NanStrategy,
-    judge_metric,
-    mann_whitney_judge,
-)
-from harness.stats.proportions import ProportionResult, proportion_test
-from harness.stats.ranks import (
-    Alternative,
-    MannWhitneyResult,
-    UTest,
-    hodges_lehmann,
-    kth_pairwise_difference,
-    mann_whitney,
-    u_test,
-    u_test_sorted,
-    wilcox_cdf,
-    wilcox_quantile,
-)
-from harness.stats.sequential import SequentialConfig, SequentialTest
+Every method names its reference and is tested against an independent oracle (scipy, R's
+algorithms, brute force). Names load on first use, so ``import harness.stats.histogram`` does not
+pay for scipy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from harness._lazy import Renamed, lazy_exports
+
+if TYPE_CHECKING:
+    from harness.stats.effects import EffectSize, effect_size
+    from harness.stats.histogram import LatencyRecorder, LatencySummary
+    from harness.stats.judge import (
+        CanaryJudge,
+        Classification,
+        Counts,
+        Direction,
+        JudgeConfig,
+        JudgeResult,
+        MetricConfig,
+        MetricResult,
+        NanStrategy,
+        judge_metric,
+        mann_whitney_judge,
+    )
+    from harness.stats.proportions import ProportionMethod, ProportionResult, proportion_test
+    from harness.stats.ranks import (
+        Alternative,
+        MannWhitneyResult,
+        RankMethod,
+        UTest,
+        hodges_lehmann,
+        mann_whitney,
+        u_test,
+    )
+    from harness.stats.sequential import SequentialConfig, SequentialTest
+    from harness.stats.shifts import Shift, median_interval_from_summary, paired_hodges_lehmann
+    from harness.stats.verdict import Verdict
 
 __all__ = [
     "Alternative",
@@ -38,32 +49,83 @@ __all__ = [
     "Counts",
     "Direction",
     "EffectSize",
-    "HistogramConfig",
     "JudgeConfig",
     "JudgeResult",
-    "JudgeVerdict",
-    "LatencyHistogram",
+    "LatencyRecorder",
+    "LatencySummary",
     "MannWhitneyResult",
     "MetricConfig",
     "MetricResult",
     "NanStrategy",
+    "ProportionMethod",
     "ProportionResult",
+    "RankMethod",
     "SequentialConfig",
     "SequentialTest",
+    "Shift",
     "UTest",
-    "cles",
-    "cliffs_delta",
+    "Verdict",
     "effect_size",
     "hodges_lehmann",
     "judge_metric",
-    "kth_pairwise_difference",
     "mann_whitney",
     "mann_whitney_judge",
-    "mean_ratio",
+    "median_interval_from_summary",
+    "paired_hodges_lehmann",
     "proportion_test",
-    "quantile_ratio",
     "u_test",
-    "u_test_sorted",
-    "wilcox_cdf",
-    "wilcox_quantile",
 ]
+
+_HOMES = {
+    **dict.fromkeys(("EffectSize", "effect_size"), "harness.stats.effects"),
+    **dict.fromkeys(("LatencyRecorder", "LatencySummary"), "harness.stats.histogram"),
+    **dict.fromkeys(
+        (
+            "CanaryJudge",
+            "Classification",
+            "Counts",
+            "Direction",
+            "JudgeConfig",
+            "JudgeResult",
+            "MetricConfig",
+            "MetricResult",
+            "NanStrategy",
+            "judge_metric",
+            "mann_whitney_judge",
+        ),
+        "harness.stats.judge",
+    ),
+    **dict.fromkeys(("ProportionMethod", "ProportionResult", "proportion_test"), "harness.stats.proportions"),
+    **dict.fromkeys(
+        (
+            "Alternative",
+            "MannWhitneyResult",
+            "RankMethod",
+            "UTest",
+            "hodges_lehmann",
+            "mann_whitney",
+            "u_test",
+        ),
+        "harness.stats.ranks",
+    ),
+    **dict.fromkeys(("SequentialConfig", "SequentialTest"), "harness.stats.sequential"),
+    **dict.fromkeys(
+        ("Shift", "median_interval_from_summary", "paired_hodges_lehmann"), "harness.stats.shifts"
+    ),
+    "Verdict": "harness.stats.verdict",
+}
+
+_RENAMED = {
+    "JudgeVerdict": Renamed("harness.stats", "Verdict", "use harness.stats.Verdict (NODATA is now NO_DATA)"),
+    **{
+        name: Renamed("harness.stats.effects", name)
+        for name in ("cles", "cliffs_delta", "mean_ratio", "quantile_ratio")
+    },
+    **{
+        name: Renamed("harness.stats.ranks", name)
+        for name in ("kth_pairwise_difference", "u_test_sorted", "wilcox_cdf", "wilcox_quantile")
+    },
+}
+"""Names this package exported before, for one release: each read warns and names the new home."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _HOMES, renamed=_RENAMED)

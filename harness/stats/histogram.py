@@ -1,177 +1,174 @@
-"""A mergeable streaming latency histogram with bounded relative error (HDR / DDSketch style).
+"""Latency recording in HDR histograms (microsecond resolution, three significant digits).
 
-Values fall into logarithmic buckets ``[g^i, g^(i+1))`` with ``g = (1 + e) / (1 - e)``; a
-percentile is reported as the point ``2 g^(i+1) / (1 + g)`` of its bucket, which lies within ``e``
-(default 1%) of every value in the bucket and so of the true order statistic. Counts live in one
-dense numpy array, so recording a window of tens of thousands of latencies is one vectorised
-``bincount`` and merging two histograms is an addition. Values below ``lowest`` are counted in the
-lowest bucket and values above ``highest`` in the highest; exact min, max, count and sum are kept alongside.
+The histogram is ``hdrh`` (HdrHistogram, Gil Tene's design): every value is kept to three
+significant digits between 1 µs and one hour, and histograms merge by addition. Recording one value
+into ``hdrh`` costs a few microseconds of pure Python, too much per request at tens of thousands
+of requests per second. :class:`LatencyRecorder` appends to a buffer and folds it into the
+histogram in batches (values rounded finer than the histogram's own buckets and counted with numpy
+first), so the histogram is the same and the hot path is one comparison and one ``append``.
+A latency must be a finite number of seconds >= 0; anything else is refused where it is recorded.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from harness._checks import invalid, within
 from harness.errors import InvalidConfig
 
-__all__ = ["HistogramConfig", "LatencyHistogram"]
+__all__ = ["LatencyRecorder", "LatencySummary"]
+
+_LOWEST_US = 1
+_HIGHEST_US = 3_600_000_000  # one hour
+_DIGITS = 3
+_BATCH = 8192
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HistogramConfig:
-    """Range and precision of a :class:`LatencyHistogram` (seconds)."""
+class LatencySummary:
+    """Percentiles of one latency distribution, in seconds."""
 
-    lowest: float = 1e-6
-    highest: float = 3600.0
-    relative_error: float = 0.01
-
-    def __post_init__(self) -> None:
-        if not 0.0 < self.relative_error < 0.5:
-            raise InvalidConfig(
-                f"relative_error={self.relative_error!r} must be in (0, 0.5); 0.01 means percentiles "
-                "within 1%.",
-                field="relative_error",
-                value=self.relative_error,
-            )
-        if not 0.0 < self.lowest < self.highest or not math.isfinite(self.highest):
-            raise InvalidConfig(
-                f"lowest={self.lowest!r}, highest={self.highest!r}: need 0 < lowest < highest < inf.",
-                field="lowest",
-                value=self.lowest,
-            )
-
-    @property
-    def gamma(self) -> float:
-        """Bucket growth factor."""
-        return (1.0 + self.relative_error) / (1.0 - self.relative_error)
-
-    @property
-    def buckets(self) -> int:
-        """Number of buckets covering [lowest, highest]."""
-        return math.ceil(math.log(self.highest / self.lowest) / math.log(self.gamma)) + 1
-
-
-class LatencyHistogram:
-    """Counts of values in log buckets; percentiles within ``relative_error``; mergeable."""
-
-    __slots__ = ("_counts", "_log_gamma", "config", "count", "max", "min", "total")
-
-    def __init__(self, config: HistogramConfig | None = None) -> None:
-        self.config = config or HistogramConfig()
-        self._log_gamma = math.log(self.config.gamma)
-        self._counts = np.zeros(self.config.buckets, dtype=np.int64)
-        self.count = 0
-        self.total = 0.0
-        self.min = math.inf
-        self.max = -math.inf
-
-    def _index(self, values: npt.NDArray[np.float64]) -> npt.NDArray[np.int64]:
-        clipped = np.clip(values, self.config.lowest, self.config.highest)
-        idx = np.floor(np.log(clipped / self.config.lowest) / self._log_gamma).astype(np.int64)
-        return np.clip(idx, 0, self._counts.size - 1)
-
-    def record(self, value: float) -> None:
-        """Add one value (seconds, >= 0)."""
-        self.record_many(np.asarray([value], dtype=np.float64))
-
-    def record_many(self, values: object) -> None:
-        """Add an array of values in one vectorised step; NaN or negative values are rejected."""
-        arr = np.asarray(values, dtype=np.float64).ravel()
-        if arr.size == 0:
-            return
-        if not np.all(arr >= 0):
-            raise InvalidConfig(
-                "latencies must be finite and >= 0; drop NaN/negative values first.", field="values"
-            )
-        self._counts += np.bincount(self._index(arr), minlength=self._counts.size)
-        self.count += int(arr.size)
-        self.total += float(arr.sum())
-        self.min = min(self.min, float(arr.min()))
-        self.max = max(self.max, float(arr.max()))
-
-    def merge(self, other: LatencyHistogram) -> LatencyHistogram:
-        """Add ``other``'s counts into this histogram (same configuration) and return self."""
-        if other.config != self.config:
-            raise InvalidConfig(
-                f"cannot merge histograms with different configurations ({self.config} vs {other.config}); "
-                "create both from the same HistogramConfig.",
-                field="config",
-            )
-        self._counts += other._counts
-        self.count += other.count
-        self.total += other.total
-        self.min = min(self.min, other.min)
-        self.max = max(self.max, other.max)
-        return self
-
-    def __add__(self, other: LatencyHistogram) -> LatencyHistogram:
-        return self.copy().merge(other)
-
-    def copy(self) -> LatencyHistogram:
-        """An independent copy."""
-        new = LatencyHistogram(self.config)
-        return new.merge(self)
-
-    @property
-    def mean(self) -> float:
-        """Exact arithmetic mean (NaN when empty)."""
-        return self.total / self.count if self.count else math.nan
-
-    def _value_of(self, index: int) -> float:
-        g = self.config.gamma
-        # 2 g^i / (1 + g) * lowest * g: the point within relative_error of every value in bucket i.
-        return self.config.lowest * (g**index) * 2.0 * g / (1.0 + g)
-
-    def percentile(self, q: float) -> float:
-        """The q-th percentile (0..100) within ``relative_error`` (nearest-rank definition)."""
-        if not 0.0 <= q <= 100.0:
-            raise InvalidConfig(f"q={q!r} must be a percentile in [0, 100], e.g. 99.", field="q", value=q)
-        if self.count == 0:
-            return math.nan
-        rank = max(1, math.ceil(q / 100.0 * self.count))
-        idx = int(np.searchsorted(np.cumsum(self._counts), rank, side="left"))
-        return min(max(self._value_of(idx), self.min), self.max)
-
-    def percentiles(self, qs: tuple[float, ...]) -> dict[float, float]:
-        """Several percentiles at once."""
-        return {q: self.percentile(q) for q in qs}
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready snapshot (sparse bucket counts)."""
-        nz = np.flatnonzero(self._counts)
-        return {
-            "lowest": self.config.lowest,
-            "highest": self.config.highest,
-            "relative_error": self.config.relative_error,
-            "buckets": {str(int(i)): int(self._counts[i]) for i in nz},
-            "count": self.count,
-            "total": self.total,
-            "min": self.min if self.count else None,
-            "max": self.max if self.count else None,
-        }
+    count: int
+    mean: float
+    p50: float
+    p90: float
+    p95: float
+    p99: float
+    p999: float
+    max: float
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> LatencyHistogram:
-        """Inverse of :meth:`to_dict`."""
-        hist = cls(
-            HistogramConfig(
-                lowest=data["lowest"], highest=data["highest"], relative_error=data["relative_error"]
-            )
-        )
-        for k, v in data["buckets"].items():
-            hist._counts[int(k)] = int(v)
-        hist.count = int(data["count"])
-        hist.total = float(data["total"])
-        hist.min = math.inf if data["min"] is None else float(data["min"])
-        hist.max = -math.inf if data["max"] is None else float(data["max"])
-        return hist
+    def empty(cls) -> LatencySummary:
+        """The summary of no samples (all zero)."""
+        return cls(count=0, mean=0.0, p50=0.0, p90=0.0, p95=0.0, p99=0.0, p999=0.0, max=0.0)
 
-    def __repr__(self) -> str:
-        p50, p99 = self.percentile(50), self.percentile(99)
-        return f"LatencyHistogram(count={self.count}, p50={p50:.6g}, p99={p99:.6g})"
+    def as_dict(self) -> dict[str, float]:
+        """``{"count", "mean", "p50", "p90", "p95", "p99", "p99.9", "max"}`` for reports."""
+        return {
+            "count": self.count,
+            "mean": self.mean,
+            "p50": self.p50,
+            "p90": self.p90,
+            "p95": self.p95,
+            "p99": self.p99,
+            "p99.9": self.p999,
+            "max": self.max,
+        }
+
+
+def _new_histogram() -> Any:
+    from hdrh.histogram import HdrHistogram
+
+    return HdrHistogram(_LOWEST_US, _HIGHEST_US, _DIGITS)
+
+
+def _refuse(value: object) -> InvalidConfig:
+    fix = "a latency is an end time minus a start time on one monotonic clock; fix the measurement"
+    return invalid("seconds", value, "a finite number of seconds >= 0", fix)
+
+
+class LatencyRecorder:
+    """Collects latencies (seconds) into an HDR histogram; cheap to record, exact to HDR precision.
+
+    Values below 1 µs count as 1 µs and values above one hour as one hour; the mean is exact.
+    """
+
+    __slots__ = ("_buffer", "_histogram", "_sum")
+
+    def __init__(self) -> None:
+        self._histogram: Any = _new_histogram()
+        self._buffer: list[float] = []
+        self._sum = 0.0  # exact sum of recorded seconds (hdrh's own mean walks every bucket)
+
+    def record(self, seconds: float) -> None:
+        """Record one latency in seconds; NaN, infinite or negative values raise ``InvalidConfig``."""
+        if not 0.0 <= seconds < math.inf:
+            raise _refuse(seconds)
+        self._buffer.append(seconds)
+        if len(self._buffer) >= _BATCH:
+            self.flush()
+
+    def record_many(self, seconds: object) -> None:
+        """Record an array of latencies in one vectorised step (all refused if one is invalid)."""
+        values = np.asarray(seconds, dtype=np.float64).ravel()
+        bad = ~(np.isfinite(values) & (values >= 0.0))
+        if bad.any():
+            raise _refuse(float(values[np.flatnonzero(bad)[0]]))
+        self.flush()
+        self._fold(values)
+
+    def flush(self) -> None:
+        """Fold buffered values into the histogram."""
+        if not self._buffer:
+            return
+        values = np.asarray(self._buffer, dtype=np.float64)
+        self._buffer.clear()
+        self._fold(values)
+
+    def _fold(self, seconds: np.ndarray[Any, Any]) -> None:
+        if seconds.size == 0:
+            return
+        self._sum += float(seconds.sum())
+        micros = np.clip(np.rint(seconds * 1e6), _LOWEST_US, _HIGHEST_US).astype(np.int64)
+        values, counts = np.unique(_quantize(micros), return_counts=True)
+        record = self._histogram.record_value
+        for value, count in zip(values.tolist(), counts.tolist(), strict=True):
+            record(value, count)
+
+    @property
+    def histogram(self) -> Any:
+        """The underlying ``hdrh.histogram.HdrHistogram`` (microseconds), flushed."""
+        self.flush()
+        return self._histogram
+
+    def merge(self, other: LatencyRecorder) -> None:
+        """Add ``other``'s samples to this recorder."""
+        self.flush()
+        self._histogram.add(other.histogram)
+        self._sum += other._sum
+
+    @property
+    def count(self) -> int:
+        """Number of recorded values."""
+        return int(self._histogram.get_total_count()) + len(self._buffer)
+
+    def quantile(self, q: float) -> float:
+        """The ``q`` quantile (0..1) in seconds; 0 when empty."""
+        within("q", q, "[0, 1]", "0.99 is the 99th percentile", what="a quantile")
+        hist = self.histogram
+        if hist.get_total_count() == 0:
+            return 0.0
+        return float(hist.get_value_at_percentile(q * 100.0)) / 1e6
+
+    def summary(self) -> LatencySummary:
+        """p50, p90, p95, p99, p99.9, max and mean, in seconds."""
+        hist = self.histogram
+        count = int(hist.get_total_count())
+        if count == 0:
+            return LatencySummary.empty()
+        pct = hist.get_percentile_to_value_dict([50.0, 90.0, 95.0, 99.0, 99.9])
+        return LatencySummary(
+            count=count,
+            mean=self._sum / count,
+            p50=pct[50.0] / 1e6,
+            p90=pct[90.0] / 1e6,
+            p95=pct[95.0] / 1e6,
+            p99=pct[99.0] / 1e6,
+            p999=pct[99.9] / 1e6,
+            max=float(hist.get_max_value()) / 1e6,
+        )
+
+
+def _quantize(micros: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Round down to four significant digits, finer than the histogram's own buckets (1 in 2048).
+
+    A batch then has a few thousand distinct values at most, whatever its size.
+    """
+    magnitude = np.floor(np.log10(np.maximum(micros, 1))).astype(np.int64)
+    scale = np.power(10, np.maximum(magnitude - _DIGITS, 0))
+    quantized: np.ndarray[Any, Any] = (micros // scale) * scale
+    return quantized

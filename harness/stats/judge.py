@@ -1,6 +1,6 @@
 """A Kayenta-style canary judge that pairs every significance test with an effect size.
 
-Each metric is classified PASS, HIGH, LOW or NODATA. A sample metric is HIGH only when the
+Each metric is classified PASS, HIGH, LOW or NO_DATA. A sample metric is HIGH only when the
 Mann-Whitney test says the candidate is stochastically larger (one-sided p below ``alpha``) *and*
 the configured effect size (mean ratio by default) exceeds ``allowed_increase``; LOW likewise. The
 pairing is what Kayenta's rank-only classifier misses: spinnaker/spinnaker#6278, where a canary of
@@ -22,10 +22,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from harness._checks import one_of
 from harness.errors import InvalidConfig
 from harness.stats.effects import EffectSize, effect_size
 from harness.stats.proportions import proportion_test
-from harness.stats.ranks import Alternative, hodges_lehmann, u_test_sorted
+from harness.stats.ranks import Alternative, hodges_lehmann_estimate, u_test_sorted
+from harness.stats.verdict import Verdict
 
 __all__ = [
     "CanaryJudge",
@@ -34,7 +36,6 @@ __all__ = [
     "Direction",
     "JudgeConfig",
     "JudgeResult",
-    "JudgeVerdict",
     "MetricConfig",
     "MetricResult",
     "NanStrategy",
@@ -62,21 +63,12 @@ class NanStrategy(enum.Enum):
 
 
 class Classification(enum.Enum):
-    """One metric's classification."""
+    """One metric's classification (Kayenta's Pass, High, Low, Nodata)."""
 
     PASS = "pass"  # noqa: S105 - a classification, not a password
     HIGH = "high"
     LOW = "low"
-    NODATA = "nodata"
-
-
-class JudgeVerdict(enum.Enum):
-    """The judgement as a whole, from the score and the critical metrics."""
-
-    PASS = "pass"  # noqa: S105 - a verdict, not a password
-    MARGINAL = "marginal"
-    FAIL = "fail"
-    NODATA = "nodata"
+    NO_DATA = "no_data"
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +131,8 @@ class MetricConfig:
         if not self.name:
             raise InvalidConfig("metric name must be a non-empty string.", field="name", value=self.name)
         for attr, kind in (("direction", Direction), ("effect", EffectSize), ("nan_strategy", NanStrategy)):
-            object.__setattr__(self, attr, _enum(kind, getattr(self, attr), f"{self.name}.{attr}"))
+            value = one_of(f"{self.name}.{attr}", getattr(self, attr), kind)
+            object.__setattr__(self, attr, value)
         _check_effect_limits(self.name, self.effect, self.allowed_increase, self.allowed_decrease)
         if self.outlier_iqr is not None and not self.outlier_iqr > 0:
             raise InvalidConfig(
@@ -154,18 +147,6 @@ class MetricConfig:
                 field="min_samples",
                 value=self.min_samples,
             )
-
-
-def _enum(kind: type[enum.Enum], value: object, name: str) -> Any:
-    if isinstance(value, kind):
-        return value
-    try:
-        return kind(value)
-    except ValueError:
-        valid = ", ".join(str(m.value) for m in kind)
-        raise InvalidConfig(
-            f"{name}={value!r} is not a {kind.__name__}; valid: {valid}.", field=name, value=value
-        ) from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -267,7 +248,7 @@ class JudgeResult:
     """The judgement: score 0-100, verdict, per-group scores and per-metric results."""
 
     score: float
-    verdict: JudgeVerdict
+    verdict: Verdict
     group_scores: Mapping[str, float]
     metrics: tuple[MetricResult, ...]
     pass_threshold: float
@@ -354,7 +335,7 @@ def _judge_samples(
     }
     if min(x.size, y.size) < cfg.min_samples:
         return MetricResult(
-            classification=Classification.NODATA,
+            classification=Classification.NO_DATA,
             effect_size=math.nan,
             p_value=math.nan,
             message=f"fewer than min_samples={cfg.min_samples} values",
@@ -363,7 +344,7 @@ def _judge_samples(
     res = u_test_sorted(x, y)
     eff = effect_size(cfg.effect, x, y)
     cls, msg = _classify(cfg, res.p_greater, res.p_less, eff, alpha)
-    hl = hodges_lehmann(_thin(x), _thin(y)) if shift else math.nan
+    hl = hodges_lehmann_estimate(_thin(x), _thin(y)) if shift else math.nan
     # The reported shift uses at most 1,000 evenly spaced order statistics per sample.
     p = res.p_less if cls is Classification.LOW else res.p_greater
     if cls is Classification.PASS and cfg.direction is not Direction.INCREASE:
@@ -395,7 +376,7 @@ def _judge_counts(cfg: MetricConfig, x: Counts, y: Counts, alpha: float) -> Metr
     }
     if min(x.total, y.total) < cfg.min_samples:
         return MetricResult(
-            classification=Classification.NODATA,
+            classification=Classification.NO_DATA,
             effect_size=math.nan,
             p_value=math.nan,
             message=f"fewer than min_samples={cfg.min_samples} requests",
@@ -425,7 +406,7 @@ def judge_metric(
         return MetricResult(
             name=cfg.name,
             group=cfg.group,
-            classification=Classification.NODATA,
+            classification=Classification.NO_DATA,
             critical=cfg.critical,
             effect=cfg.effect,
             effect_size=math.nan,
@@ -458,8 +439,8 @@ def mann_whitney_judge(
     """Judge one metric: rank test at ``alpha`` combined with an effect-size limit."""
     cfg = MetricConfig(
         name=name,
-        direction=_enum(Direction, direction, "direction"),
-        effect=_enum(EffectSize, effect, "effect"),
+        direction=one_of("direction", direction, Direction),
+        effect=one_of("effect", effect, EffectSize),
         allowed_increase=allowed_increase,
         allowed_decrease=allowed_decrease,
         min_samples=1,
@@ -495,7 +476,7 @@ class CanaryJudge:
         c = self.config
         groups: dict[str, list[MetricResult]] = {}
         for r in results:
-            if r.classification is not Classification.NODATA:
+            if r.classification is not Classification.NO_DATA:
                 groups.setdefault(r.group, []).append(r)
         group_scores = {
             g: 100.0 * sum(r.classification is Classification.PASS for r in rs) / len(rs)
@@ -505,7 +486,7 @@ class CanaryJudge:
         if not group_scores or weight == 0:
             return JudgeResult(
                 score=math.nan,
-                verdict=JudgeVerdict.NODATA,
+                verdict=Verdict.NO_DATA,
                 group_scores=group_scores,
                 metrics=results,
                 pass_threshold=c.pass_threshold,
@@ -518,11 +499,11 @@ class CanaryJudge:
         if critical_failed:
             score = 0.0
         verdict = (
-            JudgeVerdict.PASS
+            Verdict.PASS
             if score >= c.pass_threshold
-            else JudgeVerdict.MARGINAL
+            else Verdict.MARGINAL
             if score >= c.marginal_threshold
-            else JudgeVerdict.FAIL
+            else Verdict.FAIL
         )
         return JudgeResult(
             score=score,

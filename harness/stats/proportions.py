@@ -1,19 +1,39 @@
-"""Comparing two error rates: a pooled z-test, or Fisher's exact test when errors are sparse."""
+"""Comparing two error rates: a pooled z-test, or Fisher's exact test when errors are sparse.
+
+The exact path is ``scipy.stats.fisher_exact``; the z-test is the pooled two-proportion test
+(Agresti, *Categorical Data Analysis*); the interval of the difference is Newcombe's hybrid score
+interval from two Wilson intervals (Newcombe 1998, method 10).
+"""
 
 from __future__ import annotations
 
+import enum
 import math
 from dataclasses import dataclass
 
 from scipy.special import ndtr, ndtri
-from scipy.stats import hypergeom
+from scipy.stats import fisher_exact
 
+from harness._checks import one_of
 from harness.errors import InvalidConfig
 from harness.stats.ranks import Alternative
+from harness.stats.shifts import check_confidence
 
-__all__ = ["ProportionResult", "proportion_test"]
+__all__ = ["ProportionMethod", "ProportionResult", "proportion_test"]
 
 _MIN_EXPECTED = 5.0
+
+
+class ProportionMethod(enum.Enum):
+    """How :func:`proportion_test` gets its p-value.
+
+    ``EXACT``: Fisher's exact test; ``Z``: the pooled two-proportion z-test; ``AUTO``: the z-test
+    when every expected cell count is at least 5, Fisher's otherwise.
+    """
+
+    AUTO = "auto"
+    EXACT = "exact"
+    Z = "z"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,17 +80,8 @@ def _newcombe(kx: int, nx: int, ky: int, ny: int, confidence: float) -> tuple[fl
 
 
 def _fisher_p(kx: int, nx: int, ky: int, ny: int, alt: Alternative) -> float:
-    big, draws, k = nx + ny, nx, kx + ky
-    dist = hypergeom(big, k, draws)
-    if alt is Alternative.GREATER:
-        return float(dist.sf(kx - 1))
-    if alt is Alternative.LESS:
-        return float(dist.cdf(kx))
-    lo, hi = max(0, draws - (big - k)), min(k, draws)
-    support = range(lo, hi + 1)
-    pmf = dist.pmf(list(support))
-    observed = dist.pmf(kx)
-    return float(min(1.0, pmf[pmf <= observed * (1 + 1e-7)].sum()))
+    table = [[kx, nx - kx], [ky, ny - ky]]
+    return float(fisher_exact(table, alternative=alt.value).pvalue)
 
 
 def _z_p(kx: int, nx: int, ky: int, ny: int, alt: Alternative) -> float:
@@ -94,25 +105,25 @@ def proportion_test(
     *,
     alternative: Alternative | str = Alternative.GREATER,
     confidence: float = 0.95,
-    method: str = "auto",
+    method: ProportionMethod | str = ProportionMethod.AUTO,
 ) -> ProportionResult:
     """Is the error rate of x (candidate) different from y's (baseline)?
 
-    ``method="auto"`` uses the pooled two-proportion z-test when every expected cell count is at
-    least 5 and Fisher's exact (hypergeometric) test otherwise, so sparse errors (3 in 10,000) get an
-    exact p-value. The default alternative is ``greater``: the candidate errs more.
+    ``ProportionMethod.AUTO`` uses the pooled two-proportion z-test when every expected cell count
+    is at least 5 and Fisher's exact test otherwise, so sparse errors (3 in 10,000) get an exact
+    p-value. The default alternative is ``greater``: the candidate errs more.
     """
     _check_counts(errors_x, total_x, "x")
     _check_counts(errors_y, total_y, "y")
-    alt = alternative if isinstance(alternative, Alternative) else Alternative(alternative)
-    if method not in ("auto", "exact", "z"):
-        raise InvalidConfig(f"method={method!r}; valid: auto, exact, z.", field="method", value=method)
+    alt = one_of("alternative", alternative, Alternative)
+    how = one_of("method", method, ProportionMethod)
+    check_confidence(confidence)
     if total_x == 0 or total_y == 0:
         raise InvalidConfig("both samples need at least one request to compare error rates.", field="total")
     k = errors_x + errors_y
     big = total_x + total_y
     expected = min(total_x * k / big, total_y * k / big, total_x * (big - k) / big, total_y * (big - k) / big)
-    exact = method == "exact" or (method == "auto" and expected < _MIN_EXPECTED)
+    exact = how is ProportionMethod.EXACT or (how is ProportionMethod.AUTO and expected < _MIN_EXPECTED)
     p = (_fisher_p if exact else _z_p)(errors_x, total_x, errors_y, total_y, alt)
     rx, ry = errors_x / total_x, errors_y / total_y
     lo, hi = _newcombe(errors_x, total_x, errors_y, total_y, confidence)

@@ -6,10 +6,13 @@ the median of the pairwise differences ``x_i - y_j`` and ``alternative="greater"
 shifted to the right. P-values match ``scipy.stats.mannwhitneyu`` (continuity and tie corrected
 normal approximation, or the exact null distribution). The exact interval is R's (order statistics
 of the pairwise differences at ``qwilcox`` ranks); the asymptotic one is where R's ``uniroot`` on
-the continuity-corrected normal statistic lands, found directly as order statistics (R's asymptotic
-point estimate is any point between the two middle differences; ours is their midpoint). Pairwise
-differences are never materialised for large samples: order statistics are found by
-sampling-narrowed selection over the implicit sorted difference matrix, exactly.
+the continuity- and tie-corrected normal statistic lands, found directly as order statistics (R's
+asymptotic point estimate is any point between the two middle differences; ours is their
+midpoint). One deliberate difference: where the requested confidence cannot be reached (two
+samples of two at 99%), R warns and returns the widest finite interval, whose coverage is lower
+than requested; here that end of the interval is infinite. Pairwise differences are never
+materialised for large samples: order statistics are found by sampling-narrowed selection over
+the implicit sorted difference matrix, exactly.
 """
 
 from __future__ import annotations
@@ -23,13 +26,17 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtr, ndtri
 
+from harness._checks import one_of
 from harness.errors import InvalidConfig
+from harness.stats.shifts import Shift, check_confidence
 
 __all__ = [
     "Alternative",
     "MannWhitneyResult",
+    "RankMethod",
     "UTest",
     "hodges_lehmann",
+    "hodges_lehmann_estimate",
     "kth_pairwise_difference",
     "mann_whitney",
     "u_test",
@@ -42,6 +49,7 @@ FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 _EXACT_LIMIT = 50
 _GATHER_LIMIT = 40_000
+_MATERIALISE_LIMIT = 250_000  # differences: np.partition beats selection up to about 400 x 400 here
 _SAMPLE = 4096
 
 
@@ -51,6 +59,19 @@ class Alternative(enum.Enum):
     TWO_SIDED = "two-sided"
     GREATER = "greater"
     LESS = "less"
+
+
+class RankMethod(enum.Enum):
+    """How the rank test gets its p-value and interval.
+
+    ``EXACT``: the exact null distribution of U (samples without ties); ``ASYMPTOTIC``: the normal
+    approximation with continuity and tie corrections; ``AUTO``: exact when both samples are under
+    50 and nothing is tied, as R does.
+    """
+
+    AUTO = "auto"
+    EXACT = "exact"
+    ASYMPTOTIC = "asymptotic"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -229,9 +250,10 @@ def kth_pairwise_difference(x: FloatArray, y: FloatArray, k: int, k_last: int | 
 def _pairwise_order_stats(xs: FloatArray, ys: FloatArray, ks: list[int]) -> list[float]:
     """Order statistics at sorted 1-based ranks ``ks``; adjacent ranks share one selection."""
     n, m = xs.size, ys.size
-    if n * m <= _GATHER_LIMIT:
-        diffs = np.sort(np.subtract.outer(xs, ys).ravel())
-        return [float(diffs[k - 1]) for k in ks]
+    if n * m <= _MATERIALISE_LIMIT:
+        positions = [k - 1 for k in ks]
+        diffs = np.partition(np.subtract.outer(xs, ys).ravel(), positions)
+        return [float(diffs[p]) for p in positions]
     out: list[float] = []
     i = 0
     while i < len(ks):
@@ -242,15 +264,6 @@ def _pairwise_order_stats(xs: FloatArray, ys: FloatArray, ks: list[int]) -> list
         out.extend(block[r - ks[i]] for r in ks[i : j + 1])
         i = j + 1
     return out
-
-
-def hodges_lehmann(x: object, y: object) -> float:
-    """The Hodges-Lehmann shift: median of all pairwise differences ``x_i - y_j``."""
-    xs, ys = np.sort(_as_sample("x", x)), np.sort(_as_sample("y", y))
-    total = xs.size * ys.size
-    ranks = sorted({(total + 1) // 2, total // 2 + 1})
-    stats = _pairwise_order_stats(xs, ys, ranks)
-    return (stats[0] + stats[-1]) / 2.0
 
 
 def _tie_term(combined_sorted: FloatArray) -> float:
@@ -302,12 +315,18 @@ def _exact_p(u: float, n: int, m: int, alt: Alternative) -> float:
 
 
 def _exact_ranks(n: int, m: int, alpha: float, alt: Alternative) -> tuple[int | None, int | None]:
-    """1-based order-statistic ranks of the exact interval (None = infinite end), as in R."""
-    if alt is Alternative.TWO_SIDED:
-        qu = max(wilcox_quantile(alpha / 2, n, m), 1)
-        return qu, n * m - qu + 1
-    qu = max(wilcox_quantile(alpha, n, m), 1)
-    return (qu, None) if alt is Alternative.GREATER else (None, n * m - qu + 1)
+    """1-based order-statistic ranks of the exact interval (None = infinite end), as in R.
+
+    ``qwilcox(alpha / 2) == 0`` means even the widest interval misses the requested confidence:
+    R then uses rank 1 and warns; here both ends stay infinite.
+    """
+    qu = wilcox_quantile(alpha / 2 if alt is Alternative.TWO_SIDED else alpha, n, m)
+    low, high = (qu, n * m - qu + 1) if qu > 0 else (None, None)
+    if alt is Alternative.GREATER:
+        return low, None
+    if alt is Alternative.LESS:
+        return None, high
+    return low, high
 
 
 def _normal_ranks(
@@ -324,8 +343,11 @@ def _normal_ranks(
     big = n + m
     z = float(ndtri(1 - (alpha / 2 if alt is Alternative.TWO_SIDED else alpha)))
     sigma = math.sqrt(total / 12.0 * ((big + 1) - within_ties / (big * (big - 1))))
-    low = min(max(math.floor(total / 2.0 + 0.5 - z * sigma), 1), total)
-    high = min(max(math.floor(total / 2.0 + 0.5 + z * sigma) + 1, 1), total)
+    lowest = math.floor(total / 2.0 + 0.5 - z * sigma)
+    highest = math.floor(total / 2.0 + 0.5 + z * sigma) + 1
+    # A root beyond every pairwise difference: the confidence cannot be reached (R returns D(1) or D(nm)).
+    low = lowest if lowest >= 1 else None
+    high = highest if highest <= total else None
     if alt is Alternative.GREATER:
         return low, None
     if alt is Alternative.LESS:
@@ -358,15 +380,10 @@ class UTest:
         return min(1.0, 2.0 * min(self.p_greater, self.p_less))
 
 
-def _check_method(method: str) -> None:
-    if method not in ("auto", "exact", "asymptotic"):
-        raise InvalidConfig(f"method={method!r}; valid: auto, exact, asymptotic.", field="method")
-
-
-def _u_test_sorted(xs: FloatArray, ys: FloatArray, method: str) -> UTest:
+def _u_test_sorted(xs: FloatArray, ys: FloatArray, method: RankMethod) -> UTest:
     n, m = xs.size, ys.size
     u, ties = _u_statistic(xs, ys)
-    exact = method == "exact" or (method == "auto" and ties == 0 and n < _EXACT_LIMIT and m < _EXACT_LIMIT)
+    exact = _exact_applies(method, n, m, tied=ties > 0)
     if exact:
         pg, pl = _exact_p(u, n, m, Alternative.GREATER), _exact_p(u, n, m, Alternative.LESS)
     else:
@@ -376,68 +393,117 @@ def _u_test_sorted(xs: FloatArray, ys: FloatArray, method: str) -> UTest:
     return UTest(u=u, p_greater=pg, p_less=pl, n_x=n, n_y=m, exact=exact)
 
 
-def u_test_sorted(xs: FloatArray, ys: FloatArray, *, method: str = "auto") -> UTest:
+def _exact_applies(method: RankMethod, n: int, m: int, *, tied: bool) -> bool:
+    if method is RankMethod.AUTO:
+        return not tied and n < _EXACT_LIMIT and m < _EXACT_LIMIT
+    return method is RankMethod.EXACT
+
+
+def u_test_sorted(xs: FloatArray, ys: FloatArray, *, method: RankMethod | str = RankMethod.AUTO) -> UTest:
     """:func:`u_test` for finite samples that are already sorted ascending (skips the checks)."""
-    _check_method(method)
-    return _u_test_sorted(xs, ys, method)
+    return _u_test_sorted(xs, ys, one_of("method", method, RankMethod))
 
 
-def u_test(x: object, y: object, *, method: str = "auto") -> UTest:
-    """Mann-Whitney U of ``x`` vs ``y`` with both one-sided p-values (no shift estimate)."""
-    _check_method(method)
-    return _u_test_sorted(np.sort(_as_sample("x", x)), np.sort(_as_sample("y", y)), method)
+def u_test(candidate: object, baseline: object, *, method: RankMethod | str = RankMethod.AUTO) -> UTest:
+    """Mann-Whitney U of ``candidate`` vs ``baseline`` with both one-sided p-values (no shift estimate)."""
+    how = one_of("method", method, RankMethod)
+    return _u_test_sorted(
+        np.sort(_as_sample("candidate", candidate)), np.sort(_as_sample("baseline", baseline)), how
+    )
+
+
+def _interval_ranks(
+    xs: FloatArray, ys: FloatArray, confidence: float, alt: Alternative, *, exact: bool
+) -> tuple[int | None, int | None]:
+    if exact:
+        return _exact_ranks(xs.size, ys.size, 1.0 - confidence, alt)
+    within = _tie_term(xs) + _tie_term(ys)
+    return _normal_ranks(xs.size, ys.size, 1.0 - confidence, alt, within)
+
+
+def _shift(
+    xs: FloatArray, ys: FloatArray, confidence: float, alt: Alternative, *, exact: bool
+) -> tuple[float, float, float]:
+    """Hodges-Lehmann estimate and interval ends of sorted samples, from one batch of selections."""
+    total = xs.size * ys.size
+    middle = {(total + 1) // 2, total // 2 + 1}
+    low_rank, high_rank = _interval_ranks(xs, ys, confidence, alt, exact=exact)
+    wanted = sorted(middle | {r for r in (low_rank, high_rank) if r is not None})
+    stats = dict(zip(wanted, _pairwise_order_stats(xs, ys, wanted), strict=True))
+    estimate = (stats[(total + 1) // 2] + stats[total // 2 + 1]) / 2.0
+    low = -math.inf if low_rank is None else stats[low_rank]
+    high = math.inf if high_rank is None else stats[high_rank]
+    return estimate, low, high
+
+
+def hodges_lehmann_estimate(xs: FloatArray, ys: FloatArray) -> float:
+    """The Hodges-Lehmann estimate alone (no interval) for finite samples sorted ascending."""
+    total = xs.size * ys.size
+    stats = _pairwise_order_stats(xs, ys, sorted({(total + 1) // 2, total // 2 + 1}))
+    return (stats[0] + stats[-1]) / 2.0
+
+
+def _tied(xs: FloatArray, ys: FloatArray) -> bool:
+    merged = np.sort(np.concatenate((xs, ys)), kind="stable")
+    return bool(np.any(merged[1:] == merged[:-1]))
+
+
+def hodges_lehmann(
+    candidate: object,
+    baseline: object,
+    *,
+    confidence: float = 0.95,
+    alternative: Alternative | str = Alternative.TWO_SIDED,
+    method: RankMethod | str = RankMethod.AUTO,
+) -> Shift:
+    """The Hodges-Lehmann shift of ``candidate`` over ``baseline`` with its ``confidence`` interval.
+
+    The estimate is the median of all pairwise differences ``candidate_i - baseline_j``; the
+    interval is R's ``wilcox.test(candidate, baseline, conf.int=TRUE)``: order statistics of the
+    differences at ``qwilcox`` ranks when exact, else where the continuity- and tie-corrected
+    normal approximation puts them (Hollander & Wolfe, *Nonparametric Statistical Methods*).
+    An end that the requested confidence cannot reach is infinite. Positive means the candidate
+    is larger. Checked against R's algorithm transcribed over scipy and against brute force.
+    """
+    alt = one_of("alternative", alternative, Alternative)
+    how = one_of("method", method, RankMethod)
+    check_confidence(confidence)
+    xs, ys = np.sort(_as_sample("candidate", candidate)), np.sort(_as_sample("baseline", baseline))
+    exact = _exact_applies(how, xs.size, ys.size, tied=_tied(xs, ys))
+    estimate, low, high = _shift(xs, ys, confidence, alt, exact=exact)
+    return Shift(estimate=estimate, low=low, high=high, method="hodges-lehmann")
 
 
 def mann_whitney(
-    x: object,
-    y: object,
+    candidate: object,
+    baseline: object,
     *,
     alternative: Alternative | str = Alternative.TWO_SIDED,
     confidence: float = 0.95,
-    method: str = "auto",
-    interval: bool = True,
+    method: RankMethod | str = RankMethod.AUTO,
 ) -> MannWhitneyResult:
-    """Mann-Whitney U test of ``x`` against ``y`` with the Hodges-Lehmann shift and its interval.
+    """Mann-Whitney U test of ``candidate`` against ``baseline`` with the Hodges-Lehmann shift and interval.
 
-    ``method``: ``"exact"`` (no ties), ``"asymptotic"``, or ``"auto"`` (exact when both samples
-    are under 50 and there are no ties, as R does). ``interval=False`` skips the interval (the
-    bounds are NaN) when only the test and the shift are needed.
+    ``method`` (:class:`RankMethod`): exact (no ties), asymptotic, or auto (exact when both
+    samples are under 50 and there are no ties, as R does). :func:`u_test` is the test alone and
+    :func:`hodges_lehmann` the shift and interval alone. References: R's ``wilcox.test`` and
+    ``scipy.stats.mannwhitneyu``, which the tests compare against.
     """
-    alt = Alternative(alternative) if not isinstance(alternative, Alternative) else alternative
-    if not 0.0 < confidence < 1.0:
-        raise InvalidConfig(f"confidence={confidence!r} must be in (0, 1), e.g. 0.95.", field="confidence")
-    _check_method(method)
-    xs, ys = np.sort(_as_sample("x", x)), np.sort(_as_sample("y", y))
-    n, m = xs.size, ys.size
-    test = _u_test_sorted(xs, ys, method)
-    exact, u, p = test.exact, test.u, test.p_value(alt)
-    total = n * m
-    ranks_wanted = {(total + 1) // 2, total // 2 + 1}
-    low_rank: int | None = None
-    high_rank: int | None = None
-    if interval:
-        if exact:
-            low_rank, high_rank = _exact_ranks(n, m, 1.0 - confidence, alt)
-        else:
-            within = _tie_term(xs) + _tie_term(ys)
-            low_rank, high_rank = _normal_ranks(n, m, 1.0 - confidence, alt, within)
-        ranks_wanted |= {r for r in (low_rank, high_rank) if r is not None}
-    wanted = sorted(ranks_wanted)
-    stats = dict(zip(wanted, _pairwise_order_stats(xs, ys, wanted), strict=True))
-    shift = (stats[(total + 1) // 2] + stats[total // 2 + 1]) / 2.0
-    ci_low = -math.inf if low_rank is None else stats[low_rank]
-    ci_high = math.inf if high_rank is None else stats[high_rank]
-    if not interval:
-        ci_low = ci_high = math.nan
+    alt = one_of("alternative", alternative, Alternative)
+    how = one_of("method", method, RankMethod)
+    check_confidence(confidence)
+    xs, ys = np.sort(_as_sample("candidate", candidate)), np.sort(_as_sample("baseline", baseline))
+    test = _u_test_sorted(xs, ys, how)
+    estimate, low, high = _shift(xs, ys, confidence, alt, exact=test.exact)
     return MannWhitneyResult(
-        u=u,
-        p_value=min(max(p, 0.0), 1.0),
-        shift=shift,
-        ci_low=ci_low,
-        ci_high=ci_high,
+        u=test.u,
+        p_value=min(max(test.p_value(alt), 0.0), 1.0),
+        shift=estimate,
+        ci_low=low,
+        ci_high=high,
         confidence=confidence,
-        n_x=n,
-        n_y=m,
-        exact=exact,
+        n_x=xs.size,
+        n_y=ys.size,
+        exact=test.exact,
         alternative=alt,
     )

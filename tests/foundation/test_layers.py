@@ -52,6 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "harness.errors",
             "harness.expectation",
             "harness.journal",
+            "harness.mode",
             "harness.seeding",
             "harness.storage",
             "harness.units",

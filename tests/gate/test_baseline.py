@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from harness.errors import InvalidConfig
-from harness.gate import BASELINE_FORMAT, Baseline, Direction, Evidence
+from harness.gate import BASELINE_FORMAT, Baseline, Better, Evidence
 from harness.journal import Journal
 from tests.gate.factories import QUIET, pytest_benchmark_doc, write_json
 from tests.report.factories import canary_report
@@ -63,8 +63,8 @@ def test_run_report_summary_metrics(tmp_path: Path) -> None:
     path = tmp_path / "result.json"
     path.write_text(canary_report().to_json())
     metrics = Baseline.load(path).metrics
-    assert metrics["throughput_rps"].direction is Direction.HIGHER
-    assert metrics["v1.p99"].direction is Direction.LOWER
+    assert metrics["throughput_rps"].direction is Better.HIGHER
+    assert metrics["v1.p99"].direction is Better.LOWER
     assert metrics["v1.p99"].evidence is Evidence.SINGLE
 
 
@@ -80,7 +80,7 @@ def test_metrics_file(tmp_path: Path) -> None:
     }
     metrics = Baseline.load(write_json(tmp_path / "m.json", doc)).metrics
     assert metrics["p99"].count == 3
-    assert metrics["rps"].direction is Direction.HIGHER
+    assert metrics["rps"].direction is Better.HIGHER
     assert metrics["lat"].unit == "s"
 
 

@@ -7,7 +7,7 @@ import pytest
 
 import harness.gate
 from harness.errors import InvalidConfig
-from harness.gate import Baseline, Direction, Metric, Rule, Verdict, compare, gate_markdown
+from harness.gate import Baseline, Better, Change, Metric, Rule, compare, gate_markdown
 from tests.gate.factories import QUIET, sample_set
 
 
@@ -44,7 +44,7 @@ def test_significant_but_small_change_passes() -> None:
     result = compare(sample_set(base), sample_set(base * 1.02), [Rule.parse("5%")])
     (c,) = result.comparisons
     assert c.significant
-    assert c.verdict is Verdict.UNCHANGED
+    assert c.verdict is Change.UNCHANGED
 
 
 def test_large_but_noisy_change_passes() -> None:
@@ -59,14 +59,14 @@ def test_improvement_is_reported_not_failed() -> None:
     rng = np.random.default_rng(3)
     result = compare(sample_set(QUIET.run(rng)), sample_set(QUIET.run(rng, -0.3)))
     assert result.passed
-    assert result.comparisons[0].verdict is Verdict.IMPROVEMENT
+    assert result.comparisons[0].verdict is Change.IMPROVEMENT
 
 
 def test_higher_is_better_direction() -> None:
     """For throughput a drop regresses and a rise does not."""
-    base = Baseline(metrics={"rps": Metric(name="rps", median=1000.0, direction=Direction.HIGHER)})
-    worse = Baseline(metrics={"rps": Metric(name="rps", median=800.0, direction=Direction.HIGHER)})
-    better = Baseline(metrics={"rps": Metric(name="rps", median=1300.0, direction=Direction.HIGHER)})
+    base = Baseline(metrics={"rps": Metric(name="rps", median=1000.0, direction=Better.HIGHER)})
+    worse = Baseline(metrics={"rps": Metric(name="rps", median=800.0, direction=Better.HIGHER)})
+    better = Baseline(metrics={"rps": Metric(name="rps", median=1300.0, direction=Better.HIGHER)})
     assert not compare(base, worse).passed
     assert compare(base, better).passed
 
@@ -101,7 +101,7 @@ def test_summary_only_metrics_use_the_conservative_rule() -> None:
     cur = Baseline(metrics={"t": Metric(name="t", median=1.3, iqr=0.02, count=50, unit="s")})
     (c,) = compare(base, cur).comparisons
     assert c.method == "summary"
-    assert c.verdict is Verdict.REGRESSION
+    assert c.verdict is Change.REGRESSION
 
 
 def test_no_common_metric_is_a_usage_error() -> None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from harness.gate import Rule, Verdict, compare
+from harness.gate import Change, Rule, compare
 from tests.gate.factories import sample_set
 
 samples = st.lists(st.floats(min_value=0.5, max_value=2.0), min_size=2, max_size=40)
 rules = st.sampled_from(["5%", "10%", "+20%", "1%"])
-OPPOSITE = {Verdict.REGRESSION: Verdict.IMPROVEMENT, Verdict.IMPROVEMENT: Verdict.REGRESSION}
+OPPOSITE = {Change.REGRESSION: Change.IMPROVEMENT, Change.IMPROVEMENT: Change.REGRESSION}
 
 
 @settings(max_examples=60, deadline=None)
@@ -34,7 +34,7 @@ def test_swapping_sides_never_turns_an_improvement_into_nothing_worse(a: list[fl
     rule = [Rule.parse("50ms")]
     forward = compare(sample_set(a), sample_set(b), rule).comparisons[0]
     backward = compare(sample_set(b), sample_set(a), rule).comparisons[0]
-    assert backward.verdict is OPPOSITE.get(forward.verdict, Verdict.UNCHANGED)
+    assert backward.verdict is OPPOSITE.get(forward.verdict, Change.UNCHANGED)
 
 
 @settings(max_examples=40, deadline=None)

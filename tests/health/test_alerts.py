@@ -14,12 +14,12 @@ from harness.health import (
     AlertManager,
     AlertManagerConfig,
     AlertSeverity,
+    AlertThreshold,
     CallableCheck,
-    Direction,
+    Crossing,
     HealthMonitor,
     HealthStatus,
     MemorySink,
-    Threshold,
 )
 
 
@@ -102,7 +102,7 @@ def test_unsilence_ends_a_silence_early(alert_manager: AlertManager) -> None:
 
 def test_thresholds_above_fire_warning_then_critical_then_resolve(alert_manager: AlertManager) -> None:
     """Crossing warning fires WARNING, crossing critical escalates, going back resolves."""
-    alert_manager.add_threshold(Threshold(metric="error_rate", warning=0.05, critical=0.2))
+    alert_manager.add_threshold(AlertThreshold(metric="error_rate", warning=0.05, critical=0.2))
     received = collecting(alert_manager)
     alert_manager.observe("error_rate", 0.01)
     alert_manager.observe("error_rate", 0.07)
@@ -121,7 +121,7 @@ def test_thresholds_below_work_on_scores(virtual_clock: VirtualClock) -> None:
     """A BELOW threshold on the health score alerts from monitor reports."""
     manager = AlertManager(
         clock=virtual_clock,
-        thresholds=[Threshold(metric="score", warning=80, critical=40, direction=Direction.BELOW)],
+        thresholds=[AlertThreshold(metric="score", warning=80, critical=40, direction=Crossing.BELOW)],
     )
     monitor = HealthMonitor(clock=virtual_clock)
     state = {"db": HealthStatus.DEGRADED}
@@ -145,14 +145,14 @@ def test_thresholds_below_work_on_scores(virtual_clock: VirtualClock) -> None:
     [
         ({"metric": "x"}, "neither warning nor critical"),
         ({"metric": "x", "warning": 0.5, "critical": 0.1}, "swap them"),
-        ({"metric": "x", "warning": 10, "critical": 50, "direction": Direction.BELOW}, "swap them"),
+        ({"metric": "x", "warning": 10, "critical": 50, "direction": Crossing.BELOW}, "swap them"),
         ({"metric": "", "warning": 1}, "needs a metric"),
     ],
 )
 def test_inconsistent_thresholds_are_rejected(kwargs: dict[str, object], match: str) -> None:
     """Thresholds validate at construction."""
     with pytest.raises(InvalidConfig, match=match):
-        Threshold(**kwargs)  # type: ignore[arg-type]
+        AlertThreshold(**kwargs)  # type: ignore[arg-type]
 
 
 def test_bad_severity_lists_valid_values(alert_manager: AlertManager) -> None:
@@ -213,7 +213,7 @@ def test_pending_for_fires_only_after_a_sustained_breach(
     alert_manager: AlertManager, virtual_clock: VirtualClock
 ) -> None:
     """A breach shorter than pending_for never fires; one that lasts fires once it has lasted."""
-    alert_manager.add_threshold(Threshold(metric="lag", warning=10, pending_for=60.0))
+    alert_manager.add_threshold(AlertThreshold(metric="lag", warning=10, pending_for=60.0))
     received = collecting(alert_manager)
     alert_manager.observe("lag", 50)
     virtual_clock.advance(30.0)
@@ -227,7 +227,7 @@ def test_pending_for_fires_only_after_a_sustained_breach(
     alert_manager.observe("lag", 50)
     assert [(e.kind, e.at) for e in received] == [(AlertEventKind.FIRED, 120.0)]
     with pytest.raises(InvalidConfig, match="pending_for=-1"):
-        Threshold(metric="lag", warning=1, pending_for=-1)
+        AlertThreshold(metric="lag", warning=1, pending_for=-1)
 
 
 def test_alert_events_are_counted_in_the_sink(virtual_clock: VirtualClock) -> None:

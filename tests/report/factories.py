@@ -8,7 +8,7 @@ from harness.report import (
     DecisionReason,
     DecisionRecord,
     ExpectationResult,
-    FaultWindow,
+    FaultSpan,
     RunReport,
     SeriesPoint,
 )
@@ -66,7 +66,7 @@ def canary_report(*, seed: int = 7, passed: bool = False, scenario: str = "canar
             "v1": _series(rng, [100 - w for w in canary_weights], 0.05, 0.01),
             "v2": _series(rng, canary_weights, 0.08, 0.2),
         },
-        faults=[FaultWindow(start=15.0, end=35.0, target="redis", kind="latency")],
+        faults=[FaultSpan(start=15.0, end=35.0, target="redis", kind="latency")],
         decisions=[
             DecisionRecord(t=10.0, action="hold", weights={"v1": 95.0, "v2": 5.0}),
             DecisionRecord(t=20.0, action="increase", weights={"v1": 75.0, "v2": 25.0}),

@@ -9,7 +9,8 @@ import pytest
 
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
-from harness.resilience import EventKind, GiveUp, Jitter, Retry, RetryBudget, RetryConfig, RetryPolicy
+from harness.resilience import EventKind, GiveUp, Jitter, Retry, RetryBudget, RetryConfig
+from harness.resilience.retry import RetryPolicy
 from harness.seeding import Seeds
 
 

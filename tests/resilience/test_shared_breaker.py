@@ -20,8 +20,8 @@ from harness.resilience import (
     CircuitOpenError,
     CircuitState,
     SharedCircuitBreaker,
-    is_valid_sequence,
 )
+from harness.resilience.shared import is_valid_sequence
 from harness.seeding import Seeds
 from harness.storage import MemoryStorage, RedisStorage
 from harness.storage.base import Storage

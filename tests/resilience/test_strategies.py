@@ -11,13 +11,12 @@ import pytest
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig, UsageError
 from harness.resilience import (
-    Alternative,
     Bulkhead,
     BulkheadConfig,
     BulkheadFull,
     EventKind,
+    Fallback,
     FallbackChain,
-    Gcra,
     OperationTimeout,
     RateLimited,
     RateLimiter,
@@ -25,6 +24,7 @@ from harness.resilience import (
     SharedRateLimiter,
     Timeout,
 )
+from harness.resilience.ratelimit import Gcra
 from harness.storage import MemoryStorage, RedisStorage
 from tests.support import redis_url, requires_redis
 
@@ -298,9 +298,9 @@ def test_fallback_chain_order_and_predicates() -> None:
         return f"default-{x}"
 
     chain = FallbackChain(
-        Alternative(cache, when=(ConnectionError,)),
-        Alternative(lambda x: "never", when=(TimeoutError,)),
-        Alternative(default, when=lambda e: isinstance(e, KeyError)),
+        Fallback(cache, when=(ConnectionError,)),
+        Fallback(lambda x: "never", when=(TimeoutError,)),
+        Fallback(default, when=lambda e: isinstance(e, KeyError)),
     )
     events = []
     chain.add_listener(events.append)
@@ -312,7 +312,7 @@ def test_fallback_chain_order_and_predicates() -> None:
 
 def test_fallback_chain_reraises_when_nothing_applies() -> None:
     """If no alternative matches, the last failure propagates."""
-    chain = FallbackChain(Alternative(lambda: "x", when=(TimeoutError,)))
+    chain = FallbackChain(Fallback(lambda: "x", when=(TimeoutError,)))
 
     def primary() -> str:
         raise ValueError("bad input")

@@ -9,6 +9,7 @@ import pytest
 from harness import rollout
 from harness.errors import InvalidConfig
 from harness.rollout import Action, Decision, Reason, Verdict, VersionWindow, Window
+from harness.rollout.contract import parse_enum
 
 
 def test_all_is_sorted_and_resolves() -> None:
@@ -70,8 +71,8 @@ def test_window_lookup_and_metric_values() -> None:
 def test_parse_enum_lists_valid_values() -> None:
     """A bad enum value names the valid ones."""
     with pytest.raises(InvalidConfig, match="valid: continue, set_weight"):
-        rollout.parse_enum(Action, "go", field_name="action")
-    assert rollout.parse_enum(Action, "pause", field_name="action") is Action.PAUSE
+        parse_enum(Action, "go", field_name="action")
+    assert parse_enum(Action, "pause", field_name="action") is Action.PAUSE
 
 
 @pytest.mark.parametrize("module", ["harness.rollout", "harness.stats", "harness.slo"])

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from harness.errors import InvalidConfig
-from harness.rollout import Action, Exchange, Outcome, ShadowConfig, ShadowFlow, Window, flatten
+from harness.rollout import Action, Exchange, Outcome, ShadowConfig, ShadowFlow, Window
+from harness.rollout.shadow import flatten
 
 
 def _exchanges(rng: np.random.Generator, n: int, *, bug_rate: float = 0.0) -> list[Exchange]:

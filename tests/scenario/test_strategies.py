@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.errors import InvalidConfig
-from harness.scenario import FaultKind, load_scenario, parse_scenario, run_scenario
+from harness.scenario import ScenarioFaultKind, load_scenario, parse_scenario, run_scenario
 from harness.scenario.strategies import counterexample_on_failure, scenario_yaml, with_faults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,7 +33,9 @@ resilience: {dependency: redis, breaker_window: 20, breaker_minimum_calls: 10, f
 
 
 @settings(max_examples=10, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(with_faults(OUTAGE, targets=["redis"], kinds=[FaultKind.OUTAGE], max_duration=30, max_faults=2))
+@given(
+    with_faults(OUTAGE, targets=["redis"], kinds=[ScenarioFaultKind.OUTAGE], max_duration=30, max_faults=2)
+)
 def test_redis_outages_never_get_a_canary_promoted_while_users_see_errors(scenario: object) -> None:
     """The property from the issue: for any schedule of Redis outages up to 30 s, the canary never
     promotes while users see an error rate above 2% (the breaker and fallback absorb outages)."""
@@ -58,7 +60,12 @@ def test_a_failing_property_shrinks_to_a_minimal_timeline_written_as_a_scenario(
         suppress_health_check=[HealthCheck.too_slow],
     )
     @given(
-        with_faults(fragile, targets=["redis"], kinds=[FaultKind.OUTAGE, FaultKind.LATENCY], max_duration=20)
+        with_faults(
+            fragile,
+            targets=["redis"],
+            kinds=[ScenarioFaultKind.OUTAGE, ScenarioFaultKind.LATENCY],
+            max_duration=20,
+        )
     )
     def users_never_see_errors(scenario: object) -> None:
         with counterexample_on_failure(scenario, out):  # type: ignore[arg-type]
@@ -70,7 +77,7 @@ def test_a_failing_property_shrinks_to_a_minimal_timeline_written_as_a_scenario(
     minimal = load_scenario(out)
     assert len(minimal.faults) == 1
     (fault,) = minimal.faults
-    assert fault.kind is FaultKind.OUTAGE
+    assert fault.kind is ScenarioFaultKind.OUTAGE
     assert fault.at == 0.0
     assert fault.rate == 1.0
     assert run_scenario(minimal, seed=1).summary()["user_error_rate"] > 0.05

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from harness.errors import InvalidConfig
-from harness.stats import EffectSize, cles, cliffs_delta, effect_size, mean_ratio, quantile_ratio
+from harness.stats import EffectSize, effect_size
+from harness.stats.effects import cles, cliffs_delta, mean_ratio, quantile_ratio
 
 
 def test_effect_sizes_on_hand_computed_samples() -> None:

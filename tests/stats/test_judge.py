@@ -15,9 +15,9 @@ from harness.stats import (
     Direction,
     EffectSize,
     JudgeConfig,
-    JudgeVerdict,
     MetricConfig,
     NanStrategy,
+    Verdict,
     mann_whitney_judge,
 )
 
@@ -88,14 +88,14 @@ def test_score_groups_and_critical_metrics() -> None:
     }
     judge = CanaryJudge(_config(group_weights={"perf": 70, "errors": 30}))
     res = judge.judge(good, base)
-    assert res.verdict is JudgeVerdict.PASS
+    assert res.verdict is Verdict.PASS
     assert res.score == 100.0
     slow_cpu = dict(good, cpu=rng.normal(1.5, 0.1, 3000))
     res = judge.judge(slow_cpu, base)
     assert res.metric("cpu").classification is Classification.HIGH
     assert res.group_scores["perf"] == 50.0
     assert res.score == pytest.approx(0.7 * 50 + 0.3 * 100)
-    assert res.verdict is JudgeVerdict.FAIL
+    assert res.verdict is Verdict.FAIL
     bad_errors = dict(good, errors=Counts(90, 3000))
     res = judge.judge(bad_errors, base)
     assert res.metric("errors").classification is Classification.HIGH
@@ -104,7 +104,7 @@ def test_score_groups_and_critical_metrics() -> None:
 
 
 def test_marginal_and_nodata() -> None:
-    """Score between thresholds is MARGINAL; metrics without data are NODATA and excluded."""
+    """Score between thresholds is MARGINAL; metrics without data are NO_DATA and excluded."""
     rng = Seeds(4).numpy("judge/marginal")
     metrics = tuple(MetricConfig(name=f"m{i}") for i in range(4))
     judge = CanaryJudge(JudgeConfig(metrics=metrics, pass_threshold=90, marginal_threshold=70))
@@ -113,9 +113,9 @@ def test_marginal_and_nodata() -> None:
     cand["m3"] = rng.normal(13, 1, 400)
     res = judge.judge(cand, base)
     assert res.score == 75.0
-    assert res.verdict is JudgeVerdict.MARGINAL
+    assert res.verdict is Verdict.MARGINAL
     res = judge.judge({"m0": cand["m0"][:3]}, base)
-    assert res.verdict is JudgeVerdict.NODATA
+    assert res.verdict is Verdict.NO_DATA
     assert math.isnan(res.score)
     assert res.metric("m1").message == "no data for this metric"
     with pytest.raises(KeyError):

@@ -1,4 +1,4 @@
-"""Statistics read from resilience components' event streams, for health reports.
+"""Counters of resilience components' events (retries, give-ups, rejections), for health reports.
 
 A :class:`~harness.resilience.Retry` announces each retry and each give-up as an event but
 keeps no counts; :class:`EventCounter` listens and counts, so a ``HealthMonitor`` can put
