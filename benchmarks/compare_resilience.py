@@ -312,8 +312,10 @@ def _acatching(loop: asyncio.AbstractEventLoop, call: Callable[[], Awaitable[Any
 def correctness() -> None:
     """Print how many stampeding callers reach the function, and memory after 20,000 rejections."""
     td = timedelta(seconds=0.1)
-    print(f"\nhalf-open stampede: {STAMPEDE} concurrent callers right after the open time "
-          f"(ours admits half_open_calls={TRIAL_SLOTS})")
+    print(
+        f"\nhalf-open stampede: {STAMPEDE} concurrent callers right after the open time "
+        f"(ours admits half_open_calls={TRIAL_SLOTS})"
+    )
     threads: dict[str, Callable[[Callable[[], None]], Callable[[], Any]]] = {
         "ours": _ours(0.1),
         "pybreaker": pybreaker.CircuitBreaker(fail_max=5, reset_timeout=0.1),

@@ -1,6 +1,6 @@
 """A process that hammers one shared breaker on real Redis (run by test_shared_breaker.py).
 
-    python -m tests.resilience.shared_worker URL NAME OWNER SEED
+python -m tests.resilience.shared_worker URL NAME OWNER SEED
 """
 
 from __future__ import annotations
