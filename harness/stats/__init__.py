@@ -76,44 +76,19 @@ __all__ = [
     "u_test",
 ]
 
-_HOMES = {
-    **dict.fromkeys(("EffectSize", "effect_size"), "harness.stats.effects"),
-    **dict.fromkeys(("LatencyRecorder", "LatencySummary"), "harness.stats.histogram"),
-    **dict.fromkeys(
-        (
-            "CanaryJudge",
-            "Classification",
-            "Counts",
-            "Direction",
-            "JudgeConfig",
-            "JudgeResult",
-            "MetricConfig",
-            "MetricResult",
-            "NanStrategy",
-            "judge_metric",
-            "mann_whitney_judge",
-        ),
-        "harness.stats.judge",
-    ),
-    **dict.fromkeys(("ProportionMethod", "ProportionResult", "proportion_test"), "harness.stats.proportions"),
-    **dict.fromkeys(
-        (
-            "Alternative",
-            "MannWhitneyResult",
-            "RankMethod",
-            "UTest",
-            "hodges_lehmann",
-            "mann_whitney",
-            "u_test",
-        ),
-        "harness.stats.ranks",
-    ),
-    **dict.fromkeys(("SequentialConfig", "SequentialTest"), "harness.stats.sequential"),
-    **dict.fromkeys(
-        ("Shift", "median_interval_from_summary", "paired_hodges_lehmann"), "harness.stats.shifts"
-    ),
-    "Verdict": "harness.stats.verdict",
+_MODULES = {
+    "harness.stats.effects": "EffectSize effect_size",
+    "harness.stats.histogram": "LatencyRecorder LatencySummary",
+    "harness.stats.judge": "CanaryJudge Classification Counts Direction JudgeConfig JudgeResult "
+    "MetricConfig MetricResult NanStrategy judge_metric mann_whitney_judge",
+    "harness.stats.proportions": "ProportionMethod ProportionResult proportion_test",
+    "harness.stats.ranks": "Alternative MannWhitneyResult RankMethod UTest hodges_lehmann mann_whitney "
+    "u_test",
+    "harness.stats.sequential": "SequentialConfig SequentialTest",
+    "harness.stats.shifts": "Shift median_interval_from_summary paired_hodges_lehmann",
+    "harness.stats.verdict": "Verdict",
 }
+_HOMES = {name: module for module, names in _MODULES.items() for name in names.split()}
 
 _RENAMED = {
     "JudgeVerdict": Renamed("harness.stats", "Verdict", "use harness.stats.Verdict (NODATA is now NO_DATA)"),
