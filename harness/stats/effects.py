@@ -8,7 +8,7 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from harness.errors import InvalidConfig
+from harness._checks import within
 
 __all__ = ["EffectSize", "cles", "cliffs_delta", "effect_size", "mean_ratio", "quantile_ratio"]
 
@@ -39,8 +39,7 @@ def mean_ratio(x: FloatArray, y: FloatArray) -> float:
 
 def quantile_ratio(x: FloatArray, y: FloatArray, q: float) -> float:
     """quantile(x, q) / quantile(y, q) for q in [0, 1]."""
-    if not 0.0 <= q <= 1.0:
-        raise InvalidConfig(f"q={q!r} must be in [0, 1] (0.95 for p95).", field="q", value=q)
+    within("q", q, "[0, 1]", "0.95 for p95", what="a quantile")
     return _ratio(float(np.quantile(x, q)), float(np.quantile(y, q)))
 
 

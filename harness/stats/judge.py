@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from harness._checks import one_of
+from harness._checks import Interval, integer, invalid, non_negative, one_of, within
 from harness.errors import InvalidConfig
 from harness.stats.effects import EffectSize, effect_size
 from harness.stats.proportions import proportion_test
@@ -129,24 +129,20 @@ class MetricConfig:
 
     def __post_init__(self) -> None:
         if not self.name:
-            raise InvalidConfig("metric name must be a non-empty string.", field="name", value=self.name)
+            raise invalid("name", self.name, "a non-empty string", "name the metric, e.g. 'latency'")
         for attr, kind in (("direction", Direction), ("effect", EffectSize), ("nan_strategy", NanStrategy)):
             value = one_of(f"{self.name}.{attr}", getattr(self, attr), kind)
             object.__setattr__(self, attr, value)
         _check_effect_limits(self.name, self.effect, self.allowed_increase, self.allowed_decrease)
-        if self.outlier_iqr is not None and not self.outlier_iqr > 0:
-            raise InvalidConfig(
-                f"metric {self.name!r}: outlier_iqr={self.outlier_iqr!r} must be > 0 "
-                "(1.5 or 3.0 are usual) or None.",
-                field="outlier_iqr",
-                value=self.outlier_iqr,
-            )
-        if self.min_samples < 1:
-            raise InvalidConfig(
-                f"metric {self.name!r}: min_samples={self.min_samples!r} must be >= 1.",
-                field="min_samples",
-                value=self.min_samples,
-            )
+        if self.outlier_iqr is not None:
+            fix = f"1.5 or 3.0 are usual, or None (metric {self.name!r})"
+            within("outlier_iqr", self.outlier_iqr, "(0, inf]", fix)
+        integer(
+            "min_samples",
+            self.min_samples,
+            f"samples per side before metric {self.name!r} is judged",
+            at_least=1,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,17 +170,22 @@ class JudgeConfig:
                 field="metrics",
                 value=dupes,
             )
-        if not 0.0 < self.alpha < 0.5:
-            raise InvalidConfig(
-                f"alpha={self.alpha!r} must be in (0, 0.5), e.g. 0.05.", field="alpha", value=self.alpha
-            )
-        if not 0.0 <= self.marginal_threshold <= self.pass_threshold <= 100.0:
-            raise InvalidConfig(
-                f"marginal_threshold={self.marginal_threshold!r}, pass_threshold={self.pass_threshold!r}: "
-                "need 0 <= marginal_threshold <= pass_threshold <= 100.",
-                field="pass_threshold",
-                value=self.pass_threshold,
-            )
+        within("alpha", self.alpha, "(0, 0.5)", "e.g. 0.05")
+        within(
+            "pass_threshold",
+            self.pass_threshold,
+            "[0, 100]",
+            "the score a canary needs to pass",
+            what="a score",
+        )
+        fix = "a score at or above it is MARGINAL rather than FAIL"
+        within(
+            "marginal_threshold",
+            self.marginal_threshold,
+            Interval(0.0, self.pass_threshold, False, False),
+            fix,
+            what="a score",
+        )
         self._check_groups()
 
     def _check_groups(self) -> None:
@@ -196,11 +197,8 @@ class JudgeConfig:
                 field="group_weights",
                 value=unknown,
             )
-        bad = {g: w for g, w in self.group_weights.items() if not (w >= 0 and math.isfinite(w))}
-        if bad:
-            raise InvalidConfig(
-                f"group_weights {bad} must be finite and >= 0.", field="group_weights", value=bad
-            )
+        for group, weight in self.group_weights.items():
+            non_negative(f"group_weights[{group!r}]", weight, "a group's share of the score")
         object.__setattr__(self, "group_weights", MappingProxyType(dict(self.group_weights)))
 
     def weight(self, group: str) -> float:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.errors import InvalidConfig
+from harness._checks import integer, positive, within
 
 __all__ = ["SequentialConfig", "SequentialTest"]
 
@@ -36,26 +36,11 @@ class SequentialConfig:
     min_samples: int = 30
 
     def __post_init__(self) -> None:
-        if not 0.0 < self.alpha < 1.0:
-            raise InvalidConfig(
-                f"alpha={self.alpha!r} must be in (0, 1), e.g. 0.05.", field="alpha", value=self.alpha
-            )
-        if self.tau is not None and not self.tau > 0:
-            raise InvalidConfig(
-                f"tau={self.tau!r} must be > 0, or None to derive it from the baseline.",
-                field="tau",
-                value=self.tau,
-            )
-        if not self.relative_tau > 0:
-            raise InvalidConfig(
-                f"relative_tau={self.relative_tau!r} must be > 0.",
-                field="relative_tau",
-                value=self.relative_tau,
-            )
-        if self.min_samples < 2:
-            raise InvalidConfig(
-                f"min_samples={self.min_samples!r} must be >= 2.", field="min_samples", value=self.min_samples
-            )
+        within("alpha", self.alpha, "(0, 1)", "e.g. 0.05")
+        if self.tau is not None:
+            positive("tau", self.tau, "or None to derive it from the baseline")
+        positive("relative_tau", self.relative_tau, "the mixing scale relative to the baseline spread")
+        integer("min_samples", self.min_samples, "samples per arm before the test may stop", at_least=2)
 
 
 class _Arm:
