@@ -97,7 +97,7 @@ class DecisionReason(_Model):
 
     @field_validator("value", "threshold")
     @classmethod
-    def _finite(cls, value: float | None) -> float | None:
+    def _none_if_not_finite(cls, value: float | None) -> float | None:
         return _finite_or_none(value)
 
 
