@@ -29,6 +29,7 @@ from typing import Any
 
 import yaml
 
+from harness._checks import integer, within
 from harness.atomic import write_atomic
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
@@ -137,8 +138,7 @@ class ConfigStore:
         validators: Mapping[str, Validator | Iterable[Validator]] | None = None,
         max_versions: int = 50,
     ) -> None:
-        if isinstance(max_versions, bool) or max_versions < 1:
-            raise InvalidConfig(f"max_versions={max_versions!r} must be an integer >= 1.", value=max_versions)
+        integer("max_versions", max_versions, "versions kept for rollback", at_least=1)
         self._lock = threading.RLock()
         self._layers: dict[ConfigSource, dict[str, JSONValue]] = {s: {} for s in ConfigSource}
         self._values: dict[str, JSONValue] = {}
@@ -348,12 +348,7 @@ class ConfigStore:
         validation is logged and skipped (the previous values stay); an unchanged key makes no
         new version.
         """
-        if isinstance(interval, bool) or not interval > 0:
-            raise InvalidConfig(
-                f"interval={interval!r} must be a positive number of seconds, e.g. 5.0.",
-                field="interval",
-                value=interval,
-            )
+        within("interval", interval, "(0, inf]", "e.g. 5.0", unit="seconds")
         sleeper: Clock = clock if clock is not None else SystemClock()
         while True:
             try:
