@@ -28,7 +28,6 @@ import numbers
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
 from typing import Any, TypeVar, cast
 
 from harness.errors import InvalidConfig
@@ -51,6 +50,7 @@ __all__ = [
 E = TypeVar("E", bound=Enum)
 T = TypeVar("T")
 
+_PARSED: dict[str, Interval] = {}
 _INTERVAL = re.compile(r"^\s*([(\[])\s*(\S+?)\s*,\s*(\S+?)\s*([)\]])\s*$")
 
 
@@ -73,14 +73,16 @@ class Interval:
     high_open: bool
 
     @staticmethod
-    @lru_cache(maxsize=256)
     def parse(text: str) -> Interval:
         """``"(0, 1]"``, ``"[0, inf)"``, ``"(-inf, 0]"``: brackets are closed ends, parentheses open."""
         match = _INTERVAL.match(text)
         if match is None:
             raise invalid("interval", text, "written like '(0, 1]' or '[1, inf)'")
         opening, low, high, closing = match.groups()
-        return Interval(float(low), float(high), opening == "(", closing == ")")
+        parsed = Interval(float(low), float(high), opening == "(", closing == ")")
+        if len(_PARSED) < 256:  # the intervals written in the code; a handful
+            _PARSED[text] = parsed
+        return parsed
 
     def __contains__(self, value: float) -> bool:
         above = self.low < value if self.low_open else self.low <= value
@@ -167,7 +169,7 @@ def within(
     ``what`` names the quantity in the message (``a fraction in (0, 1]``); ``""`` leaves the
     bare comparison (``rate=-5 must be > 0``).
     """
-    bounds = Interval.parse(interval) if isinstance(interval, str) else interval
+    bounds = interval if isinstance(interval, Interval) else _PARSED.get(interval) or Interval.parse(interval)
     x = _as_real(value)
     if x is None or x not in bounds:
         raise invalid(field, value, _measure(f"{what} {bounds.describe()}".strip(), unit), fix)
@@ -186,9 +188,12 @@ def integer(
     field: str, value: object, fix: str = "", *, at_least: int | None = None, at_most: int | None = None
 ) -> int:
     """An integer (not a bool) in ``[at_least, at_most]``; either bound may be left open."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+    if type(value) is int:
+        n = value
+    elif isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise invalid(field, value, _integer_rule(at_least, at_most), fix)
-    n = int(value)
+    else:
+        n = int(value)
     if (at_least is not None and n < at_least) or (at_most is not None and n > at_most):
         raise invalid(field, value, _integer_rule(at_least, at_most), fix)
     return n

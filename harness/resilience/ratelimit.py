@@ -103,7 +103,10 @@ def _bad_config(config: object) -> None:
 
 
 def _check_cost(cost: int, burst: int) -> None:
-    integer("cost", cost, f"burst={burst}: a larger cost could never be admitted", at_least=1, at_most=burst)
+    if type(cost) is not int or not 1 <= cost <= burst:  # per call: the check below only words the error
+        integer(
+            "cost", cost, f"burst={burst}: a larger cost could never be admitted", at_least=1, at_most=burst
+        )
 
 
 class RateLimiter(EventSource):

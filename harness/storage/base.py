@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any, Protocol, runtime_checkable
 
 from harness._checks import invalid, positive
@@ -45,7 +46,7 @@ def validate_key(key: str) -> str:
 
 def validate_ttl(ttl: float | None) -> float | None:
     """Reject expiries that are not positive numbers of seconds."""
-    if ttl is not None:
+    if ttl is not None and not 0 < ttl < math.inf:  # per call: the check below only words the error
         positive("ttl", ttl, "pass None for no expiry", unit="seconds")
     return ttl
 
