@@ -91,12 +91,12 @@ def main() -> None:
         ("callable: minimal handler", CALLABLE.format(target="bench_scenario:minimal"), 50_000),
         (
             "callable: sample service (sync)",
-            CALLABLE.format(target="fixtures.scenario_versions:good"),
+            CALLABLE.format(target="harness.examples.scenario_versions:good"),
             50_000,
         ),
         (
             "callable: sample service (async)",
-            CALLABLE.format(target="fixtures.scenario_versions:good_async"),
+            CALLABLE.format(target="harness.examples.scenario_versions:good_async"),
             50_000,
         ),
     ]

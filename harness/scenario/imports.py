@@ -17,7 +17,7 @@ def resolve_callable(target: str) -> Callable[..., Any]:
     """Import ``"package.module:attr"``; a clear ``InvalidConfig`` when it is missing.
 
     As uvicorn does for apps, the current directory is importable, so a project's own modules
-    (``fixtures.service:make``) resolve when ``harness run`` is started from its root.
+    (``myproject.service:make``) resolve when ``harness run`` is started from its root.
     """
     module_name, _, attr = target.partition(":")
     cwd = os.getcwd()

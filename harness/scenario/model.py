@@ -220,7 +220,7 @@ class VersionSpec(_Spec):
 class RequestKind(_Spec):
     """One kind of request in the traffic mix.
 
-    ``payload`` names a polyfactory factory (``"fixtures.factories:CheckoutRequestFactory"``)
+    ``payload`` names a polyfactory factory (``"harness.examples.factories:CheckoutRequestFactory"``)
     whose ``build()`` makes each request's payload, seeded from the run. ``latency_factor``
     scales a model version's latency for this kind (a search costs more than a ping).
     """

@@ -65,6 +65,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("harness.runtime",)),
     ("scenarios", ("harness.scenario",)),
     ("outputs", ("harness.gate", "harness.report", "harness.swarm")),
+    ("examples", ("harness.examples",)),
     (
         "edges",
         (

@@ -11,9 +11,9 @@ import pytest
 
 @pytest.fixture(scope="module")
 def sample_server() -> Iterator[str]:
-    """Base URL of ``python -m fixtures.sample_service`` on 127.0.0.1 (stopped at module end)."""
+    """Base URL of ``python -m harness.examples.sample_service`` on 127.0.0.1 (stopped at module end)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fixtures.sample_service", "--port", "0", "--seed", "7"],
+        [sys.executable, "-m", "harness.examples.sample_service", "--port", "0", "--seed", "7"],
         stdout=subprocess.PIPE,
         text=True,
     )

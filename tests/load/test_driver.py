@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fixtures.sample_service import SampleService
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
+from harness.examples.sample_service import SampleService
 from harness.load import (
     ArrivalProcess,
     CallableTarget,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fixtures.sample_service import Freeze, serve
 from harness.clock import SystemClock
+from harness.examples.sample_service import Freeze, serve
 from harness.load import (
     ConstantArrival,
     DiurnalLoad,

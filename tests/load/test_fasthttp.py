@@ -8,8 +8,8 @@ import random
 import pytest
 from aiohttp import web
 
-from fixtures.sample_service import serve
 from harness.errors import InvalidConfig
+from harness.examples.sample_service import serve
 from harness.load import ConstantArrival, DriverConfig, FastHttpTarget, OpenModelDriver, RemoteTargetRefused
 
 

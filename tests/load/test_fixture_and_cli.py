@@ -26,7 +26,7 @@ def _isort_key(name: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize(
-    "module", ["harness.load", "fixtures.sample_service", "harness.pytest_fixtures.load"]
+    "module", ["harness.load", "harness.examples.sample_service", "harness.pytest_fixtures.load"]
 )
 def test_all_is_sorted_and_every_name_resolves(module: str) -> None:
     """__all__ is sorted (ruff's order) and complete."""

@@ -83,7 +83,7 @@ name: callables
 description: the sample service's slow version on virtual time
 duration: 2m
 versions:
-  v1: {callable: {target: "fixtures.scenario_versions:slow"}}
+  v1: {callable: {target: "harness.examples.scenario_versions:slow"}}
 traffic: {rate: 50}
 """
     )
@@ -150,8 +150,8 @@ versions:
 traffic:
   rate: 100
   mix:
-    - {name: checkout, weight: 3, payload: "fixtures.factories:CheckoutRequestFactory"}
-    - {name: browse, weight: 1, payload: "fixtures.factories:BrowseRequestFactory"}
+    - {name: checkout, weight: 3, payload: "harness.examples.factories:CheckoutRequestFactory"}
+    - {name: browse, weight: 1, payload: "harness.examples.factories:BrowseRequestFactory"}
 """
     run_scenario(parse_scenario(text), seed=4)
     first = list(echo_version.SEEN)
@@ -185,7 +185,7 @@ traffic:
 def test_a_payload_that_is_not_a_factory_is_a_usage_error() -> None:
     sc = parse_scenario(
         "name: m\ndescription: d\nduration: 10s\nversions:\n  v1: {model: {}}\n"
-        "traffic: {mix: [{name: a, payload: 'fixtures.factories:CheckoutRequest'}]}\n"
+        "traffic: {mix: [{name: a, payload: 'harness.examples.factories:CheckoutRequest'}]}\n"
     )
     with pytest.raises(InvalidConfig, match="not a polyfactory factory"):
         run_scenario(sc)

@@ -28,7 +28,7 @@ def test_bundled_live_scenarios_pass_against_the_sample_service(name: str) -> No
 def sample_http() -> Iterator[str]:
     """The sample service as a separate process on a free 127.0.0.1 port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fixtures.sample_service", "--port", "0", "--seed", "1"],
+        [sys.executable, "-m", "harness.examples.sample_service", "--port", "0", "--seed", "1"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,

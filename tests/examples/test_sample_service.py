@@ -9,7 +9,9 @@ import sys
 import aiohttp
 import pytest
 
-from fixtures.sample_service import (
+from harness.clock import VirtualClock
+from harness.errors import InvalidConfig
+from harness.examples.sample_service import (
     VERSIONS,
     CheckoutError,
     Freeze,
@@ -19,8 +21,6 @@ from fixtures.sample_service import (
     price_of,
     serve,
 )
-from harness.clock import VirtualClock
-from harness.errors import InvalidConfig
 
 
 def _outcomes(version: str, seed: int, n: int = 4000) -> list:  # type: ignore[type-arg]
@@ -154,9 +154,9 @@ async def test_http_app_serves_every_version() -> None:
 
 
 def test_module_entry_point_prints_its_url() -> None:
-    """python -m fixtures.sample_service --port 0 prints the bound URL, then serves it."""
+    """python -m harness.examples.sample_service --port 0 prints the bound URL, then serves it."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fixtures.sample_service", "--port", "0", "--version", "slow"],
+        [sys.executable, "-m", "harness.examples.sample_service", "--port", "0", "--version", "slow"],
         stdout=subprocess.PIPE,
         text=True,
     )
