@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec
+from typing import Any, ParamSpec, TypeVar, overload
 
-__all__ = ["decorate"]
+__all__ = ["Decorating", "decorate"]
 
 P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def decorate(
@@ -31,3 +32,19 @@ def decorate(
         return call(fn, *args, **kwargs)
 
     return wrapper
+
+
+class Decorating:
+    """Mixin for a strategy with ``call`` and ``acall``: the instance is also a decorator."""
+
+    call: Callable[..., Any]
+    acall: Callable[..., Awaitable[Any]]
+
+    @overload
+    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
+    @overload
+    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
+
+    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
+        """Decorate a function or coroutine function so every call goes through the strategy."""
+        return decorate(fn, self.call, self.acall)

@@ -14,11 +14,11 @@ import threading
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import ParamSpec, TypeVar
 
 from harness._checks import integer, invalid, within
 from harness.clock import Clock, SystemClock
-from harness.resilience._decorate import decorate
+from harness.resilience._decorate import Decorating
 from harness.resilience.errors import BulkheadFull
 from harness.resilience.events import EventKind, EventSource, Listener
 
@@ -83,7 +83,7 @@ def _resolve(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-class Bulkhead(EventSource):
+class Bulkhead(Decorating, EventSource):
     """Limits concurrency for sync and async callers; rejects with :class:`BulkheadFull`."""
 
     __slots__ = ("_active", "_cfg", "_listeners", "_lock", "_waiters", "clock", "name", "rejected")
@@ -155,17 +155,23 @@ class Bulkhead(EventSource):
                 return
         waiter.wake()
 
-    def acquire(self) -> None:
-        """Take a slot for a synchronous caller, waiting up to ``wait_timeout`` (real time)."""
-        can_wait = self._cfg.max_waiting > 0
-        waiter = _Waiter(threading.Event(), None) if can_wait else None
+    def _enter(self, waiter: _Waiter | None) -> _Waiter | None:
+        """Take a free slot (None) or queue ``waiter`` (returned); reject when neither is possible."""
         with self._lock:
             got = self._try_enter(waiter)
         if got is True:
-            return
+            return None
         if got is False:
             self._reject(0.0)
         assert waiter is not None
+        return waiter
+
+    def acquire(self) -> None:
+        """Take a slot for a synchronous caller, waiting up to ``wait_timeout`` (real time)."""
+        can_wait = self._cfg.max_waiting > 0
+        waiter = self._enter(_Waiter(threading.Event(), None) if can_wait else None)
+        if waiter is None:
+            return
         assert waiter.event is not None
         waiter.event.wait(self._cfg.wait_timeout)
         self._give_up(waiter, self._cfg.wait_timeout)
@@ -173,14 +179,9 @@ class Bulkhead(EventSource):
     async def aacquire(self) -> None:
         """Take a slot for a task, waiting up to ``wait_timeout`` of loop time."""
         can_wait = self._cfg.max_waiting > 0
-        waiter = _Waiter(None, asyncio.get_running_loop().create_future()) if can_wait else None
-        with self._lock:
-            got = self._try_enter(waiter)
-        if got is True:
+        waiter = self._enter(_Waiter(None, asyncio.get_running_loop().create_future()) if can_wait else None)
+        if waiter is None:
             return
-        if got is False:
-            self._reject(0.0)
-        assert waiter is not None
         assert waiter.future is not None
         try:
             async with asyncio.timeout(self._cfg.wait_timeout):
@@ -211,12 +212,3 @@ class Bulkhead(EventSource):
             return await fn(*args, **kwargs)
         finally:
             self.release()
-
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a function or coroutine function."""
-        return decorate(fn, self.call, self.acall)

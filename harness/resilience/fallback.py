@@ -17,14 +17,14 @@ import threading
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, TypeVar, cast
 
 from harness._checks import invalid
 from harness.clock import Clock, SystemClock
 from harness.conditions import Condition, parse_condition
 from harness.errors import InvalidConfig, StorageUnavailable
 from harness.resilience._checks import ExceptionMatcher, check_matcher, matches
-from harness.resilience._decorate import decorate
+from harness.resilience._decorate import Decorating
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.storage import Storage
 
@@ -55,7 +55,7 @@ class Fallback:
         check_matcher("when", self.when)
 
 
-class FallbackChain(EventSource):
+class FallbackChain(Decorating, EventSource):
     """Primary first, then the alternatives in order; the last failure propagates if none applies.
 
     An alternative is tried only if the failure just before it matches its ``when``; its own
@@ -78,16 +78,27 @@ class FallbackChain(EventSource):
         self.clock: Clock = clock if clock is not None else SystemClock()
         self._listeners: list[Listener] = []
 
-    def _served(self, index: int, failure: BaseException) -> None:
+    def _served(self, index: int, failure: BaseException, result: Any) -> Any:
         data = {"index": index, "failure": repr(failure)}
         self._emit(EventKind.FALLBACK, self.name, self.clock.now(), data)
+        return result
 
     def call(self, fn: Callable[P, R], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """``fn(*args, **kwargs)``, or the first applicable alternative's result."""
         try:
             return fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001 - matched against each alternative, re-raised if none applies
-            failure: Exception = exc
+            return cast(R, self._rescue(exc, args, kwargs))
+
+    async def acall(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
+        """Async ``call``; alternatives may be sync or async."""
+        try:
+            return await fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - matched against each alternative, re-raised if none applies
+            return cast(R, await self._arescue(exc, args, kwargs))
+
+    def _rescue(self, failure: Exception, args: Any, kwargs: Any) -> Any:
+        """The first applicable alternative's result; the last failure if none serves."""
         for index, alt in enumerate(self.alternatives):
             if not matches(alt.when, failure):
                 continue
@@ -96,16 +107,11 @@ class FallbackChain(EventSource):
             except Exception as exc:  # noqa: BLE001 - the next alternative is matched against it
                 failure = exc
                 continue
-            self._served(index, failure)
-            return cast(R, result)
+            return self._served(index, failure, result)
         raise failure
 
-    async def acall(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
-        """Async ``call``; alternatives may be sync or async."""
-        try:
-            return await fn(*args, **kwargs)
-        except Exception as exc:  # noqa: BLE001 - matched against each alternative, re-raised if none applies
-            failure: Exception = exc
+    async def _arescue(self, failure: Exception, args: Any, kwargs: Any) -> Any:
+        """``_rescue`` awaiting the alternatives that return an awaitable."""
         for index, alt in enumerate(self.alternatives):
             if not matches(alt.when, failure):
                 continue
@@ -116,18 +122,8 @@ class FallbackChain(EventSource):
             except Exception as exc:  # noqa: BLE001 - the next alternative is matched against it
                 failure = exc
                 continue
-            self._served(index, failure)
-            return cast(R, result)
+            return self._served(index, failure, result)
         raise failure
-
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate the primary."""
-        return decorate(fn, self.call, self.acall)
 
 
 class FallbackMode(enum.IntEnum):

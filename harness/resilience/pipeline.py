@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import Any, ParamSpec, Protocol, TypeVar, cast, overload, runtime_checkable
+from typing import Any, ParamSpec, Protocol, TypeVar, cast, runtime_checkable
 
 from harness.errors import InvalidConfig
-from harness.resilience._decorate import decorate
+from harness.resilience._decorate import Decorating
 from harness.resilience.events import EventKind, EventSource, Listener, ResilienceEvent
 
 __all__ = ["Pipeline", "Strategy"]
@@ -44,7 +44,7 @@ class Strategy(Protocol):
         ...
 
 
-class Pipeline(EventSource):
+class Pipeline(Decorating, EventSource):
     """Compose ``strategies`` (outermost first) into one sync/async wrapper with one event stream."""
 
     def __init__(self, *strategies: Strategy, name: str = "pipeline") -> None:
@@ -90,12 +90,3 @@ class Pipeline(EventSource):
         for s in reversed(self.strategies):
             inner = functools.partial(s.acall, inner)
         return cast(R, await inner())
-
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a function or coroutine function."""
-        return decorate(fn, self.call, self.acall)

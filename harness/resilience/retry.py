@@ -16,13 +16,13 @@ import random
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar, cast, overload
+from typing import Any, ParamSpec, TypeVar, cast
 
 from harness._checks import integer, invalid, member_of, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.resilience._checks import ExceptionMatcher, check_matcher, matches
-from harness.resilience._decorate import decorate
+from harness.resilience._decorate import Decorating
 from harness.resilience.events import EventKind, EventSource, Listener
 
 __all__ = ["GiveUp", "Jitter", "Retry", "RetryBudget", "RetryConfig", "RetryPolicy"]
@@ -192,7 +192,7 @@ class RetryBudget:
             return sum(self._calls), sum(self._retries)
 
 
-class Retry(EventSource):
+class Retry(Decorating, EventSource):
     """Retries a sync or async callable per a :class:`RetryConfig`, on an injected clock.
 
     When attempts, the deadline or the budget run out, the last exception is re-raised (or the
@@ -339,12 +339,3 @@ class Retry(EventSource):
                 return cast(R, result)
             await self.clock.sleep(plan)
             attempt, previous = attempt + 1, plan
-
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a function or coroutine function so every call is retried."""
-        return decorate(fn, self.call, self.acall)
