@@ -599,8 +599,7 @@ class CircuitBreaker(BreakerCore, EventSource):
 
     async def acall(self, fn: Callable[P, Awaitable[R]], /, *args: P.args, **kwargs: P.kwargs) -> R:
         """Await ``fn(*args, **kwargs)`` through the breaker (cancellation frees a trial slot)."""
-        # Deliberate inlined fast path (closed, no listeners): the same lines in call, acall and
-        # both decorator wrappers, so a call costs one frame. Change all four together.
+        # Deliberate inlined fast path: see ``call``.
         if self._hot:
             gen = self._gen
             try:
