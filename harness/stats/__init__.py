@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from harness._lazy import Renamed, lazy_exports
 
 if TYPE_CHECKING:
+    from harness.stats.binomial import RateInterval, clopper_pearson_interval, exceeds_rate, wilson_interval
     from harness.stats.effects import EffectSize, effect_size
     from harness.stats.histogram import LatencyRecorder, LatencySummary
     from harness.stats.judge import (
@@ -60,12 +61,15 @@ __all__ = [
     "ProportionMethod",
     "ProportionResult",
     "RankMethod",
+    "RateInterval",
     "SequentialConfig",
     "SequentialTest",
     "Shift",
     "UTest",
     "Verdict",
+    "clopper_pearson_interval",
     "effect_size",
+    "exceeds_rate",
     "hodges_lehmann",
     "judge_metric",
     "mann_whitney",
@@ -74,9 +78,11 @@ __all__ = [
     "paired_hodges_lehmann",
     "proportion_test",
     "u_test",
+    "wilson_interval",
 ]
 
 _MODULES = {
+    "harness.stats.binomial": "RateInterval clopper_pearson_interval exceeds_rate wilson_interval",
     "harness.stats.effects": "EffectSize effect_size",
     "harness.stats.histogram": "LatencyRecorder LatencySummary",
     "harness.stats.judge": "CanaryJudge Classification Counts Direction JudgeConfig JudgeResult "

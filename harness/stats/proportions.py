@@ -11,11 +11,12 @@ import enum
 import math
 from dataclasses import dataclass
 
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtr
 from scipy.stats import fisher_exact
 
 from harness._checks import one_of
 from harness.errors import InvalidConfig
+from harness.stats.binomial import wilson_interval
 from harness.stats.ranks import Alternative
 from harness.stats.shifts import check_confidence
 
@@ -60,21 +61,10 @@ def _check_counts(errors: int, total: int, name: str) -> None:
         )
 
 
-def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
-    if n == 0:
-        return 0.0, 1.0
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def _newcombe(kx: int, nx: int, ky: int, ny: int, confidence: float) -> tuple[float, float]:
-    z = float(ndtri(1 - (1 - confidence) / 2))
     px, py = kx / nx, ky / ny
-    lx, ux = _wilson(kx, nx, z)
-    ly, uy = _wilson(ky, ny, z)
+    x, y = wilson_interval(kx, nx, confidence=confidence), wilson_interval(ky, ny, confidence=confidence)
+    lx, ux, ly, uy = x.low, x.high, y.low, y.high
     d = px - py
     return d - math.sqrt((px - lx) ** 2 + (uy - py) ** 2), d + math.sqrt((ux - px) ** 2 + (py - ly) ** 2)
 
