@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TextIO
 
-__all__ = ["write_atomic"]
+__all__ = ["open_atomic", "write_atomic"]
 
 
 def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
@@ -35,6 +37,32 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
         raise
     _fsync_dir(target.parent)
     return target
+
+
+@contextlib.contextmanager
+def open_atomic(path: str | os.PathLike[str]) -> Iterator[TextIO]:
+    """A text file to write line by line that appears at ``path`` whole, when the block ends.
+
+    For output streamed as it is produced (a swarm's runs): lines go to a temporary file in the
+    same folder; when the block exits normally it is fsynced and renamed over ``path``; when it
+    raises, the temporary file is removed and ``path`` is untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    mode = _mode_for(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(target.parent)
 
 
 def _mode_for(target: Path) -> int:

@@ -62,6 +62,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.cli.proxy",
     "harness.cli.health",
     "harness.cli.versions",
+    "harness.cli.swarm",
 )
 
 

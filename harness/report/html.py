@@ -14,7 +14,7 @@ from harness.report.markdown import format_value
 from harness.report.model import DecisionRecord, RunReport, SeriesPoint
 from harness.report.svg import Band, Chart, Line, Marker, render_chart
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "render_page", "render_table"]
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'"
 """The page's Content-Security-Policy: nothing may be fetched."""
@@ -139,7 +139,8 @@ def _charts(report: RunReport) -> str:
     return "".join(render_chart(c) for c in charts)
 
 
-def _table(headers: list[str], rows: list[tuple[list[str], bool]]) -> str:
+def render_table(headers: list[str], rows: list[tuple[list[str], bool]]) -> str:
+    """An HTML table; each row is its cells and whether it is highlighted as failed."""
     head = "".join(f"<th>{escape(h)}</th>" for h in headers)
     body = "".join(
         f"<tr{' class=failed' if failed else ''}>" + "".join(f"<td>{escape(c)}</td>" for c in cells) + "</tr>"
@@ -164,7 +165,7 @@ def _expectations_table(report: RunReport) -> str:
         )
         for e in report.expectations
     ]
-    return _table(["expectation", "result", "observed", "limit", "detail"], rows)
+    return render_table(["expectation", "result", "observed", "limit", "detail"], rows)
 
 
 def _decisions_table(report: RunReport) -> str:
@@ -175,21 +176,21 @@ def _decisions_table(report: RunReport) -> str:
           "\n".join(_decision_title(d).splitlines()[1:])], False)
         for d in report.decisions
     ]  # fmt: skip
-    return "<h2>Decisions</h2>" + _table(["t (s)", "action", "weights", "reasons"], rows)
+    return "<h2>Decisions</h2>" + render_table(["t (s)", "action", "weights", "reasons"], rows)
 
 
 def _faults_table(report: RunReport) -> str:
     if not report.faults:
         return ""
     rows = [([f"{f.start:g}", f"{f.end:g}", f.target, f.kind], False) for f in report.faults]
-    return "<h2>Fault windows</h2>" + _table(["start (s)", "end (s)", "target", "kind"], rows)
+    return "<h2>Fault windows</h2>" + render_table(["start (s)", "end (s)", "target", "kind"], rows)
 
 
 def _summary_table(report: RunReport) -> str:
     if not report.summary:
         return ""
     rows = [([k, format_value(v)], False) for k, v in sorted(report.summary.items())]
-    return "<h2>Summary metrics</h2>" + _table(["metric", "value"], rows)
+    return "<h2>Summary metrics</h2>" + render_table(["metric", "value"], rows)
 
 
 def _header(report: RunReport) -> str:
@@ -225,10 +226,15 @@ def render_html(report: RunReport) -> str:
         + _expectations_table(report)
         + _summary_table(report)
     )
+    return render_page(f"{report.scenario}: chaos-harness report", body)
+
+
+def render_page(title: str, body: str) -> str:
+    """A complete self-contained HTML document: the report's style, ``title`` and ``body`` (HTML)."""
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(report.scenario)}: chaos-harness report</title><style>{_CSS}</style></head>"
+        f"<title>{escape(title)}</title><style>{_CSS}</style></head>"
         f"<body>{body}</body></html>\n"
     )

@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-__all__ = ["Band", "Chart", "Line", "Marker", "nice_ticks", "render_chart"]
+__all__ = ["Band", "Chart", "IntervalRow", "Line", "Marker", "nice_ticks", "render_chart", "render_intervals"]
 
 WIDTH = 920
 HEIGHT = 240
@@ -224,3 +224,79 @@ def render_chart(chart: Chart) -> str:
         f'width="{WIDTH}" height="{HEIGHT}" xmlns="http://www.w3.org/2000/svg">{body}</svg>'
     )
     return f"<figure>{svg}{_legend(chart)}</figure>"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntervalRow:
+    """One labelled estimate with its interval and the bound it is held to (all fractions of 1)."""
+
+    label: str
+    value: float
+    low: float
+    high: float
+    bound: float | None = None
+    alarm: bool = False
+    title: str = ""
+
+
+ROW_HEIGHT = 26
+LABEL_WIDTH = 230
+
+
+def _interval_row(row: IntervalRow, y: float, px: Callable[[float], float]) -> str:
+    color = "#c62828" if row.alarm else "#1f77b4"
+    parts = [
+        f'<g class="interval"><title>{escape(row.title or row.label)}</title>',
+        f'<text x="{LABEL_WIDTH - 8}" y="{y + 4:.1f}" class="ytick">{escape(row.label)}</text>',
+        f'<line x1="{px(row.low):.1f}" x2="{px(row.high):.1f}" y1="{y:.1f}" y2="{y:.1f}" '
+        f'stroke="{color}" stroke-width="2"/>',
+    ]
+    parts.extend(
+        f'<line x1="{px(end):.1f}" x2="{px(end):.1f}" y1="{y - 5:.1f}" y2="{y + 5:.1f}" stroke="{color}"/>'
+        for end in (row.low, row.high)
+    )
+    parts.append(f'<circle cx="{px(row.value):.1f}" cy="{y:.1f}" r="4" fill="{color}"/>')
+    if row.bound is not None:
+        x = px(row.bound)
+        parts.append(
+            f'<line class="bound" x1="{x:.1f}" x2="{x:.1f}" y1="{y - 9:.1f}" y2="{y + 9:.1f}" '
+            'stroke="#444" stroke-width="2" stroke-dasharray="2 2"/>'
+        )
+    parts.append("</g>")
+    return "".join(parts)
+
+
+def render_intervals(
+    title: str, rows: Sequence[IntervalRow], *, x_format: Callable[[float], str] = lambda v: f"{v:.0%}"
+) -> str:
+    """Estimates with intervals, one row each, and each row's bound as a dashed tick (a forest plot).
+
+    Rows whose ``alarm`` is set are drawn red. The x axis starts at 0 and covers every interval
+    and bound; hovering a row shows its ``title``.
+    """
+    right = WIDTH - MARGIN_RIGHT
+    height = MARGIN_TOP + ROW_HEIGHT * max(1, len(rows)) + MARGIN_BOTTOM
+    ends = [r.high for r in rows] + [r.bound for r in rows if r.bound is not None]
+    ticks = nice_ticks(max(ends, default=0.0) * 1.05 or 0.01)
+    top = ticks[-1] or 1.0
+
+    def px(v: float) -> float:
+        return LABEL_WIDTH + v / top * (right - LABEL_WIDTH)
+
+    bottom = height - MARGIN_BOTTOM
+    parts = [f'<text x="{MARGIN_LEFT}" y="18" class="title">{escape(title)}</text>']
+    for tick in ticks:
+        x = px(tick)
+        parts.append(f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{MARGIN_TOP}" y2="{bottom}" class="grid"/>')
+        parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" class="xtick">{escape(x_format(tick))}</text>')
+    parts.extend(_interval_row(row, MARGIN_TOP + ROW_HEIGHT * (i + 0.5), px) for i, row in enumerate(rows))
+    svg = (
+        f'<svg class="chart" role="img" aria-label="{escape(title)}" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" xmlns="http://www.w3.org/2000/svg">{"".join(parts)}</svg>'
+    )
+    legend = (
+        '<div class="legend"><span class="key">● observed rate, bars: 95% interval</span>'
+        '<span class="key">┆ bound</span>'
+        '<span class="key" style="color:#c62828">red: above its bound</span></div>'
+    )
+    return f"<figure>{svg}{legend}</figure>"

@@ -62,7 +62,7 @@ def test_exceedance_test_alarms_at_most_level_when_rate_is_at_the_bound(trials: 
 
 def test_exceedance_test_matches_the_exact_binomial_test() -> None:
     """It rejects exactly when scipy's one-sided binomial test p-value is below the level."""
-    for k in range(0, 41):
+    for k in range(41):
         p = binomtest(k, 200, 0.1, alternative="greater").pvalue
         assert exceeds_rate(k, 200, 0.1) == (p < 0.05), k
 
