@@ -152,7 +152,7 @@ def run_batch(batch: Batch) -> list[SeedRun | SeedCrash]:
 def warm_worker(paths: Sequence[str]) -> str:
     """Import the engine and set ``sys.path`` on a worker before the first task; its package version."""
     add_paths(paths)
-    import harness.scenario.engine  # noqa: F401 - numpy, scipy and pydantic load once, before timing starts
+    import harness.scenario.engine
     import harness.scenario.flow_drivers  # noqa: F401 - the flows and their judges
 
     return __version__

@@ -10,8 +10,15 @@ import pytest
 
 from harness.mode import Mode
 from harness.stats import wilson_interval
-from harness.swarm import SeedRange, SwarmResult, SwarmScenario, render_swarm_html, render_swarm_markdown
-from harness.swarm import swarm_json, write_swarm_reports
+from harness.swarm import (
+    SeedRange,
+    SwarmResult,
+    SwarmScenario,
+    render_swarm_html,
+    render_swarm_markdown,
+    swarm_json,
+    write_swarm_reports,
+)
 from harness.swarm.tally import SLOWEST, Tally, all_stats, flakiness_level
 from harness.swarm.task import FailedExpectation, SeedRun
 
@@ -24,7 +31,8 @@ def _scenario(index: int = 0, *, bound: float = 0.05, alpha: float | None = 0.05
 
 def _run(seed: int, *, passed: bool = True, seconds: float = 0.1, scenario: int = 0) -> SeedRun:
     failed = () if passed else (FailedExpectation(name="promoted", observed="False", limit="True"),)
-    return SeedRun(scenario=scenario, seed=seed, passed=passed, digest=f"d{seed}", seconds=seconds, failed=failed)
+    digest = f"d{seed}"
+    return SeedRun(scenario=scenario, seed=seed, passed=passed, digest=digest, seconds=seconds, failed=failed)
 
 
 def test_tally_keeps_counts_the_slowest_runs_and_every_failure() -> None:
