@@ -7,8 +7,9 @@ Generator the caller derives from the run's seed (``Seeds(seed).numpy("...")``).
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +89,40 @@ class OperatingPoint:
         return sigmas * math.sqrt(p * (1 - p) / self.runs)
 
 
+def _calibration_run(
+    run: int,
+    *,
+    make_flow: Callable[[], Flow],
+    models: Mapping[str, VersionModel],
+    seed: int,
+    requests: int,
+    window_seconds: float,
+    latency_sample: int | None,
+    max_windows: int,
+) -> tuple[Outcome, int]:
+    """One seeded rollout of a calibration: its outcome and how many windows it observed."""
+    rng = Seeds(seed).numpy(f"calibrate/{run}")
+    flow = make_flow()
+    t = 0.0
+    windows = 0
+    for _ in range(max_windows):
+        if flow.outcome is not Outcome.RUNNING:
+            break
+        w = synthetic_window(
+            rng,
+            start=t,
+            end=t + window_seconds,
+            requests=requests,
+            weights=flow.weights,
+            models=models,
+            latency_sample=latency_sample,
+        )
+        flow.observe(w)
+        t += window_seconds
+        windows += 1
+    return flow.outcome, windows
+
+
 def calibrate(
     make_flow: Callable[[], Flow],
     models: Mapping[str, VersionModel],
@@ -98,29 +133,28 @@ def calibrate(
     window_seconds: float = 10.0,
     latency_sample: int | None = 2000,
     max_windows: int = 1000,
+    map: Callable[[Callable[[int], tuple[Outcome, int]], Iterable[int]], Iterable[tuple[Outcome, int]]] = map,
 ) -> OperatingPoint:
-    """Run ``runs`` simulated rollouts (each from its own seeded stream) and count the outcomes."""
+    """Run ``runs`` simulated rollouts (each from its own seeded stream) and count the outcomes.
+
+    Run ``k`` draws only from the stream ``calibrate/k`` of ``seed``, so the runs are independent
+    and ``map`` may compute them anywhere, in any order, as long as it returns the results in the
+    order of the runs: the built-in ``map`` (default), or ``harness.swarm.swarm_map(client)`` on
+    a Dask cluster, give the same operating point.
+    """
+    one = functools.partial(
+        _calibration_run,
+        make_flow=make_flow,
+        models=models,
+        seed=seed,
+        requests=requests,
+        window_seconds=window_seconds,
+        latency_sample=latency_sample,
+        max_windows=max_windows,
+    )
     outcomes: dict[Outcome, int] = {}
     windows = 0
-    seeds = Seeds(seed)
-    for run in range(runs):
-        rng = seeds.numpy(f"calibrate/{run}")
-        flow = make_flow()
-        t = 0.0
-        for _ in range(max_windows):
-            if flow.outcome is not Outcome.RUNNING:
-                break
-            w = synthetic_window(
-                rng,
-                start=t,
-                end=t + window_seconds,
-                requests=requests,
-                weights=flow.weights,
-                models=models,
-                latency_sample=latency_sample,
-            )
-            flow.observe(w)
-            t += window_seconds
-            windows += 1
-        outcomes[flow.outcome] = outcomes.get(flow.outcome, 0) + 1
+    for outcome, seen in map(one, range(runs)):
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        windows += seen
     return OperatingPoint(runs=runs, outcomes=outcomes, mean_windows=windows / runs)
