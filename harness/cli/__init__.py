@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness._version import __version__
 from harness.errors import Finding, UsageError
@@ -82,10 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
     except UsageError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         return EXIT_USAGE
     except Finding as exc:
-        err_console.print(f"[bold yellow]finding:[/] {exc}", highlight=False)
+        err_console.print(f"[bold yellow]finding:[/] {escape(str(exc))}", highlight=False)
         return EXIT_FINDING
     return EXIT_OK
 

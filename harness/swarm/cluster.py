@@ -17,6 +17,8 @@ import contextlib
 import logging
 import os
 import re
+import signal
+import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -29,7 +31,14 @@ from harness.swarm.task import warm_worker
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["INSTALL_HINT", "SwarmUnavailable", "client_paths", "require_distributed", "swarm_client"]
+__all__ = [
+    "INSTALL_HINT",
+    "SwarmUnavailable",
+    "client_paths",
+    "leave_interrupts_to_the_client",
+    "require_distributed",
+    "swarm_client",
+]
 
 INSTALL_HINT = "pip install 'chaos-harness[swarm]'"
 """How to install the swarm's optional dependency."""
@@ -69,7 +78,7 @@ def _local(distributed: ModuleType, workers: int) -> contextlib.AbstractContextM
         scheduler_port=0,
         dashboard_address=None,
         worker_dashboard_address=None,
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # a worker that loses its scheduler on Ctrl-C logs tracebacks
     )
     return contextlib.closing(cluster)
 
@@ -102,6 +111,19 @@ def _warm(client: Client, paths: Sequence[str]) -> None:
         )
 
 
+def leave_interrupts_to_the_client() -> bool:
+    """On a local worker process: ignore SIGINT, so Ctrl-C reaches only the client, which shuts down.
+
+    A terminal sends Ctrl-C to the whole process group; without this each worker would die with
+    a KeyboardInterrupt traceback while the client is still cancelling and closing the cluster.
+    Only the swarm's own local workers do this, never the workers of a user's cluster.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    return True
+
+
 def client_paths() -> tuple[str, ...]:
     """What the workers add to ``sys.path``: the client's working directory (where callables resolve)."""
     return (os.getcwd(),)
@@ -126,5 +148,6 @@ def swarm_client(*, workers: int | None = None, scheduler: str | None = None) ->
         return
     count = integer("workers", workers if workers is not None else os.cpu_count() or 1, at_least=1)
     with _local(distributed, count) as cluster, distributed.Client(cluster) as local:
+        local.run(leave_interrupts_to_the_client)
         _warm(local, client_paths())
         yield local

@@ -102,3 +102,19 @@ def test_batch_size_targets_a_second_of_runs() -> None:
     assert BatchSizer(fixed=7).size(0) == 7
     with pytest.raises(InvalidConfig, match="batch"):
         BatchSizer(fixed=0)
+
+
+def test_without_dask_the_command_says_how_to_install_it_and_exits_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With distributed not importable, one line names the extra to install; exit 2."""
+    import sys
+
+    from harness.cli import main
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    path = ROOT / "scenarios" / "rollback-lineage.yaml"
+    assert main(["swarm", str(path), "--seeds", "3", "--no-report"]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'chaos-harness[swarm]'" in err
+    assert len(err.strip().splitlines()) == 1
