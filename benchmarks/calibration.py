@@ -6,7 +6,10 @@ analysis) then 50% (3 windows), judged on p95 latency (allowed +5%) and error ra
 +25%) with a flow-level alpha of 5% (Bonferroni over metrics and measurements). A last scenario
 peeks at the always-valid sequential test after each of 30 windows of A/A data.
 
-    .venv/bin/python benchmarks/calibration.py [--runs 1000] [--seed 11]
+    .venv/bin/python benchmarks/calibration.py [--runs 1000] [--seed 11] [--workers K | --scheduler ADDR]
+
+With ``--workers K`` (a local Dask cluster) or ``--scheduler tcp://HOST:PORT`` (a running one) the
+rollout runs go through ``harness.swarm.swarm_map``: the same counts, computed on the cluster.
 
 Targets: A/A false rollbacks <= 5% (within binomial error); 10% p95 regression and 1% -> 2% error
 regression rolled back in >= 95% of runs; the 1,000-run calibration in under a minute.
@@ -15,9 +18,11 @@ regression rolled back in >= 95% of runs; the 1,000-run calibration in under a m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import math
 import time
+from collections.abc import Iterator
 
 from harness.rollout import (
     Analysis,
@@ -68,6 +73,18 @@ def sequential_aa(runs: int, seed: int) -> float:
     return hits / runs
 
 
+@contextlib.contextmanager
+def _mapper(workers: int | None, scheduler: str | None) -> Iterator[object]:
+    """The built-in ``map``, or ``swarm_map`` on a Dask cluster when one is asked for."""
+    if workers is None and scheduler is None:
+        yield map
+        return
+    from harness.swarm import swarm_client, swarm_map
+
+    with swarm_client(workers=workers, scheduler=scheduler) as client:
+        yield swarm_map(client, batch=50)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=1000)
@@ -76,7 +93,14 @@ def main() -> None:
     parser.add_argument(
         "--sequential", type=float, default=None, help="also monitor with always-valid tests at this alpha"
     )
+    parser.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of K workers")
+    parser.add_argument("--scheduler", default=None, help="run on the Dask cluster at tcp://HOST:PORT")
     args = parser.parse_args()
+    with _mapper(args.workers, args.scheduler) as mapper:
+        _report(args, mapper)
+
+
+def _report(args: argparse.Namespace, mapper: object) -> None:
     baseline = VersionModel()
     scenarios = {
         "A/A (false rollback)": VersionModel(),
@@ -89,7 +113,12 @@ def main() -> None:
         models = {"v1": baseline, "v2": candidate}
         monitor = None if args.sequential is None else SequentialConfig(alpha=args.sequential)
         op = calibrate(
-            functools.partial(canary, monitor), models, runs=args.runs, seed=args.seed, requests=args.requests
+            functools.partial(canary, monitor),
+            models,
+            runs=args.runs,
+            seed=args.seed,
+            requests=args.requests,
+            map=mapper,  # type: ignore[arg-type]
         )
         elapsed = time.perf_counter() - t0
         total += elapsed

@@ -118,3 +118,21 @@ def test_without_dask_the_command_says_how_to_install_it_and_exits_2(
     err = capsys.readouterr().err
     assert "pip install 'chaos-harness[swarm]'" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_the_readme_swarm_commands_use_real_options() -> None:
+    """Every flag of every `harness swarm` line in the README is an option of the command."""
+    import re
+
+    from typer.main import get_command
+
+    from harness.cli import app
+
+    readme = (ROOT / "README.md").read_text()
+    lines = [line for line in readme.splitlines() if line.lstrip().startswith("harness swarm ")]
+    assert any("harness swarm scenarios/ --seeds 1..200 --workers 2" in line for line in lines)
+    command = get_command(app).commands["swarm"]  # type: ignore[attr-defined]
+    known = {opt for param in command.params for opt in param.opts}
+    used = {flag for line in lines for flag in re.findall(r"(--[a-z-]+)", line.split("#")[0])}
+    assert used
+    assert used <= known, used - known
