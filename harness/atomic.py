@@ -20,22 +20,10 @@ def write_atomic(path: str | os.PathLike[str], data: str | bytes) -> Path:
     Parent folders are created. Returns the path written.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    payload = data.encode() if isinstance(data, str) else data
-    mode = _mode_for(target)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_dir(target.parent)
+    with _replacing(target) as fd, os.fdopen(fd, "wb") as fh:
+        fh.write(data.encode() if isinstance(data, str) else data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return target
 
 
@@ -47,16 +35,21 @@ def open_atomic(path: str | os.PathLike[str]) -> Iterator[TextIO]:
     same folder; when the block exits normally it is fsynced and renamed over ``path``; when it
     raises, the temporary file is removed and ``path`` is untouched.
     """
-    target = Path(path)
+    with _replacing(Path(path)) as fd, os.fdopen(fd, "w", encoding="utf-8") as fh:
+        yield fh
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+@contextlib.contextmanager
+def _replacing(target: Path) -> Iterator[int]:
+    """A descriptor of a temporary file that replaces ``target`` when the block exits normally."""
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = _mode_for(target)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
+        yield fd
         os.replace(tmp, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):

@@ -78,6 +78,8 @@ def _local(distributed: ModuleType, workers: int) -> contextlib.AbstractContextM
         scheduler_port=0,
         dashboard_address=None,
         worker_dashboard_address=None,
+        # the scheduler's small HTTP server (health, metrics) on a free loopback port, not :8787
+        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.CRITICAL,  # a worker that loses its scheduler on Ctrl-C logs tracebacks
     )
     return contextlib.closing(cluster)

@@ -107,3 +107,25 @@ def test_written_files_get_ordinary_permissions(tmp_path: Path) -> None:
         assert fresh.stat().st_mode & 0o777 == 0o640
     finally:
         os.umask(umask)
+
+
+def test_open_atomic_appears_whole_at_the_end_and_not_at_all_on_error(tmp_path: Path) -> None:
+    """Lines written through open_atomic show up only when the block ends; an error leaves no file."""
+    from harness.atomic import open_atomic
+
+    target = tmp_path / "runs.jsonl"
+    with open_atomic(target) as fh:
+        fh.write("one\n")
+        assert not target.exists()
+        fh.write("two\n")
+    assert target.read_text() == "one\ntwo\n"
+
+    def interrupted() -> None:
+        with open_atomic(target) as fh:
+            fh.write("three\n")
+            raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
+    assert target.read_text() == "one\ntwo\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["runs.jsonl"]
