@@ -31,6 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["register", "swarm"]
 
 EXIT_OK, EXIT_FINDING, EXIT_USAGE, EXIT_CRASH, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+PLAIN_PROGRESS_SECONDS = 30.0
+"""Without a terminal (CI logs), a plain progress line at most this often instead of the bar."""
 
 
 def _console() -> Console:
@@ -51,12 +53,20 @@ def _progress_bar(console: Console, total: int) -> Iterator[Callable[[SwarmProgr
     )
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("swarm", total=total, failures=0, rate="-")
-        start = time.monotonic()
+        start = last_line = time.monotonic()
 
         def update(snapshot: SwarmProgress) -> None:
-            elapsed = max(time.monotonic() - start, 1e-9)
-            rate = f"{snapshot.done / elapsed:.1f}"
+            nonlocal last_line
+            now = time.monotonic()
+            rate = f"{snapshot.done / max(now - start, 1e-9):.1f}"
             bar.update(task, completed=snapshot.done, failures=snapshot.failures, rate=rate)
+            if not console.is_terminal and now - last_line >= PLAIN_PROGRESS_SECONDS:
+                last_line = now
+                console.print(
+                    f"progress: {snapshot.done}/{snapshot.total} runs, {snapshot.failures} failed, "
+                    f"{rate} runs/s",
+                    highlight=False,
+                )
 
         yield update
 
