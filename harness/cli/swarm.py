@@ -234,7 +234,7 @@ def swarm(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     scheduler: Annotated[
         str | None, typer.Option(help="A running Dask scheduler, tcp://HOST:PORT, instead of local workers.")
     ] = None,
-    mode: Annotated[Mode, typer.Option(help="simulated (a swarm runs simulated runs).")] = Mode.SIMULATED,
+    mode: Annotated[Mode, typer.Option(help="simulated only (live runs: harness run).")] = Mode.SIMULATED,
     batch: Annotated[
         int | None, typer.Option(help="Seeds per task (default: about 1 s of runs per task).", min=1)
     ] = None,
