@@ -136,3 +136,22 @@ def test_the_readme_swarm_commands_use_real_options() -> None:
     used = {flag for line in lines for flag in re.findall(r"(--[a-z-]+)", line.split("#")[0])}
     assert used
     assert used <= known, used - known
+
+
+@pytest.mark.parametrize(
+    ("address", "message"),
+    [("localhost:8786", "tcp://HOST:PORT"), ("tcp://127.0.0.1:9", "cannot reach the Dask scheduler")],
+)
+def test_a_bad_or_unreachable_scheduler_exits_2(
+    address: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A malformed address, or one where no scheduler answers, is bad input with the fix."""
+    from harness.cli import main
+
+    from .conftest import HAVE_DASK
+
+    if not HAVE_DASK:
+        pytest.skip("needs Dask distributed: pip install -e '.[swarm]' (the test extra has it)")
+    path = ROOT / "scenarios" / "rollback-lineage.yaml"
+    assert main(["swarm", str(path), "--seeds", "3", "--scheduler", address, "--no-report"]) == 2
+    assert message in capsys.readouterr().err
