@@ -2,13 +2,15 @@
 
 Exit 0 when every scenario's failure rate is within its bound, 1 when one is significantly above
 it (or ``--search`` found a counterexample), 2 on bad input (a file, a flag, Dask not installed,
-a scheduler that cannot be reached), 3 when a run crashed, 130 when interrupted (Ctrl-C), after
-printing what finished.
+a scheduler that cannot be reached), 3 when a run crashed or the cluster failed, 130 when
+interrupted (Ctrl-C or SIGTERM), after printing and writing what finished.
 """
 
 from __future__ import annotations
 
 import contextlib
+import signal
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -71,6 +73,23 @@ def _progress_bar(console: Console, total: int) -> Iterator[Callable[[SwarmProgr
                 )
 
         yield update
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a CI job cancelled, ``kill``) stops the swarm as Ctrl-C does: cancel, close, report."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _table(result: SwarmResult) -> Table:
@@ -158,10 +177,9 @@ def _seed_sweep(
     names = [s.name for s in scenarios]
     total = len(scenarios) * len(seed_range)
     with swarm_client(**cluster) as client:  # type: ignore[arg-type]
-        console.print(
+        announce = (
             f"swarm: {len(scenarios)} scenarios x {len(seed_range)} seeds = {total} runs on "
-            f"{worker_threads(client)} workers at {client.scheduler.address if client.scheduler else '?'}",
-            highlight=False,
+            f"{worker_threads(client)} workers at {client.scheduler.address if client.scheduler else '?'}"
         )
         with contextlib.ExitStack() as stack:
             stream = stack.enter_context(open_atomic(out / "runs.jsonl")) if out is not None else None
@@ -171,7 +189,15 @@ def _seed_sweep(
                 if stream is not None:
                     stream.write(run_line(run, names[run.scenario]))
 
-            result = run_swarm(client, scenarios, seed_range, batch=batch, on_run=record, progress=update)
+            result = run_swarm(
+                client,
+                scenarios,
+                seed_range,
+                batch=batch,
+                on_run=record,
+                progress=update,
+                on_start=lambda: console.print(announce, highlight=False),
+            )
     if out is not None:
         write_swarm_reports(result, out)
     _print_result(console, result, out)
@@ -270,26 +296,27 @@ def swarm(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     cluster: dict[str, int | str | None] = {"workers": workers, "scheduler": scheduler}
     out = _out_dir(report, no_report)
     try:
-        if search:
-            options: dict[str, object] = {
-                "examples": examples,
-                "targets": tuple(t.strip() for t in targets.split(",")) if targets else None,
-                "kinds": tuple(k.strip() for k in kinds.split(",")) if kinds else None,
-                "max_faults": max_faults,
-                "max_duration": max_fault_duration,
-            }
-            folder = out if out is not None else report_dir(report, "swarm")
-            code = _search(console, paths, seeds, cluster=cluster, options=options, out=folder)
-        else:
-            code = _seed_sweep(
-                console,
-                paths,
-                seeds,
-                cluster=cluster,
-                batch=batch,
-                max_failure_rate=max_failure_rate,
-                out=out,
-            )
+        with _sigterm_as_interrupt():
+            if search:
+                options: dict[str, object] = {
+                    "examples": examples,
+                    "targets": tuple(t.strip() for t in targets.split(",")) if targets else None,
+                    "kinds": tuple(k.strip() for k in kinds.split(",")) if kinds else None,
+                    "max_faults": max_faults,
+                    "max_duration": max_fault_duration,
+                }
+                folder = out if out is not None else report_dir(report, "swarm")
+                code = _search(console, paths, seeds, cluster=cluster, options=options, out=folder)
+            else:
+                code = _seed_sweep(
+                    console,
+                    paths,
+                    seeds,
+                    cluster=cluster,
+                    batch=batch,
+                    max_failure_rate=max_failure_rate,
+                    out=out,
+                )
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/] before any run finished")
         code = EXIT_INTERRUPTED

@@ -145,12 +145,14 @@ def run_swarm(
     in_flight: int | None = None,
     on_run: Callable[[SeedRun], None] | None = None,
     progress: Callable[[SwarmProgress], None] | None = None,
+    on_start: Callable[[], None] | None = None,
 ) -> SwarmResult:
     """Run every scenario at every seed on ``client``'s cluster and count the results.
 
-    ``on_run`` sees every run as it arrives (to stream them to a file); ``progress`` is called
-    after each finished task. Ctrl-C (``KeyboardInterrupt``) cancels the tasks in flight and
-    returns the result so far with ``interrupted`` set.
+    ``on_start`` is called once the swarm is under way (from then on an interrupt returns a
+    result); ``on_run`` sees every run as it arrives (to stream them to a file); ``progress`` is
+    called after each finished task. Ctrl-C (``KeyboardInterrupt``) cancels the tasks in flight
+    and returns the result so far with ``interrupted`` set.
     """
     started_at = datetime.now(UTC).isoformat(timespec="seconds")
     start = time.monotonic()
@@ -161,6 +163,8 @@ def run_swarm(
     interrupted = False
     results = completed(client, run_batch, todo, in_flight=in_flight)
     try:
+        if on_start is not None:
+            on_start()
         for records in results:
             collector.take(records)
             if collector.crash is not None:

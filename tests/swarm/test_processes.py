@@ -56,12 +56,16 @@ def test_workers_2_runs_prints_the_table_and_exits_0(tmp_path: Path) -> None:
     assert len(_runs(tmp_path)) == 6
 
 
-@pytest.mark.parametrize("whole_group", [False, True], ids=["sigint-to-harness", "ctrl-c-to-group"])
+@pytest.mark.parametrize(
+    ("whole_group", "signum"),
+    [(False, signal.SIGINT), (True, signal.SIGINT), (False, signal.SIGTERM)],
+    ids=["sigint-to-harness", "ctrl-c-to-group", "sigterm-to-harness"],
+)
 def test_ctrl_c_cancels_reports_what_finished_and_leaves_no_process(
-    tmp_path: Path, whole_group: bool
+    tmp_path: Path, whole_group: bool, signum: signal.Signals
 ) -> None:
-    """SIGINT (to the command, or to its whole process group as a terminal's Ctrl-C does) stops the
-    swarm: exit 130, the reports of the runs that finished, and no worker process left behind."""
+    """SIGINT (to the command, or to its whole process group as a terminal's Ctrl-C does) or SIGTERM
+    stops the swarm: exit 130, the reports of the runs that finished, no worker process left."""
     import psutil
 
     proc = _harness("swarm", str(FAST), "--seeds", "1..1000000", "--workers", "2", "--report", str(tmp_path))
@@ -71,9 +75,9 @@ def test_ctrl_c_cancels_reports_what_finished_and_leaves_no_process(
     children = psutil.Process(proc.pid).children(recursive=True)
     assert len(children) >= 2
     if whole_group:
-        os.killpg(proc.pid, signal.SIGINT)
+        os.killpg(proc.pid, signum)
     else:
-        os.kill(proc.pid, signal.SIGINT)
+        os.kill(proc.pid, signum)
     out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
     assert "interrupted:" in out
