@@ -6,9 +6,10 @@ and the client's working directory. Each seed's :func:`~harness.scenario.run_sce
 :class:`SeedCrash` with the exception: a crash is never counted as a pass or a failure. Only these
 records travel back to the client; journals stay on the worker.
 
-Workers import the scenario's callables (``fixtures.service:make``) as ``harness run`` does, from
-their working directory; the client's working directory is added to ``sys.path`` too when it
-exists on the worker (a local cluster, or the same checkout path on every machine).
+Workers import the scenario's callables (``harness.examples.scenario_versions:good``,
+``mypackage.app:make``) as ``harness run`` does, from the installed packages and their working
+directory; the client's working directory is added to ``sys.path`` too when it exists on the
+worker (a local cluster, or the same checkout path on every machine).
 """
 
 from __future__ import annotations
