@@ -149,6 +149,11 @@ def _build(name: str, scenario: Scenario, seeds: Seeds, clock: Clock) -> LiveVer
             f"version {name!r} is an HTTP service, which answers in real time; run it on the system "
             "clock (virtual time is for callable versions)."
         )
+    if spec.http.url is None:
+        raise InvalidConfig(
+            f"version {name!r} names service {spec.http.service!r}; this engine attaches to running "
+            "versions by url only."
+        )
     return HttpVersion(name, spec.http.url, seeds.int_seed(f"proxy/{name}"))
 
 

@@ -11,7 +11,9 @@ import yaml
 from pydantic import ValidationError
 
 from harness.errors import InvalidConfig, InvalidScenario
+from harness.mode import Mode
 from harness.scenario.model import TEXT_CONTEXT, Scenario
+from harness.scenario.modes import mode_problems
 
 __all__ = [
     "MAX_FILE_BYTES",
@@ -52,8 +54,12 @@ def _dotted(location: Sequence[int | str]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
-    """Parse and validate scenario YAML text; ``InvalidScenario`` names the line and field."""
+def parse_scenario(text: str, *, source: str = "<scenario>", mode: Mode | None = None) -> Scenario:
+    """Parse and validate scenario YAML text; ``InvalidScenario`` names the line and field.
+
+    With ``mode``, also refuse what that mode's engine cannot carry out (see
+    :func:`~harness.scenario.modes.mode_problems`), at the line of the field.
+    """
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise InvalidScenario(
             f"larger than {MAX_FILE_BYTES} bytes; split it into several scenarios", path=source
@@ -90,6 +96,14 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
             message + suffix, path=source, line=_node_line(root, loc), location=_dotted(loc)
         ) from None
     _check_volume(scenario, source)
+    if mode is not None:
+        for problem in mode_problems(scenario, mode)[:1]:
+            raise InvalidScenario(
+                problem.message,
+                path=source,
+                line=_node_line(root, problem.location),
+                location=problem.dotted,
+            )
     return scenario
 
 
@@ -105,8 +119,8 @@ def _check_volume(scenario: Scenario, source: str) -> None:
         )
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate one scenario file."""
+def load_scenario(path: str | Path, *, mode: Mode | None = None) -> Scenario:
+    """Read and validate one scenario file (and, with ``mode``, that its engine can run it)."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -119,7 +133,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InvalidScenario("not UTF-8 text", path=str(p)) from None
     except OSError as exc:
         raise InvalidScenario(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
-    return parse_scenario(text, source=str(p))
+    return parse_scenario(text, source=str(p), mode=mode)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

@@ -10,6 +10,7 @@ from harness.scenario.control import Progress
 from harness.scenario.engine import SimulatedEngine
 from harness.scenario.loader import load_scenario
 from harness.scenario.model import Scenario
+from harness.scenario.modes import check_mode
 from harness.scenario.result import RunResult
 from harness.seeding import parse_seed, random_seed
 
@@ -37,10 +38,11 @@ def run_scenario(
 ) -> RunResult:
     """Run a scenario (or a scenario file) once and check its expectations."""
     source: str | None = None
+    run_mode: Mode = one_of("mode", mode, Mode)
     if not isinstance(scenario, Scenario):
         source = str(scenario)
-        scenario = load_scenario(scenario)
-    run_mode: Mode = one_of("mode", mode, Mode)
+        scenario = load_scenario(scenario, mode=run_mode)
+    check_mode(scenario, run_mode, source=source)
     chosen = resolve_seed(scenario, seed)
     if run_mode is Mode.LIVE:
         from harness.scenario.live import LiveEngine

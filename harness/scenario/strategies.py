@@ -32,16 +32,28 @@ from hypothesis import strategies as st
 from harness._checks import Interval, invalid, one_of, within
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig
-from harness.scenario.model import FaultSpec, Scenario, ScenarioFaultKind
+from harness.scenario.model import LIVE_ONLY_FAULT_KINDS, FaultSpec, Scenario, ScenarioFaultKind
 from harness.units import format_duration
 
-__all__ = ["counterexample_on_failure", "fault_specs", "fault_windows", "scenario_yaml", "with_faults"]
+__all__ = [
+    "SIMULATED_KINDS",
+    "counterexample_on_failure",
+    "fault_specs",
+    "fault_windows",
+    "scenario_yaml",
+    "with_faults",
+]
+
+SIMULATED_KINDS: tuple[ScenarioFaultKind, ...] = tuple(
+    k for k in ScenarioFaultKind if k not in LIVE_ONLY_FAULT_KINDS
+)
+"""The fault kinds the simulated engine carries out (the default of every strategy here)."""
 
 
 def fault_specs(
     targets: Sequence[str],
     *,
-    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = SIMULATED_KINDS,
     horizon: float,
     max_duration: float,
     min_duration: float = 1.0,
@@ -82,7 +94,7 @@ def fault_specs(
 def fault_windows(
     targets: Sequence[str],
     *,
-    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = SIMULATED_KINDS,
     horizon: float,
     max_duration: float,
     max_faults: int = 3,
@@ -99,7 +111,7 @@ def with_faults(
     scenario: Scenario,
     *,
     targets: Sequence[str] | None = None,
-    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = SIMULATED_KINDS,
     max_duration: float = 60.0,
     max_faults: int = 3,
     keep_existing: bool = False,
