@@ -70,6 +70,13 @@ def _simulated(scenario: Scenario) -> Iterator[ModeProblem]:
 
 
 def _live(scenario: Scenario) -> Iterator[ModeProblem]:
+    if scenario.live is None:
+        yield ModeProblem(
+            ("live",),
+            f"scenario {scenario.name!r} has no live section; add for example "
+            "live: {window: 2s, rate: 200} to run it in live mode (each scenario window then "
+            "takes 2 s of real time)",
+        )
     for name, version in scenario.versions.items():
         if version.model is not None:
             yield ModeProblem(
