@@ -1,5 +1,6 @@
 """Statistics for rollout decisions and performance gates: rank and proportion tests, location
-shifts with intervals, a Kayenta-style canary judge, sequential tests and an HDR latency recorder.
+shifts with intervals, t intervals with the run as the unit, a Kayenta-style canary judge, sequential
+tests and an HDR latency recorder.
 
 Every method names its reference and is tested against an independent oracle (scipy, R's
 algorithms, brute force). Names load on first use, so ``import harness.stats.histogram`` does not
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
         mann_whitney,
         u_test,
     )
+    from harness.stats.runs import known_noise_shift, paired_t_shift, pooled_t_shift, welch_t_shift
     from harness.stats.sequential import SequentialConfig, SequentialTest
     from harness.stats.shifts import Shift, median_interval_from_summary, paired_hodges_lehmann
     from harness.stats.verdict import Verdict
@@ -72,12 +74,16 @@ __all__ = [
     "exceeds_rate",
     "hodges_lehmann",
     "judge_metric",
+    "known_noise_shift",
     "mann_whitney",
     "mann_whitney_judge",
     "median_interval_from_summary",
     "paired_hodges_lehmann",
+    "paired_t_shift",
+    "pooled_t_shift",
     "proportion_test",
     "u_test",
+    "welch_t_shift",
     "wilson_interval",
 ]
 
@@ -90,6 +96,7 @@ _MODULES = {
     "harness.stats.proportions": "ProportionMethod ProportionResult proportion_test",
     "harness.stats.ranks": "Alternative MannWhitneyResult RankMethod UTest hodges_lehmann mann_whitney "
     "u_test",
+    "harness.stats.runs": "known_noise_shift paired_t_shift pooled_t_shift welch_t_shift",
     "harness.stats.sequential": "SequentialConfig SequentialTest",
     "harness.stats.shifts": "Shift median_interval_from_summary paired_hodges_lehmann",
     "harness.stats.verdict": "Verdict",
