@@ -29,6 +29,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.atomic import write_atomic
 from harness.cli._options import duration_flag
@@ -91,13 +92,13 @@ def _emit(result: GateResult, outputs: _Outputs) -> None:
         write_atomic(outputs.json, json.dumps(result.to_dict(), indent=1) + "\n")
     console.print(gate_table(result))
     for name in result.missing:
-        console.print(f"[yellow]missing from current: {name}[/]")
+        console.print(f"[yellow]missing from current: {escape(name)}[/]")
     if result.missing_failed:
         console.print(
             "[yellow]a benchmark that stopped running fails the gate; --allow-missing accepts it.[/]"
         )
     for note in result.notes:
-        console.print(f"[dim]note: {note}[/]")
+        console.print(f"[dim]note: {escape(note)}[/]")
     if markdown is not None:
         text = gate_markdown(result)
         if str(markdown) == "-":
@@ -149,7 +150,7 @@ def _expand(spec: str, side: str) -> list[Path]:
 def _load_side(spec: str, side: str, console: Console) -> Baseline:
     runs = [Baseline.load(p) for p in _expand(spec, side)]
     for name in partial_metrics(runs):
-        console.print(f"[dim]note: {name} is not in every {side} run; left out of the {side}.[/]")
+        console.print(f"[dim]note: {escape(name)} is not in every {side} run; left out of the {side}.[/]")
     return pool_runs(runs, name=spec)
 
 
@@ -163,7 +164,10 @@ def _promote(baseline_path: Path, current: Baseline, console: Console) -> None:
     )
     promoted.save(baseline_path)
     runs = max(m.run_count for m in current.metrics.values())
-    console.print(f"baseline {baseline_path} updated with {len(current.metrics)} metrics from {runs} run(s).")
+    console.print(
+        f"baseline {baseline_path} updated with {len(current.metrics)} metrics from {runs} run(s).",
+        markup=False,
+    )
 
 
 def _two_sides(files: list[str], update: bool, console: Console) -> tuple[Baseline | None, Baseline]:

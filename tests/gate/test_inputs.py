@@ -25,15 +25,16 @@ def _doc(*names: str, seed: int = 1) -> dict[str, Any]:
     return pytest_benchmark_doc({name: QUIET.run(rng) for name in names})
 
 
+@pytest.mark.parametrize("cold", [COLD, "t.py::test_cold[/tmp]"])
 def test_benchmark_missing_from_current_fails_the_gate(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], cold: str
 ) -> None:
     """A benchmark that stopped running is a finding (exit 1) that names it, not a pass."""
-    base = write_json(tmp_path / "base.json", _doc(HOT, COLD))
+    base = write_json(tmp_path / "base.json", _doc(HOT, cold))
     cur = write_json(tmp_path / "cur.json", _doc(HOT, seed=2))
     assert main(["gate", str(base), str(cur)]) == 1
     out = " ".join(capsys.readouterr().out.split())
-    assert f"missing from current: {COLD}" in out
+    assert f"missing from current: {cold}" in out
     assert "--allow-missing" in out
 
 
