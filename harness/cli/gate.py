@@ -122,8 +122,8 @@ def _advice(result: GateResult, files: list[str], confidence: float) -> tuple[st
         "change from the difference between two runs of the same code. To decide:",
         "  harness gate --ab 'CMD_BASELINE' 'CMD_CURRENT' --runs 10  # interleaved runs in one job (best)",
         "  harness gate 'BASELINE-*.json' 'CURRENT-*.json'  # 5 or more result files per side",
-        f"  harness gate {shlex.join(files)} --noise {noise}  # a regression if two runs of the same "
-        "code differ by less than this (sd of a run's median)",
+        f"  harness gate {shlex.join(files)} --noise {noise}  # decides them if a run's median varies "
+        "by at most this (sd) between runs of the same code",
     ]
     return tuple(lines)
 

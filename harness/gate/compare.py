@@ -70,8 +70,9 @@ class Change(enum.StrEnum):
 class MetricComparison:
     """One metric judged under one rule; ``change``, ``low``, ``high`` are in the rule's units.
 
-    For a relative rule they are fractions of the baseline median (0.12 = +12%); for an absolute
-    rule, the metric's unit. Positive means the metric went up.
+    For a relative rule they are fractions of the baseline (0.12 = +12%); for an absolute rule, the
+    metric's unit. Positive means the metric went up. ``basis`` says what the interval knows about
+    run-to-run differences, and so whether ``verdict`` could be decided.
     """
 
     name: str
@@ -85,7 +86,7 @@ class MetricComparison:
     high: float
     method: str
     rule: Rule
-    basis: Basis = Basis.RUNS
+    basis: Basis
 
     @property
     def significant(self) -> bool:

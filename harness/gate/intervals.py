@@ -136,8 +136,7 @@ def _runs_interval(
         if log
         else _run_shift(b, c, pairing, confidence)
     )
-    base = float(b.mean())
-    ends = _mapped(shift, math.expm1 if log else (lambda v: _relative(v, base)) if relative else float)
+    ends = _mapped(shift, _to_rule_units(log=log, relative=relative, base=float(b.mean())))
     counts = f"{c.size} pairs" if shift.method == "paired t" else f"{c.size} vs {b.size} runs"
     scale = "log run medians" if log else "run medians"
     return ChangeInterval(
@@ -147,6 +146,15 @@ def _runs_interval(
         method=f"{shift.method} on {scale} ({counts})",
         basis=Basis.RUNS,
     )
+
+
+def _to_rule_units(*, log: bool, relative: bool, base: float) -> Callable[[float], float]:
+    """From the scale a shift was computed on to the rule's: a fraction of the baseline, or units."""
+    if log:
+        return math.expm1
+    if relative:
+        return lambda value: _relative(value, base)
+    return float
 
 
 def _mapped(shift: Shift, to_rule_units: Callable[[float], float]) -> Shift:
@@ -163,13 +171,12 @@ def _noise_interval(
 ) -> Shift:
     """The known-noise normal interval for one run per side, in the rule's units."""
     b, c = baseline.median, current.median
-    if _on_log_scale(relative, np.array([b, c])):
+    log = _on_log_scale(relative, np.array([b, c]))
+    if log:
         shift = known_noise_shift([math.log(c)], [math.log(b)], noise=noise, confidence=confidence)
-        return Shift(estimate=0.0, low=math.expm1(shift.low), high=math.expm1(shift.high), method="")
-    shift = known_noise_shift([c], [b], noise=noise * abs(b), confidence=confidence)
-    if relative:
-        return Shift(estimate=0.0, low=_relative(shift.low, b), high=_relative(shift.high, b), method="")
-    return shift
+    else:
+        shift = known_noise_shift([c], [b], noise=noise * abs(b), confidence=confidence)
+    return _mapped(shift, _to_rule_units(log=log, relative=relative, base=b))
 
 
 def _known_noise(baseline: Metric, current: Metric, stated: float | None) -> float | None:
@@ -197,9 +204,10 @@ def change_interval(
     """
     if baseline.run_count >= 2 or current.run_count >= 2:
         return _runs_interval(baseline, current, relative, confidence, pairing)
-    within = within_run_shift(baseline, current, confidence, pairing)
-    if relative:
-        within = _mapped(within, lambda v: _relative(v, baseline.median))
+    within = _mapped(
+        within_run_shift(baseline, current, confidence, pairing),
+        _to_rule_units(log=False, relative=relative, base=baseline.median),
+    )
     known = _known_noise(baseline, current, noise)
     if known is None or known == 0:
         basis = Basis.ONE_RUN if known is None else Basis.KNOWN_NOISE
