@@ -219,7 +219,7 @@ def change_interval(
         estimate=within.estimate,
         low=min(within.low, wide.low),
         high=max(within.high, wide.high),
-        method=f"{within.method} + run noise {known * 100:g}%",
+        method=f"{within.method} + noise {known * 100:g}%",
         basis=Basis.KNOWN_NOISE,
     )
 

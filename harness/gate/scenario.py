@@ -63,14 +63,27 @@ def baseline_from_run(result: RunResult, name: str) -> Baseline:
         )
     if not metrics:
         raise InvalidConfig(f"scenario {result.scenario.name!r} served no requests; nothing to baseline.")
-    if result.mode is Mode.SIMULATED:
-        metrics = {n: dataclasses.replace(m, noise=0.0) for n, m in metrics.items()}
-    return Baseline(
+    baseline = Baseline(
         metrics=metrics,
         source=f"scenario:{result.scenario.name}:{result.mode}",
         name=name,
         created_at=result.started_at,
     )
+    return _exact_when_simulated(baseline)
+
+
+def _exact_when_simulated(baseline: Baseline) -> Baseline:
+    """Run-to-run noise 0 on every metric of a simulated scenario's baseline that does not say.
+
+    Baselines saved before metrics carried a noise have none; a simulated one was exact all along.
+    """
+    if not baseline.source.endswith(f":{Mode.SIMULATED.value}"):
+        return baseline
+    metrics = {
+        n: m if m.noise is not None else dataclasses.replace(m, noise=0.0)
+        for n, m in baseline.metrics.items()
+    }
+    return dataclasses.replace(baseline, metrics=metrics)
 
 
 def save_baseline(result: RunResult, name: str, folder: str | Path = DEFAULT_BASELINE_DIR) -> Path:
@@ -89,4 +102,4 @@ def compare_with_baseline(
             field="baseline",
             value=name,
         )
-    return compare(Baseline.load(path), baseline_from_run(result, name))
+    return compare(_exact_when_simulated(Baseline.load(path)), baseline_from_run(result, name))

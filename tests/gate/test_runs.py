@@ -39,7 +39,7 @@ def test_one_run_per_side_alarms_only_beyond_the_stated_noise() -> None:
     assert (small.verdict, small.basis) == (Change.UNCHANGED, Basis.KNOWN_NOISE)
     assert small.low < 0 < small.high
     assert large.verdict is Change.REGRESSION
-    assert large.method == "hodges-lehmann + run noise 5%"
+    assert large.method == "hodges-lehmann + noise 5%"
 
 
 def test_noise_to_decide_is_where_the_stated_noise_turns_the_verdict() -> None:

@@ -125,8 +125,9 @@ def test_baseline_save_then_compare(pytester: pytest.Pytester, monkeypatch: pyte
         pytester, 40000, "--baseline-compare=main", "--baseline-noise=5%", f"--baseline-markdown={summary}"
     )
     assert slower.ret == pytest.ExitCode.TESTS_FAILED
-    slower.stdout.fnmatch_lines(["*chaos-harness baseline*", "*test_hot*regression*"])
+    slower.stdout.fnmatch_lines(["*chaos-harness baseline*", "*Gate failed: 1 of 1 metrics regressed*"])
     assert summary.read_text().startswith("### ❌ Gate failed: 1 of 1 metrics regressed")
+    assert "| test_bench.py::test_hot |" in summary.read_text()
 
 
 def test_no_benchmark_results_is_a_usage_error(pytester: pytest.Pytester) -> None:
