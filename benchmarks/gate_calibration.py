@@ -43,10 +43,10 @@ from typing import Any
 
 import numpy as np
 from pytest_benchmark.utils import parse_compare_fail
-from scipy.stats import binomtest
 
 from harness.gate import Baseline, Change, GateResult, Metric, compare, compare_interleaved, pool_runs
 from harness.gate.synthetic import NoisyMachine
+from harness.stats import wilson_interval
 
 SEED = 1300
 """Batch ``b`` of case ``k`` and condition ``c`` (0 A/A, 1 slower) draws from
@@ -131,8 +131,8 @@ class Rate:
         return self.k / self.n if self.n else float("nan")
 
     def interval(self) -> tuple[float, float]:
-        ci = binomtest(self.k, self.n).proportion_ci(confidence_level=0.95, method="wilson")
-        return float(ci.low), float(ci.high)
+        ci = wilson_interval(self.k, self.n)
+        return ci.low, ci.high
 
     def __str__(self) -> str:
         low, high = self.interval()
