@@ -15,7 +15,14 @@ from harness._version import __version__
 
 if TYPE_CHECKING:
     from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop, WallClock
-    from harness.errors import Finding, HarnessError, InvalidConfig, StorageUnavailable, UsageError
+    from harness.errors import (
+        Finding,
+        HarnessError,
+        InvalidConfig,
+        StorageFailure,
+        StorageUnavailable,
+        UsageError,
+    )
     from harness.mode import Mode
     from harness.seeding import Seeds
     from harness.storage import MemoryStorage, RedisStorage, Storage
@@ -30,6 +37,7 @@ __all__ = [
     "RedisStorage",
     "Seeds",
     "Storage",
+    "StorageFailure",
     "StorageUnavailable",
     "SystemClock",
     "UsageError",
@@ -48,6 +56,7 @@ _HOMES = {
     "Finding": "harness.errors",
     "HarnessError": "harness.errors",
     "InvalidConfig": "harness.errors",
+    "StorageFailure": "harness.errors",
     "StorageUnavailable": "harness.errors",
     "UsageError": "harness.errors",
     "Mode": "harness.mode",

@@ -8,6 +8,7 @@ structured fields so reports can be built from them instead of parsing messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
@@ -16,6 +17,7 @@ __all__ = [
     "InvalidConfig",
     "InvalidScenario",
     "Reproduction",
+    "StorageFailure",
     "StorageUnavailable",
     "UsageError",
 ]
@@ -80,12 +82,37 @@ class InvalidScenario(UsageError):
         self.location = location
 
 
-class StorageUnavailable(UsageError):
-    """A storage backend (for example a Redis URL) could not be reached in bounded time."""
+class StorageFailure(StrEnum):
+    """How a storage operation failed (``StorageUnavailable.failure``)."""
 
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message, url=url)
+    UNREACHABLE = "unreachable"
+    """No connection: refused, reset, or closed by the server."""
+    TIMEOUT = "timeout"
+    """Connected, but no answer within the timeout (a stopped or overloaded server)."""
+    READ_ONLY = "read_only"
+    """The server is a read-only replica (after a failover) and refuses writes."""
+    OUT_OF_MEMORY = "out_of_memory"
+    """The server reached its memory limit and refuses writes."""
+    ERROR_RESPONSE = "error_response"
+    """Any other error reply: a missing database, an unknown script, a key of the wrong type."""
+    CORRUPT = "corrupt"
+    """A stored value is not what the reader wrote there (not JSON, not the expected shape)."""
+
+
+class StorageUnavailable(UsageError):
+    """A storage backend (for example a Redis URL) could not serve an operation.
+
+    ``failure`` says how: unreachable, timed out, or an error reply (read-only replica, out of
+    memory, missing database...). Components that share state through storage treat every kind
+    alike: they carry on with local state and resynchronise when the storage answers again.
+    """
+
+    def __init__(
+        self, message: str, *, url: str, failure: StorageFailure = StorageFailure.UNREACHABLE
+    ) -> None:
+        super().__init__(message, url=url, failure=failure)
         self.url = url
+        self.failure = failure
 
 
 class Finding(HarnessError):
