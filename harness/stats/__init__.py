@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     )
     from harness.stats.runs import known_noise_shift, paired_t_shift, pooled_t_shift, welch_t_shift
     from harness.stats.sequential import SequentialConfig, SequentialTest
+    from harness.stats.stratified import StratifiedOddsTest
     from harness.stats.shifts import Shift, median_interval_from_summary, paired_hodges_lehmann
     from harness.stats.tolerance import Direction, ToleranceResult, effect_test, judge_tolerance
     from harness.stats.verdict import Verdict
@@ -75,6 +76,7 @@ __all__ = [
     "SequentialConfig",
     "SequentialTest",
     "Shift",
+    "StratifiedOddsTest",
     "ToleranceResult",
     "UTest",
     "Verdict",
@@ -111,6 +113,7 @@ _MODULES = {
     "harness.stats.runs": "known_noise_shift paired_t_shift pooled_t_shift welch_t_shift",
     "harness.stats.sequential": "SequentialConfig SequentialTest",
     "harness.stats.shifts": "Shift median_interval_from_summary paired_hodges_lehmann",
+    "harness.stats.stratified": "StratifiedOddsTest",
     "harness.stats.tolerance": "Direction ToleranceResult effect_test judge_tolerance",
     "harness.stats.verdict": "Verdict",
 }
