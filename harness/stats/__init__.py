@@ -48,8 +48,8 @@ if TYPE_CHECKING:
     )
     from harness.stats.runs import known_noise_shift, paired_t_shift, pooled_t_shift, welch_t_shift
     from harness.stats.sequential import SequentialConfig, SequentialTest
-    from harness.stats.stratified import StratifiedOddsTest
     from harness.stats.shifts import Shift, median_interval_from_summary, paired_hodges_lehmann
+    from harness.stats.stratified import StratifiedOddsTest
     from harness.stats.tolerance import Direction, ToleranceResult, effect_test, judge_tolerance
     from harness.stats.verdict import Verdict
 

@@ -138,7 +138,6 @@ def rate_bounds(successes: int, trials: int, alpha: float, prior: BetaMixture) -
     return low, high
 
 
-
 def _excluded(prior: BetaMixture, counts: FloatArray, t: int, q: float, alpha: float) -> BoolArray:
     """For each count of ``t``, whether the sequence at ``p = q`` excludes it (ratio >= 1 / alpha)."""
     log_lik_q = counts * math.log(q) + (t - counts) * math.log1p(-q)

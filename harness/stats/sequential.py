@@ -190,4 +190,3 @@ class SequentialTest:
             f"[{self._low:.4g}, {self._high:.4g}] (level {self.config.alpha:g}, {n_x}/{n_y} samples) "
             "[beta-binomial confidence sequences]"
         )
-
