@@ -44,11 +44,12 @@ SAMPLE_BUILTINS = frozenset({"latency"})
 class Pool:
     """Concatenates the observations of some windows, per version."""
 
-    __slots__ = ("_arrays", "_counts", "windows")
+    __slots__ = ("_arrays", "_counts", "_moments", "windows")
 
     def __init__(self) -> None:
         self._arrays: dict[str, dict[str, list[np.ndarray]]] = {}
         self._counts: dict[str, list[int]] = {}
+        self._moments: dict[tuple[str, str], tuple[int, float, float]] = {}
         self.windows = 0
 
     def add(self, window: Window, versions: Iterable[str]) -> None:
@@ -60,9 +61,14 @@ class Pool:
             counts[0] += vw.requests
             counts[1] += vw.errors
             arrays = self._arrays.setdefault(name, {})
-            arrays.setdefault("latency", []).append(vw.latencies)
-            for metric, values in vw.metrics.items():
+            for metric, values in (("latency", vw.latencies), *vw.metrics.items()):
                 arrays.setdefault(metric, []).append(values)
+                n, total, squares = self._moments.get((name, metric), (0, 0.0, 0.0))
+                self._moments[name, metric] = (
+                    n + int(values.size),
+                    total + float(values.sum()),
+                    squares + float(np.dot(values, values)),
+                )
 
     def requests(self, name: str) -> int:
         """Requests pooled for ``name``."""
@@ -73,9 +79,18 @@ class Pool:
         return self._counts.get(name, [0, 0])[1]
 
     def values(self, name: str, metric: str) -> np.ndarray:
-        """The pooled sample array of ``metric`` for ``name``."""
+        """The pooled sample array of ``metric`` for ``name`` (concatenated once, then kept)."""
         parts = self._arrays.get(name, {}).get(metric, [])
-        return np.concatenate(parts) if parts else np.empty(0)
+        if len(parts) > 1:
+            parts[:] = [np.concatenate(parts)]
+        return parts[0] if parts else np.empty(0)
+
+    def moments(self, name: str, metric: str) -> tuple[int, float, float]:
+        """Count, mean and sample variance of the pooled ``metric`` (NaN mean / variance when too few)."""
+        n, total, squares = self._moments.get((name, metric), (0, 0.0, 0.0))
+        mean = total / n if n else math.nan
+        var = max(squares - total * mean, 0.0) / (n - 1) if n > 1 else math.nan
+        return n, mean, var
 
     def data(self, name: str, metrics: Iterable[str]) -> dict[str, object]:
         """Judge input for ``name``: Counts for count metrics, arrays for sample metrics."""

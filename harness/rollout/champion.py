@@ -193,8 +193,7 @@ class ChampionChallengerFlow:
         if self._is_count(metric):
             n = self._pool.requests(arm)
             return self._pool.errors(arm) / n if n else math.nan
-        values = self._pool.values(arm, metric)
-        return float(values.mean()) if values.size else math.nan
+        return self._pool.moments(arm, metric)[1]
 
     def _posterior_draws(self, arm: str) -> np.ndarray:
         metric, draws = self.config.metric, self.config.draws
@@ -206,10 +205,10 @@ class ChampionChallengerFlow:
             # Beta(a, b) is normal to within sampling error here, and ten times cheaper to draw.
             sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
             return self._rng.normal(a / (a + b), sd, draws)
-        values = self._pool.values(arm, metric)
-        if values.size < 2:
+        n, mean, var = self._pool.moments(arm, metric)
+        if n < 2:
             return self._rng.normal(0.0, 1e12, draws)
-        return self._rng.normal(values.mean(), values.std(ddof=1) / math.sqrt(values.size), draws)
+        return self._rng.normal(mean, math.sqrt(var / n), draws)
 
     def probability_of_best(self) -> dict[str, float]:
         """Posterior probability that each live arm is best (Monte Carlo, seeded)."""

@@ -125,17 +125,22 @@ def _root(s: float, t: float, level: float, toward: float, start: float) -> floa
     return x
 
 
-def rate_bounds(successes: int, trials: int, alpha: float, prior: BetaMixture) -> tuple[float, float]:
-    """The ``(low, high)`` ends of the ``1 - alpha`` confidence sequence for a rate at this ``t``."""
+def rate_bounds(
+    successes: int, trials: int, alpha: float, prior: BetaMixture, *, low: bool = True, high: bool = True
+) -> tuple[float, float]:
+    """The ``(low, high)`` ends of the ``1 - alpha`` confidence sequence for a rate at this ``t``.
+
+    ``low=False`` / ``high=False`` skip an end that is not needed (it is returned as 0 / 1).
+    """
     if trials == 0:
         return 0.0, 1.0
     s, t = float(successes), float(trials)
     level = prior.log_marginal(s, t) + math.log(alpha)
     p_hat = s / t
     spread = 2.0 * math.sqrt(2.0 * max(_log_lik(s, t, p_hat) - level, 0.0) * p_hat * (1 - p_hat) / t)
-    low = 0.0 if s == 0 else _root(s, t, level, 0.0, max(p_hat - spread, 0.5 * p_hat))
-    high = 1.0 if s == t else _root(s, t, level, 1.0, min(p_hat + spread, 0.5 * (1.0 + p_hat)))
-    return low, high
+    lower = 0.0 if s == 0 or not low else _root(s, t, level, 0.0, max(p_hat - spread, 0.5 * p_hat))
+    upper = 1.0 if s == t or not high else _root(s, t, level, 1.0, min(p_hat + spread, 0.5 * (1.0 + p_hat)))
+    return lower, upper
 
 
 def _excluded(prior: BetaMixture, counts: FloatArray, t: int, q: float, alpha: float) -> BoolArray:
@@ -167,16 +172,18 @@ def _boundary(prior: BetaMixture, t: int, q: float, alpha: float, side: int) -> 
     return int(between[int(np.argmax(_excluded(prior, between, t, q, alpha)))])
 
 
-def quantile_ranks(t: int, q: float, alpha: float, prior: BetaMixture) -> tuple[int | None, int | None]:
+def quantile_ranks(
+    t: int, q: float, alpha: float, prior: BetaMixture, *, low: bool = True, high: bool = True
+) -> tuple[int | None, int | None]:
     """0-based ranks of the order statistics bounding the ``q`` quantile after ``t`` values.
 
-    The lower bound is the value of rank ``low`` (None: too few values to bound it from below),
-    the upper bound the value of rank ``high`` (None: too few to bound it from above).
+    The lower bound is the value of rank ``low`` (None: too few values to bound it from below, or
+    ``low=False``), the upper bound the value of rank ``high`` (likewise).
     """
     if t == 0:
         return None, None
-    below = _boundary(prior, t, q, alpha, -1)
-    above = _boundary(prior, t, q, alpha, +1)
+    below = _boundary(prior, t, q, alpha, -1) if low else None
+    above = _boundary(prior, t, q, alpha, +1) if high else None
     return below, (above - 1 if above is not None else None)
 
 

@@ -154,7 +154,7 @@ class JudgeConfig:
     alpha: float = 0.05
     pass_threshold: float = 95.0
     marginal_threshold: float = 75.0
-    shift_estimate: bool = True
+    shift_estimate: bool = True  # also report the location effect (HL shift, Mann-Whitney CLES)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", tuple(self.metrics))
@@ -369,7 +369,6 @@ def _judge_samples(
     x, y = _clean(x_raw, cfg), _clean(y_raw, cfg)
     if cfg.outlier_iqr is not None:
         x, y = _drop_outliers(x, cfg.outlier_iqr), _drop_outliers(y, cfg.outlier_iqr)
-    x, y = np.sort(x), np.sort(y)
     base = _base(cfg, alpha, cfg.effect, int(x.size), int(y.size))
     if min(x.size, y.size) < max(cfg.min_samples, 2):
         return _no_data(base, f"fewer than min_samples={max(cfg.min_samples, 2)} values")
@@ -380,16 +379,22 @@ def _judge_samples(
             f"{cfg.effect.value} needs a positive baseline and a non-negative candidate "
             f"(got {test.baseline:.4g} and {test.candidate:.4g}); use effect=cles for signed metrics",
         )
-    # The reported shift uses at most 1,000 evenly spaced order statistics per sample.
-    hl = hodges_lehmann_estimate(_thin(x), _thin(y)) if shift else math.nan
     return _from_tolerance(
         _tested(cfg, test, cfg.effect.value.replace("_", " "), alpha),
         base,
-        shift=hl,
-        cles=u_test_sorted(x, y).cles,
         candidate_mean=float(x.mean()),
         baseline_mean=float(y.mean()),
+        **(_location(x, y) if shift else {}),
     )
+
+
+def _location(x: FloatArray, y: FloatArray) -> dict[str, float]:
+    """The location effect: Hodges-Lehmann shift and Mann-Whitney CLES.
+
+    The shift uses at most 1,000 evenly spaced order statistics per sample.
+    """
+    xs, ys = np.sort(x), np.sort(y)
+    return {"shift": hodges_lehmann_estimate(_thin(xs), _thin(ys)), "cles": u_test_sorted(xs, ys).cles}
 
 
 def _judge_counts(cfg: MetricConfig, x: Counts, y: Counts, alpha: float) -> MetricResult:
@@ -409,7 +414,11 @@ def _judge_counts(cfg: MetricConfig, x: Counts, y: Counts, alpha: float) -> Metr
 def judge_metric(
     cfg: MetricConfig, candidate: object, baseline: object, *, alpha: float = 0.05, shift: bool = True
 ) -> MetricResult:
-    """Classify one metric from the candidate's and baseline's data (arrays, or :class:`Counts`)."""
+    """Classify one metric from the candidate's and baseline's data (arrays, or :class:`Counts`).
+
+    ``shift=False`` skips the location effect (Hodges-Lehmann shift and Mann-Whitney CLES), the
+    only part that sorts the samples.
+    """
     if candidate is None or baseline is None:
         return MetricResult(
             name=cfg.name,

@@ -147,28 +147,47 @@ def mean_ratio_pivot(candidate: FloatArray, baseline: FloatArray) -> RatioPivot:
 
 
 def type7(sorted_x: FloatArray, q: float) -> float:
-    """The ``q`` quantile of a sorted sample, interpolated as ``numpy.quantile`` does by default."""
+    """The ``q`` quantile of a sorted sample, interpolated as ``numpy.quantile`` does by default.
+
+    Only the two order statistics around ``(n - 1) q`` are read, so an array partitioned at them
+    (``numpy.partition``) will do.
+    """
+    lo, hi = _type7_ranks(sorted_x.size, q)
     h = (sorted_x.size - 1) * q
-    lo = math.floor(h)
-    hi = min(lo + 1, sorted_x.size - 1)
     return float(sorted_x[lo] + (h - lo) * (sorted_x[hi] - sorted_x[lo]))
 
 
+def _type7_ranks(n: int, q: float) -> tuple[int, int]:
+    lo = math.floor((n - 1) * q)
+    return lo, min(lo + 1, n - 1)
+
+
+def _rank_window(n: int, q: float) -> tuple[int, int] | None:
+    """1-based ranks of the order statistics bracketing the ``q`` quantile (None: cannot bracket)."""
+    if n < 2:
+        return None
+    centre, half = n * q + 0.5, RANK_WINDOW * math.sqrt(n * q * (1.0 - q))
+    lo = max(1, math.floor(centre - half))
+    hi = min(n, math.ceil(centre + half))
+    return lo, hi
+
+
 def quantile_standard_error(sorted_x: FloatArray, q: float) -> tuple[float, float]:
-    """Distribution-free standard error of the sample ``q`` quantile of a sorted sample.
+    """Distribution-free standard error of the sample ``q`` quantile, and its degrees of freedom.
 
     The order statistics ``x_(l)``, ``x_(u)`` ``RANK_WINDOW`` binomial standard deviations of rank
     either side of ``n q`` miss the true quantile with probabilities ``a_l = P(B < l)`` and
     ``a_u = P(B >= u)``, ``B ~ Binomial(n, q)``; the standard error is their span divided by
-    ``z(a_l) + z(a_u)`` (Price & Bonett 2002). NaN when the sample cannot bracket the quantile
-    (too few values beyond it: ten values do not bound a p95 from above).
+    ``z(a_l) + z(a_u)`` (Price & Bonett 2002). The span is a sum of ``u - l`` spacings, so its
+    noise is counted as ``(u - l) / 2`` degrees of freedom. NaN when the sample cannot bracket the
+    quantile (ten values do not bound a p95 from above). Only ``x_(l)`` and ``x_(u)`` are read: an
+    array partitioned at them will do.
     """
-    n = sorted_x.size
-    if n < 2:
+    window = _rank_window(sorted_x.size, q)
+    if window is None:
         return math.nan, math.nan
-    centre, half = n * q + 0.5, RANK_WINDOW * math.sqrt(n * q * (1.0 - q))
-    lo = max(1, math.floor(centre - half))
-    hi = min(n, math.ceil(centre + half))
+    lo, hi = window
+    n = sorted_x.size
     miss_low = float(bdtr(lo - 1, n, q))
     miss_high = float(bdtrc(hi - 1, n, q))
     if not (miss_low < 0.5 and miss_high < 0.5):
@@ -177,13 +196,23 @@ def quantile_standard_error(sorted_x: FloatArray, q: float) -> tuple[float, floa
     return float(sorted_x[hi - 1] - sorted_x[lo - 1]) / z, (hi - lo) / 2.0
 
 
-def quantile_ratio_pivot(candidate_sorted: FloatArray, baseline_sorted: FloatArray, q: float) -> RatioPivot:
-    """The pivot for the ratio of the ``q`` quantiles of two sorted samples."""
-    se_x, dof_x = quantile_standard_error(candidate_sorted, q)
-    se_y, dof_y = quantile_standard_error(baseline_sorted, q)
+def _partitioned(x: FloatArray, q: float) -> FloatArray:
+    """``x`` partitioned at every order statistic :func:`type7` and the standard error read."""
+    ranks = set(_type7_ranks(x.size, q))
+    window = _rank_window(x.size, q)
+    if window is not None:
+        ranks |= {window[0] - 1, window[1] - 1}
+    return np.partition(x, sorted(ranks))
+
+
+def quantile_ratio_pivot(candidate: FloatArray, baseline: FloatArray, q: float) -> RatioPivot:
+    """The pivot for the ratio of the ``q`` quantiles of two samples (in any order; nothing is sorted)."""
+    x, y = _partitioned(candidate, q), _partitioned(baseline, q)
+    se_x, dof_x = quantile_standard_error(x, q)
+    se_y, dof_y = quantile_standard_error(y, q)
     return RatioPivot(
-        candidate=type7(candidate_sorted, q),
-        baseline=type7(baseline_sorted, q),
+        candidate=type7(x, q),
+        baseline=type7(y, q),
         candidate_se=se_x,
         baseline_se=se_y,
         candidate_dof=dof_x,

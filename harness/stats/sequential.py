@@ -115,18 +115,25 @@ class SequentialTest:
         self._base.total += total_y
         return self._refresh()
 
-    def _bounds(self, arm: _Arm) -> tuple[float, float]:
+    def _bounds(self, arm: _Arm, *, low: bool, high: bool) -> tuple[float, float]:
+        """The arm's bounds; only the ends a harmful side needs are computed (the others unbounded)."""
         if self._quantile is None:
-            return rate_bounds(arm.events, arm.total, self.arm_alpha, self._prior)
-        low, high = quantile_ranks(arm.total, self._quantile, self.arm_alpha, self._prior)
+            lo, hi = rate_bounds(arm.events, arm.total, self.arm_alpha, self._prior, low=low, high=high)
+            return (lo if low else 0.0), (hi if high else math.inf)
+        low_rank, high_rank = quantile_ranks(
+            arm.total, self._quantile, self.arm_alpha, self._prior, low=low, high=high
+        )
         return (
-            -math.inf if low is None else float(arm.sorted[low]),
-            math.inf if high is None else float(arm.sorted[high]),
+            -math.inf if low_rank is None else float(arm.sorted[low_rank]),
+            math.inf if high_rank is None else float(arm.sorted[high_rank]),
         )
 
     def _refresh(self) -> bool:
-        c_low, c_high = self._bounds(self._cand)
-        b_low, b_high = self._bounds(self._base)
+        if self._direction is not None:
+            return True  # decided: the bounds are no longer needed
+        up, down = self.metric.direction.increase_harmful, self.metric.direction.decrease_harmful
+        c_low, c_high = self._bounds(self._cand, low=up, high=down)
+        b_low, b_high = self._bounds(self._base, low=down, high=up)
         low = c_low / b_high if c_low > 0 and math.isfinite(b_high) and b_high > 0 else 0.0
         high = c_high / b_low if b_low > 0 else math.inf
         self._low, self._high = max(self._low, low), min(self._high, high)

@@ -12,13 +12,19 @@ ratio of Fisher's noncentral hypergeometric distribution to the central one,
 
 has conditional mean 1 under that null, so the product over windows, averaged over a fixed grid
 of ``psi > 1``, is a test martingale: it ever reaches ``1 / alpha`` with probability at most
-``alpha`` (Ville's inequality). That is an exact e-process for stratified 2x2 tables, the
-conditional likelihood of Mantel & Haenszel (1959) and Cox (1958) turned into an e-value as in
-Turner, Ly & Grünwald (2024), "Generic E-variables for exact sequential k-sample tests that allow
-for optional stopping", J. Statist. Plann. Inference 230:106116, and Grünwald, de Heide & Koolen
-(2024), "Safe testing", JRSS B 86:1091-1128. A decision after a fixed number of windows is a
-special case of stopping, so adaptive allocation and shared trends keep the false-winner rate at
-``alpha``.
+``alpha`` (Ville's inequality). This is the conditional likelihood of stratified 2x2 tables
+(Mantel & Haenszel 1959; Cox 1958) made an e-process as in Turner, Ly & Grünwald (2024), "Generic
+E-variables for exact sequential k-sample tests that allow for optional stopping", J. Statist.
+Plann. Inference 230:106116, and Grünwald, de Heide & Koolen (2024), "Safe testing", JRSS B
+86:1091-1128. A decision after a fixed number of windows is a special case of stopping, so adaptive
+allocation and shared trends keep the false-winner rate at ``alpha``.
+
+Where a window's table is large (more than :data:`EXACT_SUPPORT` possible counts) the normaliser
+is replaced by an upper bound, the binomial one of sampling with replacement (Hoeffding 1963,
+"Probability inequalities for sums of bounded random variables", JASA 58:13-30, theorem 4:
+``E f(K)`` of a convex ``f`` is larger with replacement). That factor's mean is at most 1, so the
+product stays a supermartingale: still valid, and conservative by up to half the evidence of the
+window when half its observations are events.
 """
 
 from __future__ import annotations
@@ -29,12 +35,22 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import gammaln
 
-__all__ = ["LOG_ODDS_GRID", "StratifiedOddsTest", "median_split", "noncentral_log_normaliser"]
+__all__ = [
+    "EXACT_SUPPORT",
+    "LOG_ODDS_GRID",
+    "StratifiedOddsTest",
+    "log_normaliser_bound",
+    "median_split",
+    "noncentral_log_normaliser",
+]
 
 FloatArray = npt.NDArray[np.float64]
 
 LOG_ODDS_GRID = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1.0, 1.5, 2.0)
 """The log odds ratios the e-process mixes over with equal weight: from a 1% to a 7-fold change in odds."""
+
+EXACT_SUPPORT = 400
+"""Tables with more possible counts than this use :func:`log_normaliser_bound` instead of the exact sum."""
 
 
 def noncentral_log_normaliser(n_x: int, n_y: int, m: int, log_psi: FloatArray) -> FloatArray:
@@ -52,6 +68,21 @@ def noncentral_log_normaliser(n_x: int, n_y: int, m: int, log_psi: FloatArray) -
     terms = log_pmf[None, :] + log_psi[:, None] * k[None, :]
     top = terms.max(axis=1)
     out: FloatArray = top + np.log(np.exp(terms - top[:, None]).sum(axis=1))
+    return out
+
+
+def log_normaliser_bound(n_x: int, n_y: int, m: int, log_psi: FloatArray) -> FloatArray:
+    """An upper bound of :func:`noncentral_log_normaliser`: the smaller of the two binomial ones.
+
+    ``K`` is the number of arm x's ``n_x`` draws that are events, or of the ``m`` events that fall
+    in arm x; drawn with replacement it is Binomial(``n_x``, ``m / N``) or Binomial(``m``,
+    ``n_x / N``), whose ``E[psi^K]`` bounds the hypergeometric one (Hoeffding 1963, theorem 4).
+    """
+    big = n_x + n_y
+    psi = np.exp(log_psi)
+    by_arm = n_x * np.log1p(m / big * (psi - 1.0))
+    by_events = m * np.log1p(n_x / big * (psi - 1.0))
+    out: FloatArray = np.minimum(by_arm, by_events)
     return out
 
 
@@ -76,7 +107,11 @@ class StratifiedOddsTest:
         self.total_y += total_y
         m = events_x + events_y
         if total_x and total_y and 0 < m < total_x + total_y:
-            norm = noncentral_log_normaliser(total_x, total_y, m, self._log_psi)
+            support = min(total_x, m) - max(0, m - total_y) + 1
+            exact = support <= EXACT_SUPPORT
+            norm = (noncentral_log_normaliser if exact else log_normaliser_bound)(
+                total_x, total_y, m, self._log_psi
+            )
             self._log_e += self._log_psi * events_x - norm
             self._max_e = max(self._max_e, self.e_value)
         return self.e_value
