@@ -19,7 +19,7 @@ GRID = np.asarray(LOG_ODDS_GRID)
 
 
 @pytest.mark.parametrize(("n_x", "n_y", "m"), [(10, 30, 7), (200, 50, 120), (1, 1, 1), (300, 2700, 40)])
-def test_normaliser_is_the_central_hypergeometric_moment_generating_function(n_x: int, n_y: int, m: int) -> None:
+def test_normaliser_is_the_central_hypergeometric_mgf(n_x: int, n_y: int, m: int) -> None:
     """``log E_0[psi^K]`` equals the sum over scipy's hypergeometric pmf."""
     k = np.arange(max(0, m - n_y), min(n_x, m) + 1)
     pmf = hypergeom(n_x + n_y, m, n_x).pmf(k)
@@ -51,7 +51,8 @@ def test_equal_arms_under_adaptive_allocation_and_a_trend_reach_one_over_alpha_a
             k_x, k_y = int(rng.binomial(n_x, rate)), int(rng.binomial(n_y, rate))
             test.add(k_x, n_x, k_y, n_y)
             # greedy: more traffic to whichever arm looks better so far
-            share = 0.8 if test.events_x * max(test.total_y, 1) < test.events_y * max(test.total_x, 1) else 0.2
+            x_better = test.events_x * max(test.total_y, 1) < test.events_y * max(test.total_x, 1)
+            share = 0.8 if x_better else 0.2
         rejected += test.p_value <= alpha
     assert rejected / runs <= alpha + 3 * math.sqrt(alpha * (1 - alpha) / runs)
 
