@@ -46,12 +46,18 @@ from harness.stats import (
 __all__ = [
     "ALPHA",
     "CASES",
+    "SEED",
+    "Batch",
     "Bound",
+    "CanarySetup",
     "Case",
+    "ChampionSetup",
     "Row",
     "Target",
     "calibration_matrix",
+    "clopper_pearson",
     "format_matrix",
+    "run_batch",
     "tail_sigma",
 ]
 
