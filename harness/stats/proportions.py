@@ -26,7 +26,7 @@ import enum
 import math
 from dataclasses import dataclass
 
-from scipy.special import bdtr, bdtrc, betaincinv, ndtr, ndtri
+from scipy.special import bdtr, bdtrc, betaincinv, ndtr
 from scipy.stats import fisher_exact
 
 from harness._checks import one_of
