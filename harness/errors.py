@@ -15,6 +15,7 @@ __all__ = [
     "Finding",
     "HarnessError",
     "InvalidConfig",
+    "InvalidInput",
     "InvalidScenario",
     "Reproduction",
     "StorageFailure",
@@ -65,21 +66,35 @@ class InvalidConfig(UsageError):
         self.value = value
 
 
-class InvalidScenario(UsageError):
-    """A scenario file is malformed: ``path``, ``line`` and ``location`` (a dotted field path) say where."""
+class InvalidInput(InvalidConfig):
+    """A file's content is wrong: ``path``, ``line`` and ``location`` (a dotted field path) say where.
+
+    The message reads ``path:line: location: problem``, each part present when known; ``field``
+    is the ``location``.
+    """
+
+    unnamed = "<input>"
+    """What the message calls the input when only its line is known."""
 
     def __init__(
         self, message: str, *, path: str | None = None, line: int | None = None, location: str | None = None
     ) -> None:
-        where = path or "<scenario>"
+        where = path or self.unnamed
         if line is not None:
             where = f"{where}:{line}"
         prefix = f"{where}: " if path or line is not None else ""
         field_part = f"{location}: " if location else ""
-        super().__init__(f"{prefix}{field_part}{message}", path=path, line=line, location=location)
+        super().__init__(f"{prefix}{field_part}{message}", field=location)
+        self.fields.update(path=path, line=line, location=location)
         self.path = path
         self.line = line
         self.location = location
+
+
+class InvalidScenario(InvalidInput):
+    """A scenario file is malformed: ``path``, ``line`` and ``location`` (a dotted field path) say where."""
+
+    unnamed = "<scenario>"
 
 
 class StorageFailure(StrEnum):

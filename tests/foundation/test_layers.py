@@ -51,6 +51,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "harness.conditions",
             "harness.errors",
             "harness.expectation",
+            "harness.inputs",
             "harness.journal",
             "harness.mode",
             "harness.seeding",
