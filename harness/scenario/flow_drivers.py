@@ -139,7 +139,7 @@ class ShadowDriver(_ControllerDriver):
         mirrored = served.get(self.candidate)
         if mirrored is None or self.flow.terminal:
             return ()
-        count = min(mirrored.requests, self.spec.max_exchanges_per_window)
+        count = min(mirrored.errors.size, self.spec.max_exchanges_per_window)  # a sample when large
         out = []
         for i in range(count):
             self.sequence += 1
