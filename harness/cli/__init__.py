@@ -1,7 +1,11 @@
 """The ``harness`` command line.
 
-Exit codes: 0 when everything asked for passed, 1 on a finding (a regression, a violated
-expectation), 2 on a usage error (a bad file, flag or URL), with a message naming what to fix.
+Exit codes, the same for every subcommand and decided here, in :func:`main`: 0 when everything
+asked for passed, 1 on a finding (a regression, a violated expectation), 2 on a usage error (a
+bad file, flag or URL, named with its line and field), 3 on an internal error: any other
+exception, which is a bug in the harness (or a machine out of memory), never a finding. Its
+traceback goes to a file (or to stderr with ``--debug``) and the message says how to report it.
+``harness load`` adds its own codes for load runs (see :mod:`harness.cli.load`).
 Each subcommand lives in its own module under ``harness.cli`` and is registered in ``app``.
 """
 
@@ -9,6 +13,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -18,7 +23,7 @@ from rich.markup import escape
 from harness._version import __version__
 from harness.errors import Finding, UsageError
 
-__all__ = ["EXIT_FINDING", "EXIT_OK", "EXIT_USAGE", "app", "main"]
+__all__ = ["EXIT_FINDING", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "CliState", "app", "main"]
 
 EXIT_OK = 0
 """Exit code: everything asked for passed."""
@@ -26,6 +31,18 @@ EXIT_FINDING = 1
 """Exit code: a finding (a regression, a violated expectation)."""
 EXIT_USAGE = 2
 """Exit code: a usage error (a bad file, flag or URL)."""
+EXIT_INTERNAL = 3
+"""Exit code: an internal error (a bug in the harness, or the machine ran out of memory)."""
+EXIT_INTERRUPTED = 130
+"""Exit code: interrupted by Ctrl-C (128 + SIGINT, as shells report it)."""
+
+
+@dataclass(slots=True)
+class CliState:
+    """Settings of one invocation that :func:`main` needs after the command has run."""
+
+    debug: bool = False
+
 
 app = typer.Typer(
     name="harness",
@@ -46,12 +63,17 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
     ] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Print the traceback of an internal error (exit 3).")
+    ] = False,
 ) -> None:
     """chaos-harness: prove that a service survives faults and that a new version is safe to ship."""
+    ctx.ensure_object(CliState).debug = debug
 
 
 # Subcommand modules: each defines ``register(app: typer.Typer) -> None``.
@@ -76,9 +98,10 @@ _register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; usage errors exit 2 and findings exit 1, each with a short message."""
+    """Run the CLI and return its exit code (see the module docstring); never raises."""
+    state = CliState()
     try:
-        app(args=argv, prog_name="harness")
+        app(args=argv, prog_name="harness", obj=state)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (EXIT_OK if code is None else EXIT_USAGE)
@@ -88,7 +111,19 @@ def main(argv: list[str] | None = None) -> int:
     except Finding as exc:
         err_console.print(f"[bold yellow]finding:[/] {escape(str(exc))}", highlight=False)
         return EXIT_FINDING
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 - the one place every other error (MemoryError too) becomes 3
+        return _internal_error(exc, argv, state)
     return EXIT_OK
+
+
+def _internal_error(exc: BaseException, argv: list[str] | None, state: CliState) -> int:
+    """Say that this is a bug (or the machine ran out of memory), where the traceback is, and exit 3."""
+    from harness.cli._crash import report_crash
+
+    report_crash(exc, argv if argv is not None else sys.argv[1:], debug=state.debug, console=err_console)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover
