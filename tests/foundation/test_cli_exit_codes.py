@@ -144,6 +144,12 @@ CASES: dict[str, Case] = {
         ok=lambda d: ["health", "check", "http://127.0.0.1:9/health"],
         inject="harness.cli.health:_probe",
     ),
+    "swarm": Case(
+        bad=lambda d: ["swarm", _write(d / "s.yaml", DEEP_YAML), "--seeds", "3", "--no-report"],
+        says="s.yaml:5: the document nests deeper",
+        ok=lambda d: ["swarm", _tiny_scenario(d), "--seeds", "3", "--no-report"],
+        inject="harness.cli.swarm:_seed_sweep",
+    ),
     "versions list": Case(
         bad=lambda d: ["versions", "list", "--storage", _bad_storage(d)],
         says="registry.json:2: NaN is not a JSON number",
