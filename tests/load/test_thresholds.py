@@ -64,7 +64,7 @@ def test_evaluation_reports_each_outcome_and_the_exit_code() -> None:
     assert not bad.passed
     assert bad.exit_code == EXIT_THRESHOLDS == 99
     assert [o.threshold.metric for o in bad.failed] == ["p99"]
-    with pytest.raises(ThresholdsFailed, match=r"p99 < 300ms: observed 0.41") as info:
+    with pytest.raises(ThresholdsFailed, match=r"p99 < 300ms: observed 410ms") as info:
         bad.raise_for_failures()
     assert isinstance(info.value, Finding)
     assert info.value.observed == 0.41
