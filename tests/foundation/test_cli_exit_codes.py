@@ -86,9 +86,9 @@ CASES: dict[str, Case] = {
     ),
     "gate": Case(
         bad=lambda d: ["gate", _huge_sample_benchmark(d), _huge_sample_benchmark(d)],
-        says="current.json:2: an integer of 500 digits is beyond the range of a float",
+        says="current.json: benchmarks[0].stats.data[2]=9999",
         ok=lambda d: ["gate", "baseline.json", "current.json"],
-        inject="harness.cli.gate:_two_files",
+        inject="harness.cli.gate:_two_sides",
     ),
     "report": Case(
         bad=lambda d: ["report", _write(d / "result.json", DEEP_JSON)],
