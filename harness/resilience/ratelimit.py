@@ -16,7 +16,7 @@ import math
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, cast, overload
 
 from harness._checks import integer, invalid, one_of, positive, within
 from harness.clock import Clock, SystemClock
@@ -27,7 +27,10 @@ from harness.resilience.errors import RateLimited
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.resilience.storage_guard import StorageGuard, StoragePolicy
 from harness.storage import Storage
-from harness.storage.redis import RedisStorage
+from harness.storage.base import as_redis
+
+if TYPE_CHECKING:
+    from harness.storage.redis import RedisStorage
 
 __all__ = ["Gcra", "RateLimiter", "RateLimiterConfig", "SharedRateLimiter"]
 
@@ -255,7 +258,8 @@ class SharedRateLimiter(EventSource):
             sync_timeout=max(storage_timeout, 1.0),
             emit=self._storage_event,
         )
-        self._script = storage.script(_GCRA_LUA) if isinstance(storage, RedisStorage) else None
+        self._redis: RedisStorage | None = as_redis(storage)
+        self._script = None if self._redis is None else self._redis.script(_GCRA_LUA)
 
     @property
     def config(self) -> RateLimiterConfig:
@@ -292,9 +296,8 @@ class SharedRateLimiter(EventSource):
 
     async def _shared(self, cost: int, max_wait: float) -> tuple[float | None, float]:
         """``(wait, 0)`` if admitted, ``(None, retry_after)`` if refused, from the shared state."""
-        if self._script is not None:
-            assert isinstance(self.storage, RedisStorage)
-            redis_key = self.storage.key(self.key)
+        if self._redis is not None and self._script is not None:
+            redis_key = self._redis.key(self.key)
             args = [self._cfg.interval, self._cfg.burst, cost, max_wait]
             ok, wait = await self._script([redis_key], args)
             if int(ok) != 1:
