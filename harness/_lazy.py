@@ -1,9 +1,11 @@
 """PEP 562 hooks for packages: public names imported on first use, and old names kept for a release.
 
 ``lazy_exports(package, homes)`` imports each public name from its module the first time it is
-read, so importing the package stays cheap. ``renamed`` maps an old public name (one that moved
-to another module, or took a new name) to a :class:`Renamed` record: reading it still works for
-one release, returns the new object and emits a ``DeprecationWarning`` that names the new import.
+read, so importing the package stays cheap; a name whose module needs an optional extra that is
+not installed raises :class:`~harness.errors.MissingExtra` naming the extra. ``renamed`` maps an
+old public name (one that moved to another module, or took a new name) to a :class:`Renamed`
+record: reading it still works for one release, returns the new object and emits a
+``DeprecationWarning`` that names the new import.
 """
 
 from __future__ import annotations
@@ -19,8 +21,13 @@ from typing import Any
 __all__ = ["Renamed", "lazy_exports"]
 
 
-def _load(home: str, name: str) -> Any:
-    module = importlib.import_module(home)
+def _load(home: str, name: str, package: str = "") -> Any:
+    try:
+        module = importlib.import_module(home)
+    except ModuleNotFoundError as exc:
+        from harness._extras import missing_extra
+
+        raise missing_extra(exc, f"{package or home}.{name}") from exc
     return module if home.endswith(f".{name}") else getattr(module, name)
 
 
@@ -66,7 +73,7 @@ def lazy_exports(
     def __getattr__(name: str) -> Any:
         home = homes.get(name)
         if home is not None:
-            value = _load(home, name)
+            value = _load(home, name, package)
             namespace[name] = value
             return value
         old = renamed.get(name)

@@ -17,6 +17,7 @@ __all__ = [
     "InvalidConfig",
     "InvalidInput",
     "InvalidScenario",
+    "MissingExtra",
     "Reproduction",
     "StorageFailure",
     "StorageUnavailable",
@@ -128,6 +129,25 @@ class StorageUnavailable(UsageError):
         super().__init__(message, url=url, failure=failure)
         self.url = url
         self.failure = failure
+
+
+class MissingExtra(UsageError, ImportError):
+    """A feature needs an optional extra that is not installed: ``extra`` names it, ``modules`` the gaps.
+
+    Also an ``ImportError``, so ``except ImportError`` around an optional import still catches it.
+    """
+
+    def __init__(self, feature: str, *, extra: str, modules: tuple[str, ...]) -> None:
+        super().__init__(
+            f"{feature} needs chaos-harness[{extra}]: pip install 'chaos-harness[{extra}]'",
+            feature=feature,
+            extra=extra,
+            modules=modules,
+        )
+        self.name = modules[0] if modules else None
+        self.feature = feature
+        self.extra = extra
+        self.modules = modules
 
 
 class Finding(HarnessError):

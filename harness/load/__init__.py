@@ -13,6 +13,10 @@
   one in which no request succeeded with :data:`EXIT_NO_SUCCESS`.
 """
 
+from harness._extras import require
+
+require("stats", __name__)
+
 from harness._lazy import Renamed, lazy_exports
 from harness.load.driver import DriverConfig, DriverResult, OpenModelDriver
 from harness.load.fasthttp import FastHttpTarget

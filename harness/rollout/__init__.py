@@ -7,6 +7,10 @@ champion-challenger and rollback (which can choose its target from the lineage).
 carries its reasons.
 """
 
+from harness._extras import require
+
+require("stats", __name__)
+
 from harness._lazy import Renamed, lazy_exports
 from harness.rollout.canary import Analysis, CanaryConfig, CanaryFlow, CanaryPhase, Pause, SetWeight, Step
 from harness.rollout.champion import (

@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "foundation",
         (
             "harness._checks",
+            "harness._extras",
             "harness._lazy",
             "harness._version",
             "harness.atomic",
