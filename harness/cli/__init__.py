@@ -6,12 +6,12 @@ bad file, flag or URL, named with its line and field), 3 on an internal error: a
 exception, which is a bug in the harness (or a machine out of memory), never a finding. Its
 traceback goes to a file (or to stderr with ``--debug``) and the message says how to report it.
 ``harness load`` adds its own codes for load runs (see :mod:`harness.cli.load`).
-Each subcommand lives in its own module under ``harness.cli`` and is registered in ``app``.
+Each subcommand lives in its own module under ``harness.cli`` (a ``register(app)`` function) and
+has one row in ``COMMANDS``; it is imported only when it runs, so ``harness --help`` stays fast.
 """
 
 from __future__ import annotations
 
-import importlib
 import sys
 from dataclasses import dataclass
 from typing import Annotated
@@ -21,9 +21,10 @@ from rich.console import Console
 from rich.markup import escape
 
 from harness._version import __version__
+from harness.cli._commands import Command, LazyCommands
 from harness.errors import Finding, UsageError
 
-__all__ = ["EXIT_FINDING", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "CliState", "app", "main"]
+__all__ = ["COMMANDS", "EXIT_FINDING", "EXIT_INTERNAL", "EXIT_OK", "EXIT_USAGE", "CliState", "app", "main"]
 
 EXIT_OK = 0
 """Exit code: everything asked for passed."""
@@ -44,8 +45,53 @@ class CliState:
     debug: bool = False
 
 
+# One row per subcommand: (name, module with register(app), the line --help shows, extra it needs).
+COMMANDS: tuple[Command, ...] = (
+    Command("run", "harness.cli.run", "Run chaos scenarios and check their expectations.", "scenarios"),
+    Command(
+        "replay",
+        "harness.cli.run",
+        "Re-run a recorded scenario with its seed and verify the journal digest matches.",
+        "scenarios",
+    ),
+    Command("scenarios", "harness.cli.run", "List, validate and describe scenario files.", "scenarios"),
+    Command(
+        "gate",
+        "harness.cli.gate",
+        "Compare results with a baseline; exit 1 only on a significant regression beyond its threshold.",
+        "stats",
+    ),
+    Command(
+        "report",
+        "harness.cli.report",
+        "Write result.json, junit.xml, summary.md and report.html (and journal.jsonl) for a run.",
+    ),
+    Command("load", "harness.cli.load", "Load: open-model driver and headless Locust.", "stats"),
+    Command("proxy", "harness.cli.proxy", "Serve the Toxiproxy-compatible fault proxy API."),
+    Command("health", "harness.cli.health", "Probe health endpoints and Redis servers."),
+    Command(
+        "swarm",
+        "harness.cli.swarm",
+        "Run scenarios over many seeds on Dask; report failure rates with intervals and replayable seeds.",
+        "swarm",
+    ),
+    Command(
+        "versions",
+        "harness.cli.versions",
+        "A version registry: versions, lineage, migration paths and history.",
+        "stats",
+    ),
+)
+"""Every subcommand; adding one is one row here."""
+
+
+class _Commands(LazyCommands):
+    commands_table = COMMANDS
+
+
 app = typer.Typer(
     name="harness",
+    cls=_Commands,
     help="chaos-harness: run chaos scenarios, drive fault proxies, gate performance in CI.",
     no_args_is_help=True,
     add_completion=False,
@@ -74,27 +120,6 @@ def _root(
 ) -> None:
     """chaos-harness: prove that a service survives faults and that a new version is safe to ship."""
     ctx.ensure_object(CliState).debug = debug
-
-
-# Subcommand modules: each defines ``register(app: typer.Typer) -> None``.
-COMMAND_MODULES: tuple[str, ...] = (
-    "harness.cli.load",
-    "harness.cli.gate",
-    "harness.cli.report",
-    "harness.cli.run",
-    "harness.cli.proxy",
-    "harness.cli.health",
-    "harness.cli.versions",
-    "harness.cli.swarm",
-)
-
-
-def _register_commands() -> None:
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).register(app)
-
-
-_register_commands()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,9 @@ def test_the_two_commands_are_the_ones_ci_runs() -> None:
         for line in block.splitlines()
         if line and not line.startswith("#")
     ]
-    assert commands == ["pip install -e . && harness run scenarios/", "pip install -e '.[test]' && pytest"]
+    assert commands == [
+        "pip install -e '.[all]' && harness run scenarios/",
+        "pip install -e '.[test]' && pytest",
+    ]
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci.splitlines()
