@@ -13,10 +13,14 @@ from __future__ import annotations
 import importlib
 import sys
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+
+# Imported by every package's __init__ (and so by ``harness --version``): no typing or dataclasses
+# at run time, which would cost more than the rest of the start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 __all__ = ["Renamed", "lazy_exports"]
 
@@ -31,13 +35,26 @@ def _load(home: str, name: str, package: str = "") -> Any:
     return module if home.endswith(f".{name}") else getattr(module, name)
 
 
-@dataclass(frozen=True, slots=True)
 class Renamed:
-    """An old public name that now resolves to ``home.name``; ``advice`` replaces the default hint."""
+    """An old public name that now resolves to ``home.name``; ``advice`` replaces the default hint.
 
+    A read-only record (a plain class rather than a dataclass, to keep ``dataclasses`` out of start-up).
+    """
+
+    __slots__ = ("advice", "home", "name")
     home: str
     name: str
-    advice: str = ""
+    advice: str
+
+    def __init__(self, home: str, name: str, advice: str = "") -> None:
+        for key, value in (("home", home), ("name", name), ("advice", advice)):
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"Renamed is read-only; cannot set {key!r}")
+
+    def __repr__(self) -> str:
+        return f"Renamed(home={self.home!r}, name={self.name!r}, advice={self.advice!r})"
 
     def message(self, package: str, old: str) -> str:
         """What the ``DeprecationWarning`` says: the old name and the import that replaces it."""

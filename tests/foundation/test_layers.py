@@ -73,6 +73,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "harness",
             "harness.__main__",
+            "harness._entry",
             "harness.cli",
             "harness.pytest_fixtures",
             "harness.pytest_plugin",
