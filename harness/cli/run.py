@@ -96,7 +96,12 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
 
 
 def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
-    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of *.yaml files.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Scenario files or folders of *.yaml files.")
+    ] = None,
+    examples: Annotated[
+        bool, typer.Option("--examples", help="Also run the bundled example scenarios (from any folder).")
+    ] = False,
     seed: Annotated[
         int | None, typer.Option(help="Seed for every scenario (default: each file's seed).")
     ] = None,
@@ -113,7 +118,13 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
 ) -> None:
     """Run chaos scenarios and check their expectations."""
     console = _console()
-    files = expand_paths(paths)
+    if not paths and not examples:
+        raise InvalidConfig("name scenario files or folders, or pass --examples.", field="paths")
+    files = expand_paths(paths) if paths else []
+    if examples:
+        from harness.examples import scenario_files
+
+        files += scenario_files()
     scenarios = [(p, load_scenario(p)) for p in files]
     if (save_baseline or baseline) and len(scenarios) > 1:
         raise InvalidConfig("--save-baseline/--baseline take one scenario file at a time.", field="baseline")
