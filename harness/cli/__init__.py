@@ -20,7 +20,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from harness._version import __version__
+from harness._version import VERSION_LINE
 from harness.cli._commands import Command, LazyCommands
 from harness.errors import Finding, UsageError
 
@@ -68,6 +68,8 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("load", "harness.cli.load", "Load: open-model driver and headless Locust.", "stats"),
     Command("proxy", "harness.cli.proxy", "Serve the Toxiproxy-compatible fault proxy API."),
+    Command("examples", "harness.cli.examples", "List, run and copy the bundled example scenarios."),
+    Command("init", "harness.cli.init", "Scaffold chaos tests, a starter scenario and a CI workflow here."),
     Command("health", "harness.cli.health", "Probe health endpoints and Redis servers."),
     Command(
         "swarm",
@@ -103,7 +105,7 @@ err_console = Console(stderr=True, soft_wrap=True)
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"chaos-harness {__version__}")
+        typer.echo(VERSION_LINE)
         raise typer.Exit(EXIT_OK)
 
 
