@@ -2,9 +2,9 @@
 
 ``python -m harness.scenario.reference > docs/scenario-reference.md`` regenerates the document; a
 test fails when the schema changed and the document was not regenerated. Every object of the
-format gets a section (its docstring, then one row per field: type, default, rules), in the order
-the top level reaches them. Durations are text with a unit (``300ms``, ``30s``, ``2m``); their
-defaults print the same way.
+format gets a section (its docstring, then one row per field: type, default, rules, and its
+meaning from the field's attribute docstring), in the order the top level reaches them. Durations
+are text with a unit (``300ms``, ``30s``, ``2m``); their defaults print the same way.
 """
 
 from __future__ import annotations
@@ -132,6 +132,12 @@ def _order(schema: Mapping[str, Any]) -> list[str]:
     return seen + sorted(set(defs) - set(seen))
 
 
+def _meaning(prop: Mapping[str, Any]) -> str:
+    """The field's own description (its attribute docstring), on one line, safe inside a table."""
+    text = " ".join(str(prop.get("description", "")).split()).replace("``", "`")
+    return text.replace("|", "\\|") or "-"
+
+
 def _doc(text: str) -> str:
     paragraphs = [" ".join(part.split()) for part in text.strip().split("\n\n") if part.strip()]
     return "\n\n".join(paragraphs).replace("``", "`")
@@ -145,9 +151,10 @@ def _section(name: str, node: Mapping[str, Any], *, level: str = "##") -> list[s
         lines += ["One of: " + ", ".join(f"`{value}`" for value in node["enum"]) + ".", ""]
         return lines
     required = set(node.get("required", ()))
-    lines += ["| field | type | default | rules |", "|---|---|---|---|"]
+    lines += ["| field | type | default | rules | meaning |", "|---|---|---|---|---|"]
     for field, prop in node.get("properties", {}).items():
-        lines.append(f"| `{field}` | {_type(prop)} | {_default(prop, field in required)} | {_rules(prop)} |")
+        cells = (_type(prop), _default(prop, field in required), _rules(prop), _meaning(prop))
+        lines.append(f"| `{field}` | " + " | ".join(cells) + " |")
     return [*lines, ""]
 
 
