@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import subprocess
 import sys
@@ -18,8 +19,11 @@ PYTEST = ("-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=fu
 
 
 def _pytest_chaos(folder: Path) -> subprocess.CompletedProcess[str]:
+    # A fresh session, not an xdist worker of this one (pytest-benchmark would warn that it is).
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PYTEST_")}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "chaos", *PYTEST],
+        env=env,
         cwd=folder,
         capture_output=True,
         text=True,
