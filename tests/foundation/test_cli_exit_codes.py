@@ -61,6 +61,26 @@ def _tiny_scenario(folder: Path) -> str:
     return _write(folder / "tiny.yaml", SCENARIO)
 
 
+def _occupied(folder: Path, files: dict[Path, str]) -> str:
+    """Write the first of the files a command would write, so the command must refuse."""
+    first = min(files)
+    first.parent.mkdir(parents=True, exist_ok=True)
+    first.write_text("mine\n")
+    return str(folder)
+
+
+def _occupied_copy(folder: Path) -> str:
+    from harness.examples.catalog import planned_copy
+
+    return _occupied(folder / "ex", dict(planned_copy(folder / "ex")))
+
+
+def _occupied_repo(folder: Path) -> str:
+    from harness.examples.scaffold import scaffold
+
+    return _occupied(folder / "repo", dict(scaffold(folder / "repo", asgi=False)))
+
+
 @dataclass(frozen=True)
 class Case:
     """One subcommand: a bad input (and what the message must say) and where to inject a failure."""
@@ -83,6 +103,30 @@ CASES: dict[str, Case] = {
         says="journal.jsonl:2: 1e999 is beyond the range of a float",
         ok=lambda d: ["replay", _journal_with_infinite_time(d)],
         inject="harness.cli.run:JournalFile",
+    ),
+    "examples list": Case(
+        bad=lambda d: ["examples", "list", "--no-such-flag"],
+        says="No such option",
+        ok=lambda d: ["examples", "list"],
+        inject="harness.examples.catalog:example_scenarios",
+    ),
+    "examples run": Case(
+        bad=lambda d: ["examples", "run", "--no-such-flag"],
+        says="No such option",
+        ok=lambda d: ["examples", "run", "--no-report"],
+        inject="harness.cli.run:run_scenario",
+    ),
+    "examples copy": Case(
+        bad=lambda d: ["examples", "copy", _occupied_copy(d)],
+        says="pass --force to overwrite them",
+        ok=lambda d: ["examples", "copy", str(d / "fresh")],
+        inject="harness.examples.catalog:copy_examples",
+    ),
+    "init": Case(
+        bad=lambda d: ["init", _occupied_repo(d)],
+        says="pass --force to overwrite them",
+        ok=lambda d: ["init", str(d / "fresh")],
+        inject="harness.examples.scaffold:write_scaffold",
     ),
     "gate": Case(
         bad=lambda d: ["gate", _huge_sample_benchmark(d), _huge_sample_benchmark(d)],
