@@ -16,12 +16,12 @@ import math
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, cast
 
 from harness._checks import integer, invalid, one_of, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import StorageFailure, StorageUnavailable
-from harness.resilience._decorate import decorate
+from harness.resilience._decorate import Decorating
 from harness.resilience.breaker import CircuitBreakerConfig
 from harness.resilience.errors import RateLimited
 from harness.resilience.events import EventKind, EventSource, Listener
@@ -117,7 +117,7 @@ def _check_cost(cost: int, burst: int) -> None:
         )
 
 
-class RateLimiter(EventSource):
+class RateLimiter(Decorating, EventSource):
     """An in-process GCRA limiter on a ``Clock``; thread-safe; sync and async forms."""
 
     __slots__ = ("_cfg", "_core", "_listeners", "_lock", "clock", "name", "rejected")
@@ -185,15 +185,6 @@ class RateLimiter(EventSource):
         """Await ``fn`` once a permit is granted."""
         await self.aacquire()
         return await fn(*args, **kwargs)
-
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a function or coroutine function."""
-        return decorate(fn, self.call, self.acall)
 
 
 _DEFAULT_STORAGE_BREAKER = CircuitBreakerConfig(
