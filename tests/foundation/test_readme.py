@@ -11,6 +11,7 @@ A fenced block is run according to the HTML comment on the line above it:
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -104,6 +105,9 @@ def test_the_readme_chaos_test_passes_as_written(pytester: pytest.Pytester) -> N
 def test_the_shell_commands_marked_to_run_succeed(tmp_path):
     blocks = [block for block in _blocks() if block.mark == "run"]
     assert blocks
+    # The commands run with the scripts of the interpreter running the tests, activated or not.
+    scripts = str(Path(sys.executable).parent)
+    env = {**os.environ, "PATH": scripts + os.pathsep + os.environ.get("PATH", "")}
     for block in blocks:
         for text in block.code.splitlines():
             command = text.split("#", 1)[0].strip()
@@ -116,6 +120,7 @@ def test_the_shell_commands_marked_to_run_succeed(tmp_path):
                 text=True,
                 timeout=1200,
                 check=False,
+                env=env,
             )
             assert done.returncode == 0, f"README line {block.line}: {command}\n{done.stdout}\n{done.stderr}"
 
@@ -167,7 +172,7 @@ def test_the_two_commands_are_the_ones_ci_runs() -> None:
     ]
     assert commands == [
         "pip install -e '.[all]' && harness run scenarios/",
-        "pip install -e '.[test]' && pytest",
+        "pip install -e '.[test]' && pytest -n 2",
     ]
     ci = (ROOT / ".ci" / "run").read_text()
     assert commands[1] in ci.splitlines()
