@@ -37,7 +37,7 @@ from harness.load.profiles import (
     profile_from_dict,
     profile_to_dict,
 )
-from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, Target
+from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, ScheduledTarget, Target
 from harness.load.thresholds import (
     EXIT_THRESHOLDS,
     Comparison,
@@ -67,6 +67,7 @@ __all__ = [
     "Profile",
     "RampLoad",
     "RemoteTargetRefused",
+    "ScheduledTarget",
     "SequenceLoad",
     "SoakLoad",
     "SpikeLoad",

@@ -17,7 +17,14 @@ from urllib.parse import urlsplit
 from harness._checks import positive
 from harness.errors import InvalidConfig, UsageError
 
-__all__ = ["CallableTarget", "HttpTarget", "RemoteTargetRefused", "Target", "ensure_loopback"]
+__all__ = [
+    "CallableTarget",
+    "HttpTarget",
+    "RemoteTargetRefused",
+    "ScheduledTarget",
+    "Target",
+    "ensure_loopback",
+]
 
 
 @runtime_checkable
@@ -34,6 +41,21 @@ class Target(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class ScheduledTarget(Target, Protocol):
+    """A target that wants to know which request of the schedule it sends, and when it was due.
+
+    The driver calls ``send_scheduled(number, intended)`` instead of ``send()``: ``number`` counts
+    the profile's intended starts from 0, ``intended`` is when this one was due (seconds from the
+    profile's start). A target that routes or labels requests by their place in the schedule (the
+    live scenario engine) stays deterministic however the workers interleave.
+    """
+
+    async def send_scheduled(self, number: int, intended: float) -> tuple[bool, str]:
+        """Send intended start ``number``, due ``intended`` seconds into the profile."""
         ...
 
 
