@@ -36,6 +36,7 @@ from harness.scenario.flows import FlowDriver, build_driver
 from harness.scenario.live_control import LiveControl
 from harness.scenario.live_faults import LiveFaults
 from harness.scenario.live_profile import traffic_profile
+from harness.scenario.live_services import Notify
 from harness.scenario.live_stack import LiveStack
 from harness.scenario.live_traffic import LiveTraffic
 from harness.scenario.live_versions import CallableVersion, HttpVersion, LiveVersion, build_versions
@@ -62,11 +63,17 @@ class LiveEngine:
     """Runs one scenario against the real system, timed by ``clock`` (the system clock by default).
 
     ``logs`` is the folder for the services' logs (default: a temporary folder removed afterwards;
-    a failed start quotes the log's tail either way).
+    a failed start quotes the log's tail either way); ``notify`` is told when each service is ready.
     """
 
     def __init__(
-        self, scenario: Scenario, seed: int, *, clock: Clock | None = None, logs: Path | None = None
+        self,
+        scenario: Scenario,
+        seed: int,
+        *,
+        clock: Clock | None = None,
+        logs: Path | None = None,
+        notify: Notify | None = None,
     ) -> None:
         if scenario.live is None:
             raise InvalidConfig(
@@ -80,6 +87,7 @@ class LiveEngine:
         self.seed = seed
         self.clock: Clock = clock or SystemClock()
         self.logs = logs
+        self.notify = notify
         self.seeds = Seeds(seed).child(f"scenario/{scenario.name}")
         self.record = RunRecord(self.scenario, seed, Mode.LIVE)
         self.driver: FlowDriver = build_driver(self.scenario, self.seeds.child("flow"))
@@ -172,7 +180,7 @@ class LiveEngine:
         self.record.begin()
         try:
             if self.scenario.services:
-                self.stack = LiveStack(self.scenario, self.seeds, self.clock, logs)
+                self.stack = LiveStack(self.scenario, self.seeds, self.clock, logs, self.notify)
                 await self.stack.start()
                 self._assemble(self.stack.urls)
             assert self.traffic is not None

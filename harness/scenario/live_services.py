@@ -15,7 +15,7 @@ import os
 import signal
 import socket
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,13 +24,16 @@ from harness.errors import UsageError
 from harness.scenario.model import ReadySpec, ServiceSpec
 from harness.scenario.templates import TemplateContext
 
-__all__ = ["LOG_TAIL_LINES", "ServiceFailed", "ServiceProcess", "free_port", "log_tail"]
+__all__ = ["LOG_TAIL_LINES", "Notify", "ServiceFailed", "ServiceProcess", "free_port", "log_tail"]
 
 LOG_TAIL_LINES = 20
 """Lines of a failed service's log quoted in the error."""
 _POLL = 0.05  # seconds between readiness probes
 _PROBE_TIMEOUT = 1.0  # seconds one probe may take
 _DEFAULT_READY = ReadySpec(tcp=True)
+
+Notify = Callable[[str], None]
+"""Told one line when a service is ready (the CLI prints it)."""
 
 
 class ServiceFailed(UsageError):
@@ -78,7 +81,14 @@ class ServiceProcess:
     """One instance of a started service (``name`` is ``service`` or ``service@group``)."""
 
     def __init__(
-        self, name: str, spec: ServiceSpec, context: TemplateContext, *, log: Path, clock: Clock
+        self,
+        name: str,
+        spec: ServiceSpec,
+        context: TemplateContext,
+        *,
+        log: Path,
+        clock: Clock,
+        notify: Notify | None = None,
     ) -> None:
         if spec.command is None:
             raise UsageError(f"service {name!r} has no command to start", service=name)
@@ -88,6 +98,7 @@ class ServiceProcess:
         self.log = log
         self.clock = clock
         self.port = context.port
+        self.notify = notify
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -134,6 +145,13 @@ class ServiceProcess:
         except BaseException:
             await self.stop()
             raise
+        if self.notify is not None:
+            self.notify(f"service {self.name} ready at {self.address} (pid {self.pid}, log {self.log})")
+
+    @property
+    def pid(self) -> int | None:
+        """The process id (None before start)."""
+        return self.proc.pid if self.proc is not None else None
 
     async def _wait_ready(self) -> None:
         ready = self.spec.ready or _DEFAULT_READY

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 from harness.clock import Clock
 from harness.errors import InvalidConfig
 from harness.faults import FaultProxy
-from harness.scenario.live_services import ServiceProcess, free_port
+from harness.scenario.live_services import Notify, ServiceProcess, free_port
 from harness.scenario.model import DependencyKind, DependencySpec, Scenario
 from harness.scenario.templates import TemplateContext
 from harness.seeding import Seeds
@@ -71,8 +71,11 @@ def proxy_name(group: str, dependency: str) -> str:
 class LiveStack:
     """Services, dependency proxies and the address of each group's version for one live run."""
 
-    def __init__(self, scenario: Scenario, seeds: Seeds, clock: Clock, logs: Path) -> None:
+    def __init__(
+        self, scenario: Scenario, seeds: Seeds, clock: Clock, logs: Path, notify: Notify | None = None
+    ) -> None:
         self.scenario = scenario
+        self.notify = notify
         self.seeds = seeds
         self.clock = clock
         self.logs = logs
@@ -108,7 +111,12 @@ class LiveStack:
             if spec.command is None:
                 continue
             process = ServiceProcess(
-                name, spec, TemplateContext(port=free_port()), log=self.logs / f"{name}.log", clock=self.clock
+                name,
+                spec,
+                TemplateContext(port=free_port()),
+                log=self.logs / f"{name}.log",
+                clock=self.clock,
+                notify=self.notify,
             )
             self.shared[name] = process
         await asyncio.gather(*(p.start() for p in self.shared.values()))
@@ -170,7 +178,7 @@ class LiveStack:
             name = f"{service}@{group}"
             context = self._context(group, sc.live_groups[group])
             self.instances[group] = ServiceProcess(
-                name, spec, context, log=self.logs / f"{name}.log", clock=self.clock
+                name, spec, context, log=self.logs / f"{name}.log", clock=self.clock, notify=self.notify
             )
         await asyncio.gather(*(p.start() for p in self.instances.values()))
         for group, version in sc.live_groups.items():
