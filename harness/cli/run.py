@@ -84,7 +84,9 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
     for result, _ in rows:
         outcome = result.outcome
         flow = outcome.kind
-        if outcome.promoted:
+        if outcome.kind == "experiment":
+            flow += ": aborted" if outcome.aborted else f": {outcome.details.get('outcome', 'unfinished')}"
+        elif outcome.promoted:
             flow += ": promoted"
         elif outcome.rolled_back:
             to = outcome.rolled_back_to
