@@ -64,6 +64,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "harness.cli.health",
     "harness.cli.versions",
     "harness.cli.swarm",
+    "harness.cli.judge",
 )
 
 
