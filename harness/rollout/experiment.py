@@ -37,15 +37,18 @@ __all__ = [
     "ExperimentConfig",
     "ExperimentFlow",
     "HarmBudget",
-    "exceeds_rate",
+    "budget_p_value",
     "quantile_lower_bound",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
 
-def exceeds_rate(errors: int, requests: int, budget: float) -> float:
+def budget_p_value(errors: int, requests: int, budget: float) -> float:
     """The p-value of "the error rate exceeds ``budget``": ``P(Binomial(requests, budget) >= errors)``.
+
+    (:func:`harness.stats.exceeds_rate` is the same test as a decision at a level; the flow keeps
+    the p-value to quote it in its reasons.)
 
     The one-sided exact binomial test (Clopper and Pearson 1934; ``scipy.stats.binomtest`` with
     ``alternative="greater"`` computes the same). A budget of 0 makes any error certain harm (p=0).
@@ -176,7 +179,7 @@ class ExperimentFlow:
             return ()
         reasons = []
         if budget.error_rate is not None:
-            p = exceeds_rate(vw.errors, vw.requests, budget.error_rate)
+            p = budget_p_value(vw.errors, vw.requests, budget.error_rate)
             reasons.append(
                 Reason(
                     metric="error_rate",

@@ -17,7 +17,7 @@ from harness.rollout import (
     VersionWindow,
     Window,
 )
-from harness.rollout.experiment import exceeds_rate, quantile_lower_bound
+from harness.rollout.experiment import budget_p_value, quantile_lower_bound
 from harness.scenario import parse_scenario, run_scenario
 from harness.stats import JudgeConfig, MetricConfig
 
@@ -28,7 +28,7 @@ from harness.stats import JudgeConfig, MetricConfig
 def test_the_budget_test_is_the_exact_binomial_test(errors: int, requests: int, budget: float) -> None:
     """Oracle: scipy.stats.binomtest (one-sided, greater)."""
     oracle = binomtest(errors, requests, budget, alternative="greater").pvalue if errors else 1.0
-    assert exceeds_rate(errors, requests, budget) == pytest.approx(oracle, rel=1e-9)
+    assert budget_p_value(errors, requests, budget) == pytest.approx(oracle, rel=1e-9)
 
 
 def test_the_p99_lower_bound_covers_the_true_p99_at_its_confidence() -> None:
