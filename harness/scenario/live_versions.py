@@ -12,7 +12,6 @@ fails its check is an error; the parsed response is returned for shadow comparis
 from __future__ import annotations
 
 import abc
-import json
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
@@ -20,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 from harness.clock import Clock, VirtualClock
 from harness.errors import InvalidConfig
+from harness.load.checks import CheckFailed, ResponseChecks
+from harness.load.checks import check_response as check_load_response
 from harness.scenario.imports import resolve_callable
 from harness.scenario.model import RequestKind, ResponseCheck, Scenario
 from harness.seeding import Seeds
@@ -36,10 +37,6 @@ __all__ = [
 
 Handler = Callable[[dict[str, Any]], Any]
 _HARNESS_FIELDS = ("id", "endpoint")  # the request's number and kind: sent as headers, not as payload
-
-
-class CheckFailed(Exception):
-    """A live response did not pass its request kind's check (counted as an error)."""
 
 
 class LiveVersion(abc.ABC):
@@ -98,43 +95,13 @@ def _query_value(value: object) -> str:
     return str(value)
 
 
-def _field(body: object, path: str) -> object:
-    for part in path.split("."):
-        if isinstance(body, Mapping) and part in body:
-            body = body[part]
-        elif (
-            isinstance(body, Sequence)
-            and not isinstance(body, str)
-            and part.isdigit()
-            and int(part) < len(body)
-        ):
-            body = body[int(part)]
-        else:
-            raise KeyError(path)
-    return body
-
-
 def check_response(check: ResponseCheck | None, status: int, text: str) -> Any:
     """The parsed body (JSON if it parses, else the text); :class:`CheckFailed` if ``check`` fails."""
-    ok_status = status < 400 if check is None or check.status is None else status in check.status
-    if not ok_status:
-        raise CheckFailed(f"HTTP {status}")
-    try:
-        body: Any = json.loads(text) if text else None
-    except ValueError:
-        body = text
-    if check is None:
-        return body
-    for path, expected in check.json_fields.items():
-        try:
-            got = _field(body, path)
-        except KeyError:
-            raise CheckFailed(f"no JSON field {path!r}") from None
-        if got != expected:
-            raise CheckFailed(f"JSON field {path!r} is {got!r}, not {expected!r}")
-    if check.contains is not None and check.contains not in text:
-        raise CheckFailed(f"body does not contain {check.contains!r}")
-    return body
+    checks = None
+    if check is not None:
+        status_ok = tuple(check.status) if check.status is not None else None
+        checks = ResponseChecks(status=status_ok, json_fields=check.json_fields, contains=check.contains)
+    return check_load_response(checks, status, text)
 
 
 class HttpVersion(LiveVersion):
