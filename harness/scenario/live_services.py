@@ -24,7 +24,16 @@ from harness.errors import UsageError
 from harness.scenario.model import ReadySpec, ServiceSpec
 from harness.scenario.templates import TemplateContext
 
-__all__ = ["LOG_TAIL_LINES", "Notify", "ServiceFailed", "ServiceProcess", "free_port", "log_tail"]
+__all__ = [
+    "LOG_TAIL_LINES",
+    "Notify",
+    "ServiceFailed",
+    "ServiceProcess",
+    "free_port",
+    "http_ready",
+    "log_tail",
+    "tcp_ready",
+]
 
 LOG_TAIL_LINES = 20
 """Lines of a failed service's log quoted in the error."""
