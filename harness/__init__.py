@@ -8,11 +8,10 @@ foundation: clocks, seeds, storage, the run mode and the error families. Names a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from harness._lazy import lazy_exports
 from harness._version import __version__
 
+TYPE_CHECKING = False  # not typing's: ``import harness`` (and ``harness --version``) stays cheap
 if TYPE_CHECKING:
     from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop, WallClock
     from harness.errors import (

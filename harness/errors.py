@@ -15,7 +15,9 @@ __all__ = [
     "Finding",
     "HarnessError",
     "InvalidConfig",
+    "InvalidInput",
     "InvalidScenario",
+    "MissingExtra",
     "Reproduction",
     "StorageFailure",
     "StorageUnavailable",
@@ -65,21 +67,35 @@ class InvalidConfig(UsageError):
         self.value = value
 
 
-class InvalidScenario(UsageError):
-    """A scenario file is malformed: ``path``, ``line`` and ``location`` (a dotted field path) say where."""
+class InvalidInput(InvalidConfig):
+    """A file's content is wrong: ``path``, ``line`` and ``location`` (a dotted field path) say where.
+
+    The message reads ``path:line: location: problem``, each part present when known; ``field``
+    is the ``location``.
+    """
+
+    unnamed = "<input>"
+    """What the message calls the input when only its line is known."""
 
     def __init__(
         self, message: str, *, path: str | None = None, line: int | None = None, location: str | None = None
     ) -> None:
-        where = path or "<scenario>"
+        where = path or self.unnamed
         if line is not None:
             where = f"{where}:{line}"
         prefix = f"{where}: " if path or line is not None else ""
         field_part = f"{location}: " if location else ""
-        super().__init__(f"{prefix}{field_part}{message}", path=path, line=line, location=location)
+        super().__init__(f"{prefix}{field_part}{message}", field=location)
+        self.fields.update(path=path, line=line, location=location)
         self.path = path
         self.line = line
         self.location = location
+
+
+class InvalidScenario(InvalidInput):
+    """A scenario file is malformed: ``path``, ``line`` and ``location`` (a dotted field path) say where."""
+
+    unnamed = "<scenario>"
 
 
 class StorageFailure(StrEnum):
@@ -113,6 +129,25 @@ class StorageUnavailable(UsageError):
         super().__init__(message, url=url, failure=failure)
         self.url = url
         self.failure = failure
+
+
+class MissingExtra(UsageError, ImportError):
+    """A feature needs an optional extra that is not installed: ``extra`` names it, ``modules`` the gaps.
+
+    Also an ``ImportError``, so ``except ImportError`` around an optional import still catches it.
+    """
+
+    def __init__(self, feature: str, *, extra: str, modules: tuple[str, ...]) -> None:
+        super().__init__(
+            f"{feature} needs chaos-harness[{extra}]: pip install 'chaos-harness[{extra}]'",
+            feature=feature,
+            extra=extra,
+            modules=modules,
+        )
+        self.name = modules[0] if modules else None
+        self.feature = feature
+        self.extra = extra
+        self.modules = modules
 
 
 class Finding(HarnessError):

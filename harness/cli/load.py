@@ -1,8 +1,11 @@
 """``harness load``: drive an HTTP endpoint at a constant arrival rate, or run Locust headless.
 
 ``harness load drive URL --rate 200 --duration 30s --threshold 'p99 < 300ms'`` (or ``--profile
-step.yaml``) prints corrected and service-time percentiles and exits 0, or 99
-(``EXIT_THRESHOLDS``) when a threshold failed.
+step.yaml``) prints corrected and service-time percentiles, the failed requests by status or error
+type, and each threshold in its own unit. It exits 0 when the run is valid and every threshold
+held; 96 (``EXIT_NO_SUCCESS``) when no request succeeded; 95 (``EXIT_DRIVER_BOUND``) when the
+driver was late or out of CPU, so the numbers measure the driver; 99 (``EXIT_THRESHOLDS``) when a
+threshold failed; 2 on a usage error and 3 on an internal error.
 ``harness load locust URL --users 50 --duration 1m --workers 2 --output-dir reports/locust``
 runs Locust in subprocesses and prints its merged statistics.
 Only loopback targets are accepted unless ``--allow-remote`` is given.
@@ -40,24 +43,27 @@ def _print_driver(result: Any) -> None:
             f"{name:>10}  p50 {s.p50 * 1e3:8.2f} ms  p90 {s.p90 * 1e3:8.2f}  p99 {s.p99 * 1e3:8.2f}  "
             f"p99.9 {s.p999 * 1e3:8.2f}  max {s.max * 1e3:8.2f}"
         )
-    typer.echo("valid" if result.valid else "INVALID: " + "; ".join(result.invalid_reasons))
+    if result.failed_statuses:
+        breakdown = sorted(result.failed_statuses.items(), key=lambda item: (-item[1], item[0]))
+        typer.echo("failed     " + "  ".join(f"{label}: {count}" for label, count in breakdown))
+    typer.echo(result.verdict())
     for outcome in result.thresholds.outcomes:
         typer.echo(f"threshold {outcome.describe()}")
 
 
 def _read_profile(path: Path) -> Any:
     """A profile from a YAML or JSON mapping, e.g. ``{kind: step, start_rate: 50, step: 50, ...}``."""
-    import yaml
-
     from harness.errors import InvalidConfig
+    from harness.inputs import parse_yaml
     from harness.load import profile_from_dict
 
     try:
-        data = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise InvalidConfig(
             f"cannot read profile file {str(path)!r}: {exc}", field="profile", value=str(path)
         ) from None
+    data, _ = parse_yaml(text, source=str(path))
     return profile_from_dict(data)
 
 
@@ -125,7 +131,7 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
     _print_driver(result)
     if json_out is not None:
         write_atomic(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True))
-    raise typer.Exit(result.thresholds.exit_code)
+    raise typer.Exit(result.exit_code)
 
 
 _METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
@@ -185,7 +191,7 @@ def locust(  # noqa: PLR0917 - typer turns each parameter into an option
     allow_remote: Annotated[bool, typer.Option(help="permit a non-loopback host")] = False,
 ) -> None:
     """Run Locust headless in subprocesses and print its statistics (Locust's own files are kept)."""
-    from harness.load import LocustConfig, evaluate_thresholds, run_locust
+    from harness.load import EXIT_NO_SUCCESS, LocustConfig, evaluate_thresholds, run_locust
 
     parts = urlsplit(url)
     config = LocustConfig(
@@ -204,10 +210,18 @@ def locust(  # noqa: PLR0917 - typer turns each parameter into an option
             f"{row.name:<30} {row.requests:>8} req  {row.failures:>6} fail  {row.rps:9.1f} req/s  "
             f"p50 {row.percentiles['50%'] * 1e3:7.1f} ms  p99 {row.percentiles['99%'] * 1e3:7.1f} ms"
         )
+    for failure in result.failures:
+        typer.echo(
+            f"failed     {failure.get('Method', '')} {failure.get('Name', '')}: "
+            f"{failure.get('Error', '?')} ({failure.get('Occurrences', '?')}x)"
+        )
     typer.echo(f"CSV and HTML in {result.output_dir}")
     report = evaluate_thresholds(threshold or [], result.metrics())
     for outcome in report.outcomes:
         typer.echo(f"threshold {outcome.describe()}")
+    if result.total.requests == result.total.failures:
+        typer.echo(f"NO REQUEST SUCCEEDED ({result.total.failures} of {result.total.requests} failed)")
+        raise typer.Exit(EXIT_NO_SUCCESS)
     raise typer.Exit(report.exit_code)
 
 

@@ -15,13 +15,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.errors import InvalidConfig
-from harness.journal import Journal
+from harness._checks import one_of
+from harness.errors import InvalidConfig, InvalidInput
+from harness.journal import JournalFile
 from harness.report import report_dir
 from harness.report.scenario import write_scenario_reports
 from harness.scenario import Mode, RunResult, expand_paths, load_scenario, run_scenario, scenario_schema
+from harness.scenario.loader import scenario_from_data
 from harness.scenario.model import Scenario
 from harness.scenario.result import replay_command
+from harness.scenario.runner import SPEC_KEY
 
 __all__ = [
     "list_scenarios",
@@ -109,7 +112,12 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
 
 
 def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
-    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of *.yaml files.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Scenario files or folders of *.yaml files.")
+    ] = None,
+    examples: Annotated[
+        bool, typer.Option("--examples", help="Also run the bundled example scenarios (from any folder).")
+    ] = False,
     seed: Annotated[
         int | None, typer.Option(help="Seed for every scenario (default: each file's seed).")
     ] = None,
@@ -126,7 +134,13 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
 ) -> None:
     """Run chaos scenarios and check their expectations."""
     console = _console()
-    files = expand_paths(paths)
+    if not paths and not examples:
+        raise InvalidConfig("name scenario files or folders, or pass --examples.", field="paths")
+    files = expand_paths(paths) if paths else []
+    if examples:
+        from harness.examples import scenario_files
+
+        files += scenario_files()
     scenarios = [(p, load_scenario(p)) for p in files]
     if (save_baseline or baseline) and len(scenarios) > 1:
         raise InvalidConfig("--save-baseline/--baseline take one scenario file at a time.", field="baseline")
@@ -177,18 +191,18 @@ def replay(
         Path | None, typer.Option("--scenario", help="The scenario file (default: the one recorded).")
     ] = None,
 ) -> None:
-    """Re-run a recorded scenario with its seed and verify the journal digest matches."""
+    """Re-run a recorded scenario with its seed and verify the journal digest matches.
+
+    The journal records the scenario that ran, so it replays from any directory; journals from
+    before that record the file's path and the directory it was run from.
+    """
     console = Console()
-    recorded = Journal.read(journal)
-    meta = recorded.meta
-    source = scenario_file or meta.get("source")
-    if not source:
-        raise InvalidConfig(f"{journal} does not record its scenario file; pass --scenario PATH.")
-    seed, mode = meta.get("seed"), meta.get("mode", "simulated")
-    if not isinstance(seed, int):
-        raise InvalidConfig(f"{journal} records no integer seed; it cannot be replayed.")
-    result = run_scenario(Path(source), seed=seed, mode=mode)
-    expected, actual = recorded.digest(), result.digest
+    recorded = JournalFile(journal)
+    scenario = _recorded_scenario(recorded, scenario_file)
+    seed, mode = _recorded_run(recorded)
+    expected = recorded.digest()
+    result = run_scenario(scenario, seed=seed, mode=mode)
+    actual = result.digest
     if expected == actual:
         console.print(f"[green]replayed[/] {result.scenario.name} seed {seed}: digest {actual[:16]} matches")
         raise typer.Exit(EXIT_OK)
@@ -197,6 +211,38 @@ def replay(
         f"replayed {actual[:16]} (a different package version, scenario file, or a non-determinism bug)"
     )
     raise typer.Exit(EXIT_FINDING)
+
+
+def _recorded_scenario(recorded: JournalFile, override: Path | None) -> Scenario:
+    """The scenario to replay: ``--scenario``, else the one recorded, else the recorded file."""
+    if override is not None:
+        return load_scenario(override)
+    where = str(recorded.path)
+    spec = recorded.meta.get(SPEC_KEY)
+    if spec is not None:
+        return scenario_from_data(spec, source=f"{where}: meta.{SPEC_KEY}", line=None)
+    source = recorded.meta.get("source")
+    if not isinstance(source, str) or not source:
+        raise InvalidInput(
+            "records neither the scenario nor its file; pass --scenario PATH", path=where, line=1
+        )
+    path = Path(source)
+    cwd = recorded.meta.get("cwd")
+    if not path.is_absolute() and isinstance(cwd, str):
+        path = Path(cwd) / path
+    return load_scenario(path)
+
+
+def _recorded_run(recorded: JournalFile) -> tuple[int, Mode]:
+    """The seed and mode the journal records."""
+    seed, mode = recorded.meta.get("seed"), recorded.meta.get("mode", Mode.SIMULATED.value)
+    where = str(recorded.path)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InvalidInput(f"records no integer seed ({seed!r}); it cannot be replayed", path=where, line=1)
+    try:
+        return seed, one_of("mode", mode, Mode)
+    except InvalidConfig as exc:
+        raise InvalidInput(exc.message, path=where, line=1, location="meta.mode") from None
 
 
 scenarios_app = typer.Typer(help="List, validate and describe scenario files.", no_args_is_help=True)

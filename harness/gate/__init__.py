@@ -9,6 +9,10 @@ pairs; ``Baseline.load`` reads pytest-benchmark JSON, run reports, metrics files
 baselines. The statistics are :mod:`harness.stats`'. ``harness gate`` is the CLI.
 """
 
+from harness._extras import require
+
+require("stats", __name__)
+
 from harness._lazy import Renamed, lazy_exports
 from harness.gate.ab import ABConfig, ABResult, CommandFailed, run_ab
 from harness.gate.baseline import BASELINE_FORMAT, METRICS_FORMAT, Baseline

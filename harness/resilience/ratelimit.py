@@ -16,18 +16,21 @@ import math
 import threading
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn, ParamSpec, TypeVar, cast, overload
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar, cast
 
 from harness._checks import integer, invalid, one_of, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import StorageFailure, StorageUnavailable
-from harness.resilience._decorate import decorate
+from harness.resilience._decorate import Decorating
 from harness.resilience.breaker import CircuitBreakerConfig
 from harness.resilience.errors import RateLimited
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.resilience.storage_guard import StorageGuard, StoragePolicy
 from harness.storage import Storage
-from harness.storage.redis import RedisStorage
+from harness.storage.base import as_redis
+
+if TYPE_CHECKING:
+    from harness.storage.redis import RedisStorage
 
 __all__ = ["Gcra", "RateLimiter", "RateLimiterConfig", "SharedRateLimiter"]
 
@@ -114,7 +117,7 @@ def _check_cost(cost: int, burst: int) -> None:
         )
 
 
-class RateLimiter(EventSource):
+class RateLimiter(Decorating, EventSource):
     """An in-process GCRA limiter on a ``Clock``; thread-safe; sync and async forms."""
 
     __slots__ = ("_cfg", "_core", "_listeners", "_lock", "clock", "name", "rejected")
@@ -183,15 +186,6 @@ class RateLimiter(EventSource):
         await self.aacquire()
         return await fn(*args, **kwargs)
 
-    @overload
-    def __call__(self, fn: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]: ...
-    @overload
-    def __call__(self, fn: Callable[P, R]) -> Callable[P, R]: ...
-
-    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
-        """Decorate a function or coroutine function."""
-        return decorate(fn, self.call, self.acall)
-
 
 _DEFAULT_STORAGE_BREAKER = CircuitBreakerConfig(
     window=20, minimum_calls=5, failure_rate_threshold=0.5, open_for=1.0, half_open_calls=1
@@ -255,7 +249,8 @@ class SharedRateLimiter(EventSource):
             sync_timeout=max(storage_timeout, 1.0),
             emit=self._storage_event,
         )
-        self._script = storage.script(_GCRA_LUA) if isinstance(storage, RedisStorage) else None
+        self._redis: RedisStorage | None = as_redis(storage)
+        self._script = None if self._redis is None else self._redis.script(_GCRA_LUA)
 
     @property
     def config(self) -> RateLimiterConfig:
@@ -292,9 +287,8 @@ class SharedRateLimiter(EventSource):
 
     async def _shared(self, cost: int, max_wait: float) -> tuple[float | None, float]:
         """``(wait, 0)`` if admitted, ``(None, retry_after)`` if refused, from the shared state."""
-        if self._script is not None:
-            assert isinstance(self.storage, RedisStorage)
-            redis_key = self.storage.key(self.key)
+        if self._redis is not None and self._script is not None:
+            redis_key = self._redis.key(self.key)
             args = [self._cfg.interval, self._cfg.burst, cost, max_wait]
             ok, wait = await self._script([redis_key], args)
             if int(ok) != 1:

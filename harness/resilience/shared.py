@@ -41,7 +41,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from harness._checks import instance_of, positive
 from harness.errors import StorageUnavailable
@@ -51,8 +51,10 @@ from harness.resilience.errors import CircuitOpenError
 from harness.resilience.events import EventKind, EventSource, Listener
 from harness.resilience.storage_guard import StorageGuard
 from harness.storage import Storage
-from harness.storage.base import encode
-from harness.storage.redis import RedisStorage
+from harness.storage.base import as_redis, encode
+
+if TYPE_CHECKING:
+    from harness.storage.redis import RedisStorage
 
 __all__ = ["SharedCircuitBreaker", "SharedState", "is_valid_sequence"]
 
@@ -178,7 +180,8 @@ class SharedCircuitBreaker(EventSource):
             sync_timeout=sync_timeout,
             emit=self._storage_event,
         )
-        self._publish_script = storage.script(_PUBLISH_LUA) if isinstance(storage, RedisStorage) else None
+        self._redis: RedisStorage | None = as_redis(storage)
+        self._publish_script = None if self._redis is None else self._redis.script(_PUBLISH_LUA)
         breaker.on_state_change(self._queue)
 
     @property
@@ -285,13 +288,13 @@ class SharedCircuitBreaker(EventSource):
     async def _commit(self, raw: Any, new: SharedState, entry: dict[str, Any]) -> bool:
         """Compare-and-set the state record and write its log entry (one Lua script on Redis)."""
         log_key = f"{self.log_prefix}{new.version:010d}"
-        if self._publish_script is None:
+        if self._redis is None:
             if not await self.storage.compare_and_set(self.state_key, raw, new.encode()):
                 return False
             await self.storage.compare_and_set(log_key, None, entry)
             return True
-        assert isinstance(self.storage, RedisStorage)
-        keys = [self.storage.key(self.state_key), self.storage.key(log_key)]
+        assert self._publish_script is not None  # registered with self._redis
+        keys = [self._redis.key(self.state_key), self._redis.key(log_key)]
         args = ["" if raw is None else encode(raw), encode(new.encode()), encode(entry)]
         return bool(await self._publish_script(keys, args))
 

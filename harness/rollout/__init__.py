@@ -8,6 +8,10 @@ chaos experiment (control and experiment groups, aborted on user harm). Every de
 reasons.
 """
 
+from harness._extras import require
+
+require("stats", __name__)
+
 from harness._lazy import Renamed, lazy_exports
 from harness.rollout.canary import Analysis, CanaryConfig, CanaryFlow, CanaryPhase, Pause, SetWeight, Step
 from harness.rollout.champion import (

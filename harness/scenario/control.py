@@ -62,7 +62,7 @@ def make_window(
     versions = {
         name: VersionWindow(
             requests=out.requests,
-            errors=int(out.errors.sum()),
+            errors=out.failures,
             latencies=thin(out.latencies),
             metrics=dict(out.metrics),
         )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from harness.rollout import (
     Analysis,
@@ -33,6 +33,15 @@ from harness.stats import EffectSize, JudgeConfig, MetricConfig
 __all__ = ["CanaryDriver", "ChampionDriver", "ExperimentDriver", "RollbackDriver", "ShadowDriver", "build"]
 
 
+class _Controller(Protocol):
+    """What a driver feeds: a rollout controller that decides window by window."""
+
+    @property
+    def terminal(self) -> bool: ...
+
+    def observe(self, window: Window) -> Decision: ...
+
+
 class _ControllerDriver(FlowDriver):
     """Shared bookkeeping: remember when the controller reached its terminal decision."""
 
@@ -43,6 +52,12 @@ class _ControllerDriver(FlowDriver):
         if decision.terminal and self.decided_at is None:
             self.decided_at = decision.t
         return decision
+
+    def _feed(self, flow: _Controller, window: Window) -> Decision | None:
+        """``flow``'s decision on ``window``; None once it has reached its terminal decision."""
+        if flow.terminal:
+            return None
+        return self._note(flow.observe(window))
 
 
 class CanaryDriver(_ControllerDriver):
@@ -77,9 +92,7 @@ class CanaryDriver(_ControllerDriver):
 
     def observe(self, window: Window) -> Decision | None:
         """Feed the canary until it promotes or rolls back."""
-        if self.flow.terminal:
-            return None
-        return self._note(self.flow.observe(window))
+        return self._feed(self.flow, window)
 
     def outcome(self) -> FlowOutcome:
         """Promoted, rolled back, or still running at the end of the scenario."""
@@ -133,7 +146,7 @@ class ShadowDriver(_ControllerDriver):
         mirrored = served.get(self.candidate)
         if mirrored is None or self.flow.terminal:
             return ()
-        count = min(mirrored.requests, self.spec.max_exchanges_per_window)
+        count = min(mirrored.errors.size, self.spec.max_exchanges_per_window)  # a sample when large
         out = []
         for i in range(count):
             self.sequence += 1
@@ -160,9 +173,7 @@ class ShadowDriver(_ControllerDriver):
 
     def observe(self, window: Window) -> Decision | None:
         """Count the window's exchanges; decide after the configured windows."""
-        if self.flow.terminal:
-            return None
-        return self._note(self.flow.observe(window))
+        return self._feed(self.flow, window)
 
     def outcome(self) -> FlowOutcome:
         """Which fields the candidate changed beyond noise."""
@@ -222,9 +233,7 @@ class ChampionDriver(_ControllerDriver):
 
     def observe(self, window: Window) -> Decision | None:
         """Feed the comparison until it decides."""
-        if self.flow.terminal:
-            return None
-        return self._note(self.flow.observe(window))
+        return self._feed(self.flow, window)
 
     def outcome(self) -> FlowOutcome:
         """The challenger that won, if any."""

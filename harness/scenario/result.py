@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -96,9 +97,14 @@ class RunResult:
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def attach_source(self, source: str) -> None:
-        """Record the scenario file this run came from (for the replay command and journal)."""
+        """Record the scenario file this run came from (for the replay command and journal).
+
+        The journal also records the working directory, so a relative ``source`` can be found
+        from elsewhere.
+        """
         self.source = source
         self.journal.meta["source"] = source
+        self.journal.meta["cwd"] = os.getcwd()
 
     @property
     def passed(self) -> bool:

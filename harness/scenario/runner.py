@@ -9,16 +9,19 @@ from harness._checks import one_of
 from harness.mode import Mode
 from harness.scenario.control import Progress
 from harness.scenario.engine import SimulatedEngine
-from harness.scenario.loader import load_scenario
+from harness.scenario.loader import check_runnable, load_scenario
 from harness.scenario.model import Scenario
 from harness.scenario.modes import check_mode
 from harness.scenario.result import RunResult
 from harness.seeding import parse_seed, random_seed
 
-__all__ = ["DEFAULT_SEED", "resolve_seed", "run_scenario"]
+__all__ = ["DEFAULT_SEED", "SPEC_KEY", "resolve_seed", "run_scenario"]
 
 DEFAULT_SEED = 1
 """The seed of a scenario file that names none and a run that passes none: runs reproduce by default."""
+SPEC_KEY = "spec"
+"""The journal header's ``meta`` key holding the scenario that ran (as JSON), so a journal replays
+anywhere: ``harness replay`` needs neither the scenario file nor the directory it was run from."""
 
 
 def resolve_seed(scenario: Scenario, seed: int | str | None) -> int:
@@ -49,6 +52,8 @@ def run_scenario(
     if not isinstance(scenario, Scenario):
         source = str(scenario)
         scenario = load_scenario(scenario, mode=run_mode)
+    else:
+        check_runnable(scenario)
     check_mode(scenario, run_mode, source=source)
     chosen = resolve_seed(scenario, seed)
     if run_mode is Mode.LIVE:
@@ -57,6 +62,7 @@ def run_scenario(
         result = LiveEngine(scenario, chosen, logs=logs, notify=notify).run(progress)
     else:
         result = SimulatedEngine(scenario, chosen).run(progress)
+    result.journal.meta[SPEC_KEY] = scenario.model_dump(mode="json")
     if source is not None:
         result.attach_source(source)
     return result

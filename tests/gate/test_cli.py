@@ -121,7 +121,7 @@ def test_markdown_and_json_written(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not JSON"),
+        ("{not json", "not JSON"),
         ('{"hello": 1}', "is not a pytest-benchmark JSON"),
     ],
 )
