@@ -326,11 +326,14 @@ def _outcome_inputs(scenario: Scenario) -> Iterator[Unproducible]:
         )
 
 
-def _response_fields(scenario: Scenario, version: str | None) -> set[str]:
+def _response_fields(scenario: Scenario, version: str | None) -> set[str] | None:
+    """The fields a model version's responses carry; None when only its real responses tell."""
     spec = scenario.versions.get(version or "")
-    model = spec.model if spec is not None else None
-    if model is None:
+    if spec is None:
         return {"status"}
+    model = spec.model
+    if model is None:
+        return None
     response = model.response
     return {"status", *response.fields, *response.noisy, *response.diff}
 
@@ -339,7 +342,10 @@ def _shadow_fields(scenario: Scenario) -> Iterator[Unproducible]:
     if scenario.flow.kind is not FlowKind.SHADOW:
         return
     expected, flow = scenario.expectations.outcome, scenario.flow
-    known = _response_fields(scenario, flow.stable) | _response_fields(scenario, flow.candidate)
+    stable, candidate = _response_fields(scenario, flow.stable), _response_fields(scenario, flow.candidate)
+    if stable is None or candidate is None:
+        return  # a callable's or a live service's responses are known only when it runs
+    known = stable | candidate
     ignored = set(flow.shadow.ignore)
     for name in ("detected_fields", "clean_fields"):
         for index, field in enumerate(getattr(expected, name) or ()):
