@@ -35,12 +35,19 @@ def _decided(event: Event) -> dict[str, Any]:
 
 
 def replay_digest(journal: Journal) -> str:
-    """SHA-256 over the journal's :data:`REPLAY_KINDS` events, in journal order."""
+    """SHA-256 over the journal's :data:`REPLAY_KINDS` events, ordered by time then content.
+
+    Events at one instant are concurrent (a live run's proxy may journal a toxic's removal before
+    or after the window's decision at the same scheduled time), so their order is not part of what
+    the seed decides.
+    """
+    lines = sorted(
+        (round(event.t, 6), canonical_json(_decided(event))) for event in journal if event.kind in REPLAY_KINDS
+    )
     h = hashlib.sha256()
-    for event in journal:
-        if event.kind in REPLAY_KINDS:
-            h.update(canonical_json(_decided(event)).encode())
-            h.update(b"\n")
+    for _, line in lines:
+        h.update(line.encode())
+        h.update(b"\n")
     return h.hexdigest()
 
 

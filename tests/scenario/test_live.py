@@ -132,3 +132,27 @@ live: {{window: 1s, rate: 100}}
     assert first.replay_digest == second.replay_digest
     assert first.replay_digest != other.replay_digest
     assert first.digest != second.digest
+
+
+def test_the_replay_digest_ignores_the_order_of_events_at_one_instant() -> None:
+    """A proxy thread may journal a toxic's removal before or after the window's decision at the
+    same scheduled time: one seed still gives one replay digest. A different time or action does not."""
+    from harness.journal import Journal
+    from harness.scenario.result import replay_digest
+
+    def journal(order: list[int], when: float = 3.0, action: str = "continue") -> Journal:
+        events = [
+            (when, "proxy.toxic", "proxy/version-b", {"action": "remove", "fault": 0}),
+            (when, "decision", "flow/canary", {"action": action, "weights": {"a": 50.0}, "terminal": False}),
+            (when, "fault.off", "faults/b", {"index": 0}),
+        ]
+        j = Journal()
+        for i in order:
+            t, kind, source, data = events[i]
+            j.record(t, kind, source, **data)
+        return j
+
+    digests = {replay_digest(journal(order)) for order in ([0, 1, 2], [1, 0, 2], [2, 1, 0])}
+    assert len(digests) == 1
+    assert replay_digest(journal([0, 1, 2], when=4.0)) not in digests
+    assert replay_digest(journal([0, 1, 2], action="rollback")) not in digests
