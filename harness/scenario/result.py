@@ -42,7 +42,9 @@ def replay_digest(journal: Journal) -> str:
     the seed decides.
     """
     lines = sorted(
-        (round(event.t, 6), canonical_json(_decided(event))) for event in journal if event.kind in REPLAY_KINDS
+        (round(event.t, 6), canonical_json(_decided(event)))
+        for event in journal
+        if event.kind in REPLAY_KINDS
     )
     h = hashlib.sha256()
     for _, line in lines:

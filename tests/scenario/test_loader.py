@@ -171,7 +171,10 @@ def test_producible_expectations_still_load() -> None:
 
 @pytest.mark.parametrize(
     "candidate",
-    ['{http: {url: "http://127.0.0.1:9/"}}', '{callable: {target: "harness.examples.scenario_versions:slow"}}'],
+    [
+        '{http: {url: "http://127.0.0.1:9/"}}',
+        '{callable: {target: "harness.examples.scenario_versions:slow"}}',
+    ],
 )
 def test_a_shadow_expectation_on_real_responses_loads(candidate: str) -> None:
     """A live service's or a callable's response fields are known only when it runs: not refused."""
