@@ -78,6 +78,12 @@ COMMANDS: tuple[Command, ...] = (
         "swarm",
     ),
     Command(
+        "judge",
+        "harness.cli.judge",
+        "Judge a canary's metrics against a baseline's (files or Prometheus); serve the verdict over HTTP.",
+        "stats",
+    ),
+    Command(
         "versions",
         "harness.cli.versions",
         "A version registry: versions, lineage, migration paths and history.",

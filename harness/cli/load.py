@@ -16,12 +16,16 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 import typer
 
 from harness.cli._options import duration_flag
+from harness.errors import InvalidConfig
+
+if TYPE_CHECKING:
+    from harness.load.checks import ResponseChecks
 
 __all__ = ["drive", "locust", "register"]
 
@@ -78,8 +82,23 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
     profile_file: Annotated[
         Path | None, typer.Option("--profile", help="YAML/JSON profile ({kind: ramp, ...}); replaces --rate")
     ] = None,
+    method: Annotated[str, typer.Option(help="HTTP method")] = "GET",
+    header: Annotated[list[str] | None, typer.Option(help="'Name: value' request header; repeatable")] = None,
+    body: Annotated[str | None, typer.Option(help="request body text (e.g. JSON)")] = None,
+    body_file: Annotated[Path | None, typer.Option(help="request body from a file")] = None,
+    status: Annotated[
+        list[int] | None, typer.Option(help="a status that counts as success; repeatable")
+    ] = None,
+    json_field: Annotated[
+        list[str] | None, typer.Option(help="PATH=VALUE the JSON body must hold (ok=true); repeatable")
+    ] = None,
+    contains: Annotated[str | None, typer.Option(help="a substring the body must contain")] = None,
 ) -> None:
-    """Send RATE requests/s (or a --profile) to URL; report coordinated-omission-corrected latency."""
+    """Send RATE requests/s (or a --profile) to URL; report coordinated-omission-corrected latency.
+
+    Requests carry --method, --header and --body/--body-file; a response is a success when it
+    passes --status, --json-field and --contains (default: a status below 400), k6-style.
+    """
     from harness.atomic import write_atomic
     from harness.load import (
         ConstantArrival,
@@ -99,15 +118,60 @@ def drive(  # noqa: PLR0917 - typer turns each parameter into an option
         latency_target=latency_target,
     )
     target: FastHttpTarget | HttpTarget
-    if url.startswith("http://"):
+    request = _request_options(method, header, body, body_file)
+    checks = _checks(status, json_field, contains)
+    if url.startswith("http://") and checks is None and request == ("GET", {}, None):
         target = FastHttpTarget(url, allow_remote=allow_remote)
     else:
-        target = HttpTarget(url, allow_remote=allow_remote)
+        verb, headers, data = request
+        target = HttpTarget(
+            url, method=verb, headers=headers, body=data, allow_remote=allow_remote, checks=checks
+        )
     result = asyncio.run(OpenModelDriver(config, target).run())
     _print_driver(result)
     if json_out is not None:
         write_atomic(json_out, json.dumps(result.as_dict(), indent=2, sort_keys=True))
     raise typer.Exit(result.exit_code)
+
+
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _request_options(
+    method: str, header: list[str] | None, body: str | None, body_file: Path | None
+) -> tuple[str, dict[str, str], bytes | None]:
+    """The method, headers and body of ``harness load drive``'s requests, checked."""
+    verb = method.upper()
+    if verb not in _METHODS:
+        raise InvalidConfig(
+            f"method={method!r} must be one of {', '.join(_METHODS)}", field="method", value=method
+        )
+    headers = {}
+    for line in header or []:
+        name, sep, value = line.partition(":")
+        if not sep or not name.strip():
+            raise InvalidConfig(f"header {line!r} must be 'Name: value'", field="header", value=line)
+        headers[name.strip()] = value.strip()
+    if body is not None and body_file is not None:
+        raise InvalidConfig("give --body or --body-file, not both", field="body")
+    data = body.encode() if body is not None else None
+    if body_file is not None:
+        try:
+            data = body_file.read_bytes()
+        except OSError as exc:
+            raise InvalidConfig(f"{body_file}: {exc.strerror or exc}", field="body_file") from None
+    return verb, headers, data
+
+
+def _checks(
+    status: list[int] | None, json_field: list[str] | None, contains: str | None
+) -> ResponseChecks | None:
+    from harness.load.checks import ResponseChecks, parse_json_field
+
+    if not status and not json_field and contains is None:
+        return None
+    fields = dict(parse_json_field(text) for text in json_field or [])
+    return ResponseChecks(status=tuple(status) if status else None, json_fields=fields, contains=contains)
 
 
 @load_app.command("locust")

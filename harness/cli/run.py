@@ -38,6 +38,14 @@ __all__ = [
 EXIT_OK, EXIT_FINDING = 0, 1
 
 
+_err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _notify(line: str) -> None:
+    """Say on stderr that a live service is ready (its address, pid and log)."""
+    _err_console.print(line, markup=False)
+
+
 def _console() -> Console:
     """A console that does not squeeze tables or paths into 80 columns when output is piped."""
     console = Console(soft_wrap=True)
@@ -46,7 +54,9 @@ def _console() -> Console:
     return console
 
 
-def _run_one(path: Path, scenario: Scenario, seed: int | None, mode: Mode, console: Console) -> RunResult:
+def _run_one(
+    path: Path, scenario: Scenario, seed: int | None, mode: Mode, console: Console, *, out: Path | None
+) -> RunResult:
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -61,7 +71,11 @@ def _run_one(path: Path, scenario: Scenario, seed: int | None, mode: Mode, conso
         def progress(done: float, total: float) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = run_scenario(scenario, seed=seed, mode=mode, progress=progress)
+        logs = None
+        if mode is Mode.LIVE and scenario.services and out is not None:
+            logs = out / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+        result = run_scenario(scenario, seed=seed, mode=mode, progress=progress, logs=logs, notify=_notify)
     result.attach_source(str(path))
     return result
 
@@ -73,7 +87,9 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
     for result, _ in rows:
         outcome = result.outcome
         flow = outcome.kind
-        if outcome.promoted:
+        if outcome.kind == "experiment":
+            flow += ": aborted" if outcome.aborted else f": {outcome.details.get('outcome', 'unfinished')}"
+        elif outcome.promoted:
             flow += ": promoted"
         elif outcome.rolled_back:
             to = outcome.rolled_back_to
@@ -131,8 +147,8 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     rows: list[tuple[RunResult, Path | None]] = []
     regressions = 0
     for path, scenario in scenarios:
-        result = _run_one(path, scenario, seed, mode, console)
         out = None if no_report else report_dir(report, scenario.name)
+        result = _run_one(path, scenario, seed, mode, console, out=out)
         if out is not None:
             write_scenario_reports(result, out)
         rows.append((result, out))
@@ -151,6 +167,8 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         if not result.passed:
             command = replay_command(result.source, result.seed, result.mode)
             console.print(f"[red]{result.scenario.name}[/]: replay with: {command}")
+        if result.mode is Mode.LIVE:
+            console.print(f"{result.scenario.name}: replay digest {result.replay_digest}")
         if out is not None:
             console.print(f"[dim]{result.scenario.name}: reports in {out}[/]")
     failed = sum(1 for r, _ in rows if not r.passed)

@@ -42,7 +42,7 @@ from harness.load.profiles import (
     profile_from_dict,
     profile_to_dict,
 )
-from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, Target
+from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, ScheduledTarget, Target
 from harness.load.thresholds import (
     EXIT_DRIVER_BOUND,
     EXIT_NO_SUCCESS,
@@ -76,6 +76,7 @@ __all__ = [
     "Profile",
     "RampLoad",
     "RemoteTargetRefused",
+    "ScheduledTarget",
     "SequenceLoad",
     "SoakLoad",
     "SpikeLoad",

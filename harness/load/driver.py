@@ -31,7 +31,7 @@ from harness._checks import integer, invalid, non_negative, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.load.profiles import ArrivalProcess, Profile, arrival_times
-from harness.load.targets import Target
+from harness.load.targets import ScheduledTarget, Target
 from harness.load.thresholds import (
     EXIT_DRIVER_BOUND,
     EXIT_NO_SUCCESS,
@@ -226,6 +226,7 @@ class _Schedule:
         self._i = 0
         self._limit = limit
         self.taken = 0
+        self.issued = 0  # starts handed out, given-back ones included: the next start's number
         self._returned: list[float] = []
 
     def next(self) -> float | None:
@@ -240,6 +241,7 @@ class _Schedule:
         value = self._buf[self._i]
         self._i += 1
         self.taken += 1
+        self.issued += 1
         return value
 
     def give_back(self, value: float) -> None:
@@ -308,10 +310,12 @@ class OpenModelDriver:
 
     async def _worker(self, schedule: _Schedule, deadline: float) -> None:
         clock, target = self.clock, self.target
+        scheduled = target if isinstance(target, ScheduledTarget) else None
         while not self._stop:
             intended = schedule.next()
             if intended is None:
                 return
+            number = schedule.issued - 1
             now = clock.now()
             if intended > now:
                 await clock.sleep(intended - now)
@@ -320,7 +324,10 @@ class OpenModelDriver:
             if self._stop or now > deadline:
                 schedule.give_back(intended)
                 return
-            ok, label = await target.send()
+            if scheduled is not None:
+                ok, label = await scheduled.send_scheduled(number, intended - self._origin)
+            else:
+                ok, label = await target.send()
             end = clock.now()
             self._record(intended, now, end, ok, label)
 

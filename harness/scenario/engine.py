@@ -13,10 +13,11 @@ import numpy as np
 import numpy.typing as npt
 
 from harness.mode import Mode
+from harness.rollout.contract import Action
 from harness.scenario.chunks import CHUNK, OutcomeSample, chunk_counts
 from harness.scenario.control import Progress, close_window, flow_router, window_bounds
 from harness.scenario.dependency import DependencySim
-from harness.scenario.faults import FaultEffects
+from harness.scenario.faults import FaultEffects, ended_by
 from harness.scenario.flows import FlowDriver, build_driver
 from harness.scenario.model import FaultSpec, Scenario
 from harness.scenario.record import LATENCY_SAMPLE, RunRecord
@@ -56,12 +57,14 @@ class SimulatedEngine:
         self.dependency = self._build_dependency()
         self.requests = RequestMaker(scenario.traffic.mix, self.seeds.child("requests"))
         self._rng_traffic = self.seeds.numpy("traffic")
-        self._rng_versions = {name: self.seeds.numpy(f"version/{name}") for name in scenario.versions}
+        self._rng_versions = {name: self.seeds.numpy(f"version/{name}") for name in scenario.groups}
         self._rng_sample = self.seeds.numpy("window-sample")
 
     def _build_services(self) -> dict[str, Service]:
+        """One service per traffic group (a version is its own group but in an experiment flow)."""
         services: dict[str, Service] = {}
-        for name, spec in self.scenario.versions.items():
+        for name, version in self.scenario.groups.items():
+            spec = self.scenario.versions[version]
             if spec.model is not None:
                 services[name] = ModelService(name, spec.model)
             elif spec.callable is not None:
@@ -79,14 +82,23 @@ class SimulatedEngine:
     def _protected(self) -> str | None:
         return self.scenario.resilience.dependency if self.scenario.resilience is not None else None
 
-    def _build_effects(self) -> dict[str, FaultEffects]:
+    def _build_effects(self, until: float | None = None) -> dict[str, FaultEffects]:
+        """Each group's faults: its version's, and its unprotected dependencies', if they name it.
+
+        With ``until``, every fault ends by then (an aborted experiment removed them).
+        """
         effects: dict[str, FaultEffects] = {}
         protected = self._protected()
-        for name, spec in self.scenario.versions.items():
+        for name, version in self.scenario.groups.items():
+            spec = self.scenario.versions[version]
             deps = set(spec.model.dependencies) if spec.model is not None else set()
             deps.discard(protected or "")
-            mine = tuple(f for f in self.scenario.faults if f.target == name or f.target in deps)
-            effects[name] = FaultEffects(mine)
+            mine = tuple(
+                f
+                for f in self.scenario.faults
+                if (f.target == version or f.target in deps) and (f.groups is None or name in f.groups)
+            )
+            effects[name] = FaultEffects(mine if until is None else ended_by(mine, until))
         return effects
 
     def _build_dependency(self) -> DependencySim | None:
@@ -124,7 +136,7 @@ class SimulatedEngine:
         )
 
     def _uses_dependency(self, name: str) -> bool:
-        model = self.scenario.versions[name].model
+        model = self.scenario.versions[self.scenario.groups.get(name, name)].model
         return (
             self.dependency is not None
             and model is not None
@@ -174,7 +186,10 @@ class SimulatedEngine:
         if self.dependency is not None:
             self.dependency.close_window(end - start)
             self.dependency.settle(end)
-        close_window(self.record, self.driver, self.router, (start, end), served=served, user=user)
+        decision = close_window(self.record, self.driver, self.router, (start, end), served=served, user=user)
+        if decision is not None and decision.action is Action.ABORT:
+            self.effects = self._build_effects(until=end)
+            self.record.journal.record(end, "faults.cleared", "engine", reason="the flow aborted")
 
     def _route(self, arrivals: FloatArray, length: float) -> tuple[list[Served], list[Served]]:
         """Route, serve and pass through the dependency: (what users got, what shadows got)."""

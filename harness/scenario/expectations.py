@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -79,8 +79,13 @@ def _pooled_percentile(windows: Sequence[UserWindow], q: float) -> float | None:
 
 
 def _check_probe(
-    probe: SteadyStateProbe, windows: Sequence[UserWindow], span: tuple[float, float] | None
+    probe: SteadyStateProbe,
+    windows: Sequence[UserWindow],
+    span: tuple[float, float] | None,
+    groups: Mapping[str, Sequence[UserWindow]],
 ) -> ExpectationResult:
+    if probe.group is not None:
+        windows = groups.get(probe.group, ())
     selected = _phase_windows(windows, probe, span)
     value = _probe_value(selected, probe.metric)
     limit = " and ".join(
@@ -91,7 +96,8 @@ def _check_probe(
         )
         if part
     )
-    name = f"steady state: {probe.name} ({probe.metric}, {probe.phase})"
+    scope = probe.phase if probe.group is None else f"{probe.phase}, group {probe.group}"
+    name = f"steady state: {probe.name} ({probe.metric}, {scope})"
     if value is None:
         return ExpectationResult(
             name=name, passed=False, limit=limit, detail=f"no traffic in phase {probe.phase!r} to measure"
@@ -195,10 +201,28 @@ def _outcome_checks(
             expected.max_retry_ratio,
             "retries per call to the dependency",
         )
+    _experiment_checks(expected, outcome, add)
     if expected.breaker_opened is not None:
         opened = dependency is not None and dependency.opened > 0
         add("breaker opened", opened == expected.breaker_opened, str(opened), str(expected.breaker_opened))
     return results
+
+
+def _experiment_checks(expected: OutcomeExpectations, outcome: FlowOutcome, add: Callable[..., None]) -> None:
+    if expected.aborted is not None:
+        add("aborted", outcome.aborted == expected.aborted, str(outcome.aborted), str(expected.aborted))
+    if expected.aborted_within is not None:
+        at = outcome.decided_at if outcome.aborted else None
+        add(
+            "aborted within",
+            at is not None and at <= expected.aborted_within,
+            at,
+            expected.aborted_within,
+            "seconds from the start of the run" if at is not None else "the experiment was not aborted",
+        )
+    if expected.experiment is not None:
+        verdict = str(outcome.details.get("outcome", "none"))
+        add("experiment verdict", verdict == expected.experiment, verdict, expected.experiment)
 
 
 def check_expectations(
@@ -206,10 +230,15 @@ def check_expectations(
     windows: Sequence[UserWindow],
     outcome: FlowOutcome,
     dependency: DependencyStats | None,
+    groups: Mapping[str, Sequence[UserWindow]] | None = None,
 ) -> list[ExpectationResult]:
-    """Every expectation of ``scenario``, checked against what the run observed."""
+    """Every expectation of ``scenario``, checked against what the run observed.
+
+    ``groups`` holds each traffic group's windows, for probes that name a group.
+    """
     span = scenario.fault_span
-    results = [_check_probe(p, windows, span) for p in scenario.expectations.steady_state]
+    per_group = groups or {}
+    results = [_check_probe(p, windows, span, per_group) for p in scenario.expectations.steady_state]
     results.extend(_outcome_checks(scenario.expectations.outcome, outcome, windows, dependency))
     return results
 
@@ -297,11 +326,14 @@ def _outcome_inputs(scenario: Scenario) -> Iterator[Unproducible]:
         )
 
 
-def _response_fields(scenario: Scenario, version: str | None) -> set[str]:
+def _response_fields(scenario: Scenario, version: str | None) -> set[str] | None:
+    """The fields a model version's responses carry; None when only its real responses tell."""
     spec = scenario.versions.get(version or "")
-    model = spec.model if spec is not None else None
-    if model is None:
+    if spec is None:
         return {"status"}
+    model = spec.model
+    if model is None:
+        return None
     response = model.response
     return {"status", *response.fields, *response.noisy, *response.diff}
 
@@ -310,7 +342,10 @@ def _shadow_fields(scenario: Scenario) -> Iterator[Unproducible]:
     if scenario.flow.kind is not FlowKind.SHADOW:
         return
     expected, flow = scenario.expectations.outcome, scenario.flow
-    known = _response_fields(scenario, flow.stable) | _response_fields(scenario, flow.candidate)
+    stable, candidate = _response_fields(scenario, flow.stable), _response_fields(scenario, flow.candidate)
+    if stable is None or candidate is None:
+        return  # a callable's or a live service's responses are known only when it runs
+    known = stable | candidate
     ignored = set(flow.shadow.ignore)
     for name in ("detected_fields", "clean_fields"):
         for index, field in enumerate(getattr(expected, name) or ()):

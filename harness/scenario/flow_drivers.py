@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, Protocol
 
@@ -11,7 +12,10 @@ from harness.rollout import (
     CanaryFlow,
     ChampionChallengerConfig,
     ChampionChallengerFlow,
+    ExperimentConfig,
+    ExperimentFlow,
     Goal,
+    HarmBudget,
     RollbackConfig,
     RollbackPlan,
     SetWeight,
@@ -26,7 +30,7 @@ from harness.seeding import Seeds
 from harness.slo import SLO
 from harness.stats import EffectSize, JudgeConfig, MetricConfig
 
-__all__ = ["CanaryDriver", "ChampionDriver", "RollbackDriver", "ShadowDriver", "build"]
+__all__ = ["CanaryDriver", "ChampionDriver", "ExperimentDriver", "RollbackDriver", "ShadowDriver", "build"]
 
 
 class _Controller(Protocol):
@@ -70,17 +74,7 @@ class CanaryDriver(_ControllerDriver):
             if weight >= 100.0:
                 break
             steps += [SetWeight(weight), Analysis(windows=spec.analysis_windows)]
-        judge = JudgeConfig(
-            metrics=(
-                MetricConfig(
-                    name="latency",
-                    effect=EffectSize.P95_RATIO,
-                    allowed_increase=1.0 + spec.max_latency_increase,
-                ),
-                MetricConfig(name="error_rate", allowed_increase=spec.max_error_rate_ratio, min_samples=100),
-            ),
-            shift_estimate=False,
-        )
+        judge = _judge(spec.max_latency_increase, spec.max_error_rate_ratio, alpha=0.05)
         self.flow = CanaryFlow(
             CanaryConfig(
                 baseline=flow.stable,
@@ -374,6 +368,68 @@ class RollbackDriver(_ControllerDriver):
         )
 
 
+class ExperimentDriver(_ControllerDriver):
+    """A ChAP-style experiment: control and experiment groups of the stable version, abort on harm."""
+
+    kind = FlowKind.EXPERIMENT
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
+        flow, spec = scenario.flow, scenario.flow.experiment
+        windows = spec.windows or math.ceil(scenario.duration / scenario.window - 1e-9)
+        self.flow = ExperimentFlow(
+            ExperimentConfig(
+                stable=flow.stable,
+                share=spec.share,
+                windows=windows,
+                alpha=spec.alpha,
+                budget=HarmBudget(error_rate=spec.abort.error_rate, p99=spec.abort.p99),
+                judge=_judge(spec.max_latency_increase, spec.max_error_rate_ratio, alpha=spec.alpha / 2),
+            )
+        )
+
+    def weights(self) -> Mapping[str, float]:
+        """The experiment's split (everything stable once it ended)."""
+        return self.flow.weights
+
+    @property
+    def aborted(self) -> bool:
+        """Whether the experiment was aborted for harm."""
+        return self.flow.outcome is Outcome.ABORTED
+
+    def observe(self, window: Window) -> Decision | None:
+        """Feed the experiment until it aborts or is judged."""
+        if self.flow.terminal:
+            return None
+        return self._note(self.flow.observe(window))
+
+    def outcome(self) -> FlowOutcome:
+        """Passed, rejected, aborted (and when), or still running."""
+        verdict = self.flow.outcome
+        return FlowOutcome(
+            kind=self.kind.value,
+            finished=self.flow.terminal,
+            promoted=verdict is Outcome.PASSED,
+            aborted=self.aborted,
+            decided_at=self.decided_at,
+            details={"outcome": verdict.value, "windows": self.flow.observed},
+        )
+
+
+def _judge(max_latency_increase: float, max_error_rate_ratio: float, *, alpha: float) -> JudgeConfig:
+    """Candidate vs baseline on p95 latency and error rate, within the scenario's allowances."""
+    return JudgeConfig(
+        metrics=(
+            MetricConfig(
+                name="latency", effect=EffectSize.P95_RATIO, allowed_increase=1.0 + max_latency_increase
+            ),
+            MetricConfig(name="error_rate", allowed_increase=max_error_rate_ratio, min_samples=100),
+        ),
+        alpha=alpha,
+        shift_estimate=False,
+    )
+
+
 def build(scenario: Scenario, seeds: Seeds) -> FlowDriver:
     """The driver for ``scenario.flow.kind``; its randomness comes from ``seeds``."""
     kind = scenario.flow.kind
@@ -383,4 +439,6 @@ def build(scenario: Scenario, seeds: Seeds) -> FlowDriver:
         return ShadowDriver(scenario, seeds)
     if kind is FlowKind.CHAMPION_CHALLENGER:
         return ChampionDriver(scenario, seeds)
+    if kind is FlowKind.EXPERIMENT:
+        return ExperimentDriver(scenario)
     return RollbackDriver(scenario, seeds)

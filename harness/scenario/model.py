@@ -42,6 +42,7 @@ __all__ = [
     "LIVE_ONLY_FAULT_KINDS",
     "MAX_DURATION",
     "MAX_RATE",
+    "SHADOW_SECONDARY",
     "TEXT_CONTEXT",
     "AbortSpec",
     "CallableSpec",
@@ -705,6 +706,8 @@ class FlowKind(enum.StrEnum):
 
 EXPERIMENT_GROUPS = ("control", "experiment")
 """The two groups of an experiment flow, both running the stable version."""
+SHADOW_SECONDARY = "secondary"
+"""Live shadow flows: the group of the second instance of the stable version (noise cancellation)."""
 
 
 class AbortSpec(_Spec):
@@ -941,14 +944,25 @@ class Scenario(_Spec):
             return {stable: stable, **dict.fromkeys(EXPERIMENT_GROUPS, stable)}
         return {name: name for name in self.versions}
 
+    @property
+    def live_groups(self) -> dict[str, str]:
+        """The groups live mode runs: :attr:`groups`, and for a shadow flow a second instance of the
+        stable version (``secondary``) that gets every mirrored request, for noise cancellation."""
+        groups = self.groups
+        if self.flow.kind is FlowKind.SHADOW:
+            groups[SHADOW_SECONDARY] = self.flow.stable
+        return groups
+
     def _check_groups(self, names: set[str]) -> None:
         """Experiment groups do not shadow versions; faults and probes name known groups."""
-        if self.flow.kind is FlowKind.EXPERIMENT:
-            for group in EXPERIMENT_GROUPS:
+        reserved = {FlowKind.EXPERIMENT: EXPERIMENT_GROUPS, FlowKind.SHADOW: (SHADOW_SECONDARY,)}
+        if self.flow.kind in reserved:
+            for group in reserved[self.flow.kind]:
                 if group in names:
                     raise _located(
                         ("versions", group),
-                        f"{group!r} is a group of the experiment flow; give the version another name",
+                        f"{group!r} is a group of the {self.flow.kind.value} flow; "
+                        "give the version another name",
                         group,
                     )
         groups = sorted(self.groups)

@@ -71,8 +71,9 @@ class RunRecord:
         self.seed = seed
         self.mode = mode
         self.journal = Journal(meta={"scenario": scenario.name, "seed": seed, "mode": mode.value})
-        self.points: dict[str, list[VersionPoint]] = {name: [] for name in scenario.versions}
+        self.points: dict[str, list[VersionPoint]] = {name: [] for name in scenario.groups}
         self.user_windows: list[UserWindow] = []
+        self.group_windows: dict[str, list[UserWindow]] = {}
         self.decisions: list[Decision] = []
         windows = math.ceil(scenario.duration / scenario.window - 1e-9)
         self.user_sample = user_sample_size(windows)
@@ -108,8 +109,10 @@ class RunRecord:
                 p95=p95,
                 p99=p99,
             )
-            self.points[name].append(point)
+            self.points.setdefault(name, []).append(point)
             self.journal.record(start, "window", f"version/{name}", **point.to_dict())
+            window = UserWindow(start, end, out.requests, point.errors, thin(out.latencies))
+            self.group_windows.setdefault(name, []).append(window)
 
     def users(self, start: float, end: float, user: Sequence[Outcomes]) -> None:
         """What users saw in ``[start, end)``: every request any version served them."""
@@ -134,7 +137,7 @@ class RunRecord:
     ) -> RunResult:
         """Check the expectations, journal them and the end of the run; the run's result."""
         sc = self.scenario
-        expectations = check_expectations(sc, self.user_windows, outcome, dependency)
+        expectations = check_expectations(sc, self.user_windows, outcome, dependency, self.group_windows)
         if sequence_digest is not None:
             run_end["sequence_digest"] = sequence_digest
         journal_expectations(self.journal, sc.duration, expectations, **run_end)

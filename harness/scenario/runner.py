@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from harness._checks import one_of
@@ -38,8 +39,14 @@ def run_scenario(
     seed: int | str | None = None,
     mode: Mode | str = Mode.SIMULATED,
     progress: Progress | None = None,
+    logs: Path | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> RunResult:
-    """Run a scenario (or a scenario file) once and check its expectations."""
+    """Run a scenario (or a scenario file) once and check its expectations.
+
+    Live mode writes the services' logs to ``logs`` (default: a temporary folder) and tells
+    ``notify`` when each service is ready.
+    """
     source: str | None = None
     run_mode: Mode = one_of("mode", mode, Mode)
     if not isinstance(scenario, Scenario):
@@ -52,7 +59,7 @@ def run_scenario(
     if run_mode is Mode.LIVE:
         from harness.scenario.live import LiveEngine
 
-        result = LiveEngine(scenario, chosen).run(progress)
+        result = LiveEngine(scenario, chosen, logs=logs, notify=notify).run(progress)
     else:
         result = SimulatedEngine(scenario, chosen).run(progress)
     result.journal.meta[SPEC_KEY] = scenario.model_dump(mode="json")

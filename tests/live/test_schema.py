@@ -5,6 +5,8 @@ Every bad input is one short message naming the file, the line and the field.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from harness.errors import InvalidScenario
@@ -276,3 +278,15 @@ def test_template_names_are_only_names() -> None:
     assert template_names("a ${port} b $${x} ${deps.r.url}") == ["port", "deps.r.url"]
     with pytest.raises(TemplateError, match="is not a template name"):
         template_names("${__import__('os')}")
+
+
+def test_the_readme_live_scenario_is_a_valid_live_scenario() -> None:
+    """The README teaches a new user the live format with one example: it must load for live mode."""
+    import re
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Live experiments on your own service\n", 1)[1].split("\n### ", 1)[0]
+    (example,) = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
+    scenario = parse_scenario(example, source="README.md", mode=Mode.LIVE)
+    assert scenario.flow.kind.value == "experiment"
+    assert set(scenario.live_groups) == {"v1", "control", "experiment"}

@@ -169,6 +169,25 @@ def test_producible_expectations_still_load() -> None:
     assert scenario.expectations.outcome.breaker_opened is False
 
 
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        '{http: {url: "http://127.0.0.1:9/"}}',
+        '{callable: {target: "harness.examples.scenario_versions:slow"}}',
+    ],
+)
+def test_a_shadow_expectation_on_real_responses_loads(candidate: str) -> None:
+    """A live service's or a callable's response fields are known only when it runs: not refused."""
+    text = (
+        "name: s\ndescription: d\nduration: 1m\n"
+        f"versions:\n  v1: {candidate}\n  v2: {candidate}\n"
+        "flow: {kind: shadow, stable: v1, candidate: v2}\n"
+        "expectations: {outcome: {detected_fields: [price], clean_fields: [currency]}}\n"
+    )
+    scenario = parse_scenario(text)
+    assert scenario.expectations.outcome.detected_fields == ["price"]
+
+
 def test_a_good_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(GOOD)
