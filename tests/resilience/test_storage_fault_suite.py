@@ -67,8 +67,11 @@ class Workload:
         self.breaker = SharedCircuitBreaker(breaker, self.storage, sync_interval=0.1, owner="suite")
         limit = RateLimiterConfig(rate=1_000_000, period=1.0, burst=1000)
         self.limiter = SharedRateLimiter(limit, self.storage, name="checkout")
-        self.breaker.add_listener(self.events.append)
-        self.limiter.add_listener(self.events.append)
+        self.breaker_events: list[ResilienceEvent] = []
+        self.limiter_events: list[ResilienceEvent] = []
+        for component, own in ((self.breaker, self.breaker_events), (self.limiter, self.limiter_events)):
+            component.add_listener(self.events.append)
+            component.add_listener(own.append)
 
     async def dependency(self) -> str:
         await asyncio.sleep(0)
@@ -110,6 +113,10 @@ class Workload:
     def kinds(self, source: str) -> list[EventKind]:
         return [e.kind for e in self.events if e.source == source and e.kind.value.startswith("storage")]
 
+    @staticmethod
+    def storage_kinds(events: list[ResilienceEvent]) -> list[EventKind]:
+        return [e.kind for e in events if e.kind.value.startswith("storage")]
+
     async def close(self) -> None:
         await self.breaker.aclose()
         await self.limiter.aclose()
@@ -133,6 +140,9 @@ async def _broken_phase(case: str, w: Workload) -> None:
     assert w.limiter.storage_errors > 0
     assert w.p99() < P99_BOUND
     assert w.kinds("checkout")[:1] == [EventKind.STORAGE_DEGRADED]
+    # each component says so itself (the breaker and the limiter share the name "checkout")
+    assert w.storage_kinds(w.breaker_events)[:1] == [EventKind.STORAGE_DEGRADED]
+    assert w.storage_kinds(w.limiter_events)[:1] == [EventKind.STORAGE_DEGRADED]
 
 
 async def _healed_phase(w: Workload) -> None:
