@@ -218,9 +218,11 @@ class _OrderedTimerHandle(asyncio.TimerHandle):
         super()._run()
 
     def __lt__(self, other: asyncio.TimerHandle) -> bool:
-        if isinstance(other, _OrderedTimerHandle):
-            return (self.when(), self._seq) < (other.when(), other._seq)
-        return super().__lt__(other)
+        # Called for every heap step of the loop's timers: compare the attributes directly.
+        mine, theirs = self._when, other._when  # type: ignore[attr-defined]
+        if mine != theirs:
+            return bool(mine < theirs)
+        return self._seq < getattr(other, "_seq", -1)
 
     def __hash__(self) -> int:
         return hash((self.when(), self._seq))

@@ -39,9 +39,12 @@ __all__ = [
     "MAX_DURATION",
     "MAX_RATE",
     "TEXT_CONTEXT",
+    "AsgiSpec",
     "CallableSpec",
     "CanarySpec",
     "ChampionSpec",
+    "DependencyKind",
+    "DependencySpec",
     "Duration",
     "Expectations",
     "FaultSpec",
@@ -60,6 +63,7 @@ __all__ = [
     "Scenario",
     "ScenarioFaultKind",
     "ShadowSpec",
+    "SimulateSpec",
     "SteadyStateProbe",
     "TrafficSpec",
     "VersionSpec",
@@ -190,10 +194,39 @@ class ModelSpec(_Spec):
         return value
 
 
-class CallableSpec(_Spec):
-    """A version implemented by a Python callable ``"package.module:attr"`` (sync or async)."""
+_TARGET = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+_EXCEPTION = r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$"
 
-    target: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+class CallableSpec(_Spec):
+    """A version implemented by Python code: a factory ``"package.module:make"``.
+
+    ``make(rng, clock)`` (or ``make(rng, clock, deps)``, ``deps`` mapping each dependency name to
+    its address) returns the handler, called with one request dict per request; it may be sync or
+    async. ``env`` is set in ``os.environ`` for the run (``${deps.NAME.url}`` is replaced by the
+    dependency's address). ``failures`` lists the exceptions that are the service failing
+    (builtins by name, others as ``package.module:Class``); by default every exception is, except
+    a ``TypeError``/``KeyError``/``AttributeError``/``ImportError`` raised in the factory's own
+    module, which stops the run as a broken adapter (see :mod:`harness.runtime.failures`).
+    """
+
+    target: str = Field(pattern=_TARGET)
+    env: dict[str, str] = Field(default_factory=dict)
+    failures: list[Annotated[str, Field(pattern=_EXCEPTION)]] = Field(default_factory=list)
+
+
+class AsgiSpec(_Spec):
+    """A version that is an ASGI 3 application ``"package.module:app"`` (Starlette, FastAPI...).
+
+    Simulated mode runs it in process on virtual time: its lifespan at the start and end of the
+    run, one task per request. ``env`` is set in ``os.environ`` before the app is imported (its
+    package is imported afresh for each run), with ``${deps.NAME.url}`` replaced by the dependency's
+    address. A 5xx response, or an exception out of the app, is a failed request.
+    """
+
+    app: str = Field(pattern=_TARGET)
+    env: dict[str, str] = Field(default_factory=dict)
+    failures: list[Annotated[str, Field(pattern=_EXCEPTION)]] = Field(default_factory=list)
 
 
 class HttpSpec(_Spec):
@@ -203,30 +236,43 @@ class HttpSpec(_Spec):
 
 
 class VersionSpec(_Spec):
-    """One version of the system under test: exactly one of model, callable or http."""
+    """One version of the system under test: exactly one of model, callable, asgi or http."""
 
     model: ModelSpec | None = None
     callable: CallableSpec | None = None
+    asgi: AsgiSpec | None = None
     http: HttpSpec | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> VersionSpec:
-        given = [k for k in ("model", "callable", "http") if getattr(self, k) is not None]
+        given = [k for k in ("model", "callable", "asgi", "http") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"a version needs exactly one of model, callable or http; got {given or 'none'}")
+            raise ValueError(
+                f"a version needs exactly one of model, callable, asgi or http; got {given or 'none'}"
+            )
         return self
+
+    @property
+    def real_code(self) -> bool:
+        """Whether the version runs the user's code (callable or ASGI app) rather than a model."""
+        return self.callable is not None or self.asgi is not None
 
 
 class RequestKind(_Spec):
     """One kind of request in the traffic mix.
 
-    ``payload`` names a polyfactory factory (``"harness.examples.factories:CheckoutRequestFactory"``)
+    ``method``, ``path`` and ``headers`` are what an HTTP or ASGI version receives (the payload is
+    the JSON body of methods that carry one). ``payload`` names a polyfactory factory
+    (``"harness.examples.factories:CheckoutRequestFactory"``)
     whose ``build()`` makes each request's payload, seeded from the run. ``latency_factor``
     scales a model version's latency for this kind (a search costs more than a ping).
     """
 
     name: str = Field(min_length=1, max_length=100)
     weight: float = Field(default=1.0, gt=0.0, le=1e6)
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
+    path: str = Field(default="/", pattern=r"^/", max_length=2000)
+    headers: dict[str, str] = Field(default_factory=dict)
     payload: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
     latency_factor: float = Field(default=1.0, gt=0.0, le=1000.0)
 
@@ -266,13 +312,108 @@ class TrafficSpec(_Spec):
 
 
 class ScenarioFaultKind(enum.StrEnum):
-    """What a scenario fault does to the requests that reach its target."""
+    """What a scenario fault does to the requests that reach its target.
+
+    ``readonly``, ``oom`` and ``drop`` act on a simulated Redis dependency, ``reset`` on a
+    simulated HTTP dependency, ``timeout`` on either (see :mod:`harness.runtime.redis` and
+    :mod:`harness.runtime.http`); an engine refuses a kind it cannot carry out on a target.
+    """
 
     OUTAGE = "outage"
     ERRORS = "errors"
     LATENCY = "latency"
     BROWNOUT = "brownout"
     CORRUPT = "corrupt"
+    READONLY = "readonly"
+    OOM = "oom"
+    DROP = "drop"
+    RESET = "reset"
+    TIMEOUT = "timeout"
+
+
+class DependencyKind(enum.StrEnum):
+    """What kind of service a dependency is."""
+
+    REDIS = "redis"
+    HTTP = "http"
+    TCP = "tcp"
+
+
+class SimulateSpec(_Spec):
+    """What serves a simulated HTTP dependency: exactly one of a model, an ASGI app or a callable.
+
+    A ``callable`` target is a factory ``make(rng, clock) -> handler`` whose handler takes a request
+    dict (``method``, ``path``, ``query``, ``headers``, ``json``) and returns a JSON body, or a
+    ``(status, body)`` pair (see :func:`harness.runtime.handler_server`).
+    """
+
+    model: ModelSpec | None = None
+    asgi: AsgiSpec | None = None
+    callable: CallableSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SimulateSpec:
+        given = [k for k in ("model", "asgi", "callable") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"simulate needs exactly one of model, asgi or callable; got {given or 'none'}")
+        return self
+
+
+class DependencySpec(_Spec):
+    """A service the versions call, by name: faults target it, ``${deps.NAME.url}`` addresses it.
+
+    In simulated mode a ``redis`` dependency is a fresh fakeredis server per run and an ``http``
+    one is served in memory by ``simulate``; ``latency`` is each call's latency on virtual time,
+    drawn from the run's seed.
+    """
+
+    kind: DependencyKind
+    latency: LatencySpec | None = None
+    simulate: SimulateSpec | None = None
+
+    @model_validator(mode="after")
+    def _simulated(self) -> DependencySpec:
+        if self.simulate is not None and self.kind is not DependencyKind.HTTP:
+            raise ValueError(f"simulate serves http dependencies; a {self.kind.value} dependency has none")
+        return self
+
+
+_VERSION_FAULTS = frozenset(
+    {
+        ScenarioFaultKind.OUTAGE,
+        ScenarioFaultKind.ERRORS,
+        ScenarioFaultKind.LATENCY,
+        ScenarioFaultKind.BROWNOUT,
+        ScenarioFaultKind.CORRUPT,
+    }
+)
+_DEPENDENCY_FAULTS = {
+    DependencyKind.REDIS: frozenset(
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.ERRORS,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.BROWNOUT,
+            ScenarioFaultKind.READONLY,
+            ScenarioFaultKind.OOM,
+            ScenarioFaultKind.DROP,
+            ScenarioFaultKind.TIMEOUT,
+        }
+    ),
+    DependencyKind.HTTP: frozenset(
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.ERRORS,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.BROWNOUT,
+            ScenarioFaultKind.RESET,
+            ScenarioFaultKind.TIMEOUT,
+        }
+    ),
+    DependencyKind.TCP: frozenset(
+        {ScenarioFaultKind.OUTAGE, ScenarioFaultKind.LATENCY, ScenarioFaultKind.RESET, ScenarioFaultKind.TIMEOUT}
+    ),
+}
 
 
 class FaultSpec(_Spec):
@@ -538,6 +679,9 @@ class Scenario(_Spec):
     duration: Duration
     window: Duration = 10.0
     versions: dict[str, VersionSpec]
+    dependencies: dict[
+        Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$")], DependencySpec
+    ] = Field(default_factory=dict, max_length=100)
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
     faults: list[FaultSpec] = Field(default_factory=list)
     resilience: ResilienceSpec | None = None
@@ -567,8 +711,11 @@ class Scenario(_Spec):
         dependencies = {
             d for v in self.versions.values() if v.model is not None for d in v.model.dependencies
         }
-        targets = names | dependencies
-        for fault in self.faults:
+        clash = sorted(names & set(self.dependencies))
+        if clash:
+            raise ValueError(f"{clash} name both a version and a dependency; rename one")
+        targets = names | dependencies | set(self.dependencies)
+        for index, fault in enumerate(self.faults):
             if fault.target not in targets:
                 raise ValueError(
                     f"fault target {fault.target!r} is neither a version nor a dependency; "
@@ -576,6 +723,7 @@ class Scenario(_Spec):
                 )
             if fault.at >= self.duration:
                 raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
+            self._check_fault_kind(index, fault)
         if self.live is not None and self.duration * self.live.window / self.window > 3600:
             raise ValueError(
                 f"live mode would run {self.duration * self.live.window / self.window:.0f}s; "
@@ -587,6 +735,26 @@ class Scenario(_Spec):
                 f"known: {sorted(dependencies)}"
             )
         return self
+
+    def _check_fault_kind(self, index: int, fault: FaultSpec) -> None:
+        """A fault's kind must be one its target can suffer (a version, or a dependency of a kind)."""
+        declared = self.dependencies.get(fault.target)
+        allowed = _VERSION_FAULTS if declared is None else _DEPENDENCY_FAULTS[declared.kind]
+        if fault.kind not in allowed:
+            what = "a version" if declared is None else f"a {declared.kind.value} dependency"
+            if declared is None and fault.target not in self.versions:
+                what = "a modelled dependency"
+            raise _located(
+                ("faults", index, "kind"),
+                f"{fault.kind.value!r} cannot act on {fault.target!r} ({what}); "
+                f"valid: {', '.join(sorted(k.value for k in allowed))}",
+                fault.kind.value,
+            )
+
+    @property
+    def real_code(self) -> bool:
+        """Whether any version runs the user's code (callable or ASGI app)."""
+        return any(v.real_code for v in self.versions.values())
 
     def _check_lineage(self, names: set[str]) -> None:
         """A rollback lineage includes the candidate, and every possible target serves traffic."""

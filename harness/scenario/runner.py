@@ -46,6 +46,10 @@ def run_scenario(
         from harness.scenario.live import LiveEngine
 
         result = LiveEngine(scenario, chosen).run(progress)
+    elif scenario.real_code:
+        from harness.scenario.realcode import RealCodeEngine
+
+        result = RealCodeEngine(scenario, chosen).run(progress)
     else:
         result = SimulatedEngine(scenario, chosen).run(progress)
     if source is not None:
