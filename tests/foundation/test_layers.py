@@ -72,6 +72,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "harness",
             "harness.__main__",
             "harness.cli",
+            "harness.examples",
             "harness.pytest_fixtures",
             "harness.pytest_plugin",
             "harness.servers",
