@@ -64,44 +64,46 @@ class AsgiApp:
 
     # -- lifespan ------------------------------------------------------------------------------------
 
-    async def startup(self, timeout: float = 60.0) -> None:
-        """Run the app's lifespan startup; :class:`LifespanFailed` if it fails or takes over ``timeout``."""
+    async def startup(self, grace: float = 60.0) -> None:
+        """Run the app's lifespan startup; :class:`LifespanFailed` if it fails or outlasts ``grace``."""
         self._to_app, self._from_app = asyncio.Queue(), asyncio.Queue()
         scope = {"type": "lifespan", "asgi": _ASGI, "state": self.state}
         self._lifespan = asyncio.get_running_loop().create_task(self._run_lifespan(scope))
         await self._to_app.put({"type": "lifespan.startup"})
-        reply = await self._reply(timeout, "startup")
+        reply = await self._reply(grace, "startup")
         if reply is None:
             self.supports_lifespan = False
         elif reply["type"] == "lifespan.startup.failed":
             raise LifespanFailed(f"the app's lifespan startup failed: {reply.get('message', '')}")
 
-    async def shutdown(self, timeout: float = 60.0) -> None:
+    async def shutdown(self, grace: float = 60.0) -> None:
         """Run the app's lifespan shutdown (when it has one)."""
         if self._lifespan is None or self._to_app is None or not self.supports_lifespan:
             return
         await self._to_app.put({"type": "lifespan.shutdown"})
-        reply = await self._reply(timeout, "shutdown")
+        reply = await self._reply(grace, "shutdown")
         if reply is not None and reply["type"] == "lifespan.shutdown.failed":
             raise LifespanFailed(f"the app's lifespan shutdown failed: {reply.get('message', '')}")
 
     async def _run_lifespan(self, scope: MutableMapping[str, Any]) -> None:
-        assert self._to_app is not None and self._from_app is not None
+        assert self._to_app is not None
+        assert self._from_app is not None
         receive, send = self._to_app.get, self._from_app.put
         try:
-            await self.app(scope, receive, send)  # type: ignore[arg-type]
+            await self.app(scope, receive, send)
         finally:
             await self._from_app.put({"type": "lifespan.ended"})
 
-    async def _reply(self, timeout: float, phase: str) -> Message | None:
+    async def _reply(self, grace: float, phase: str) -> Message | None:
         """The app's answer to a lifespan event; ``None`` when the app has no lifespan support."""
-        assert self._from_app is not None and self._lifespan is not None
+        assert self._from_app is not None
+        assert self._lifespan is not None
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(grace):
                 reply = await self._from_app.get()
         except TimeoutError:
             raise LifespanFailed(
-                f"the app's lifespan {phase} did not finish within {timeout:g}s of virtual time; it may "
+                f"the app's lifespan {phase} did not finish within {grace:g}s of virtual time; it may "
                 "wait on something that never happens in a simulation"
             ) from None
         if reply["type"] != "lifespan.ended":

@@ -70,7 +70,7 @@ def error_type(exc: BaseException) -> str:
 
 
 def raised_at(exc: BaseException, files: Iterable[str] = ()) -> tuple[str, int] | None:
-    """``(file, line)`` where ``exc`` was raised: the innermost frame in ``files`` if any, else the innermost."""
+    """``(file, line)`` where ``exc`` was raised: its innermost frame in ``files``, else its innermost."""
     frames = traceback.extract_tb(exc.__traceback__)
     wanted = set(files)
     for frame in reversed(frames):
@@ -101,7 +101,7 @@ class ContractBroken(UsageError):
 
 
 def resolve_exception(name: str) -> type[BaseException]:
-    """An exception class from ``"ValueError"`` (a builtin) or ``"package.module:Class"``/``"package.module.Class"``."""
+    """An exception class from ``"ValueError"`` (a builtin) or ``"package.module:Class"``."""
     module_name, sep, attr = name.partition(":")
     if not sep:
         if "." not in name:
@@ -119,7 +119,9 @@ def resolve_exception(name: str) -> type[BaseException]:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError) as exc:
-        raise InvalidConfig(f"failures: cannot import {name!r} ({exc})", field="failures", value=name) from None
+        raise InvalidConfig(
+            f"failures: cannot import {name!r} ({exc})", field="failures", value=name
+        ) from None
     if not (isinstance(obj, type) and issubclass(obj, BaseException)):
         raise InvalidConfig(f"failures: {name!r} is not an exception class", field="failures", value=name)
     return obj
@@ -158,7 +160,7 @@ class FailurePolicy:
 
     @classmethod
     def declaring(cls, failures: Sequence[str] = ()) -> FailurePolicy:
-        """The policy of a version with no adapter of its own (an ASGI app), with declared ``failures``."""
+        """The policy of a version without an adapter of its own (an ASGI app), declaring ``failures``."""
         return cls(declared=tuple(resolve_exception(n) for n in failures))
 
     def _in_adapter(self, exc: BaseException) -> bool:
@@ -177,8 +179,7 @@ class FailurePolicy:
         return FailureKind.SERVICE if isinstance(exc, Exception) else FailureKind.CONTRACT
 
     def check(self, version: str, exc: BaseException) -> str:
-        """The recorded error type of a failed request; raises :class:`ContractBroken` for a contract break."""
+        """The recorded type of a failed request; :class:`ContractBroken` for a broken contract."""
         if self.classify(exc) is FailureKind.CONTRACT:
             raise ContractBroken(version, exc, raised_at(exc, self.adapter_files)) from exc
         return error_type(exc)
-

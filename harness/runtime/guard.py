@@ -35,6 +35,7 @@ run with it all the same.
 
 from __future__ import annotations
 
+import functools
 import os
 import random
 import socket
@@ -221,7 +222,7 @@ class RealWorldGuard:
             replacement = by_id.get(id(value))
             if replacement is not None:
                 namespace[attr] = replacement
-                self._undo.append(lambda ns=namespace, a=attr, v=value: ns.__setitem__(a, v))
+                self._undo.append(functools.partial(namespace.__setitem__, attr, value))
 
     def _patch_random(self) -> None:
         state = random.getstate()
@@ -257,4 +258,3 @@ class RealWorldGuard:
 
     def __exit__(self, *exc: object) -> None:
         self._restore()
-

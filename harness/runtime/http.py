@@ -43,7 +43,9 @@ Latency = Callable[[], float]
 
 def json_response(status: int, body: Any) -> httpx.Response:
     """A JSON response."""
-    return httpx.Response(status, content=json.dumps(body).encode(), headers={"content-type": "application/json"})
+    return httpx.Response(
+        status, content=json.dumps(body).encode(), headers={"content-type": "application/json"}
+    )
 
 
 def asgi_server(app: AsgiApp) -> Serve:
@@ -124,7 +126,9 @@ class SimulatedHttp:
             async with asyncio.timeout(timeout):
                 return await self._answer(request)
         except TimeoutError:
-            raise httpx.ReadTimeout(f"timed out waiting for {self.name} (simulated)", request=request) from None
+            raise httpx.ReadTimeout(
+                f"timed out waiting for {self.name} (simulated)", request=request
+            ) from None
 
     async def _answer(self, request: httpx.Request) -> httpx.Response:
         now = self.now()
@@ -149,7 +153,9 @@ class SimulatedHttp:
             raise httpx.ConnectError("[Errno 111] Connection refused (simulated)", request=request)
         await asyncio.sleep(max(delay, hang_until - now))
         if failure is DependencyFaultKind.RESET:
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response.", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response.", request=request
+            )
         if failure is not None:
             return json_response(503, {"error": "service unavailable (simulated fault)"})
         return await self.serve(request)

@@ -47,43 +47,43 @@ class SimulationLoop(VirtualTimeLoop):
     def _refuse(self, call: str, fix: str) -> NoReturn:
         raise self.guard.refuse(call, fix)
 
-    async def create_connection(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create_connection(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run has no network."""
         self._refuse("loop.create_connection()", _NETWORK)
 
-    async def create_server(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create_server(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run has no network."""
         self._refuse("loop.create_server()", _NETWORK)
 
-    async def create_datagram_endpoint(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create_datagram_endpoint(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run has no network."""
         self._refuse("loop.create_datagram_endpoint()", _NETWORK)
 
-    async def create_unix_connection(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create_unix_connection(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run has no network."""
         self._refuse("loop.create_unix_connection()", _NETWORK)
 
-    async def create_unix_server(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def create_unix_server(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run has no network."""
         self._refuse("loop.create_unix_server()", _NETWORK)
 
-    async def sock_connect(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def sock_connect(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run has no network."""
         self._refuse("loop.sock_connect()", _NETWORK)
 
-    async def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def getaddrinfo(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run resolves no names."""
         self._refuse("loop.getaddrinfo()", _DNS)
 
-    async def getnameinfo(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def getnameinfo(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run resolves no names."""
         self._refuse("loop.getnameinfo()", _DNS)
 
-    async def subprocess_exec(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def subprocess_exec(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run starts no processes."""
         self._refuse("loop.subprocess_exec()", _PROCESS)
 
-    async def subprocess_shell(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    async def subprocess_shell(self, *args: Any, **kwargs: Any) -> Any:
         """Refused: a simulated run starts no processes."""
         self._refuse("loop.subprocess_shell()", _PROCESS)
 

@@ -177,10 +177,10 @@ class SimulatedConnection(FakeAsyncRedisConnection):
         plan = self._simulated.plan(_command_name(args))
         self._plans.append(plan)
         if plan.error is not None:
-            return super().pack_command("ECHO", "harness-simulated-fault")  # type: ignore[no-any-return]
-        return super().pack_command(*args)  # type: ignore[no-any-return]
+            return super().pack_command("ECHO", "harness-simulated-fault")
+        return super().pack_command(*args)
 
-    async def disconnect(self, nowait: bool = False, **kwargs: Any) -> None:
+    async def disconnect(self, nowait: bool = False, **kwargs: Any) -> None:  # type: ignore[override]
         """Close the connection; replies still owed die with it."""
         self._plans.clear()
         await super().disconnect(nowait=nowait, **kwargs)
@@ -197,7 +197,7 @@ class SimulatedConnection(FakeAsyncRedisConnection):
         if math.isfinite(delay) and delay > 0:
             await asyncio.sleep(delay)
 
-    async def read_response(self, **kwargs: Any) -> Any:
+    async def read_response(self, **kwargs: Any) -> Any:  # type: ignore[override]
         """The reply after the command's latency, or the fault's error in its place."""
         plan = self._plans.popleft() if self._plans else _CLEAN
         if plan is not _CLEAN:

@@ -124,6 +124,8 @@ class LiveEngine:
             await self.traffic.aclose()
             for version in self.versions.values():
                 await version.close()
+        if self.traffic.fatal is not None:
+            raise self.traffic.fatal
         return self.record.finish(
             self.driver.outcome(),
             sequence_digest=self.traffic.sequence.hexdigest(),

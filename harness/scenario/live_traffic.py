@@ -24,6 +24,7 @@ import numpy as np
 from harness.clock import Clock
 from harness.rollout.mirror import MirrorConfig, MirrorOutcome, MirrorPool
 from harness.rollout.router import Router
+from harness.runtime.failures import ContractBroken
 from harness.scenario.faults import FaultEffects
 from harness.scenario.live_versions import LiveVersion
 from harness.scenario.requests import RequestMaker
@@ -99,6 +100,7 @@ class LiveTraffic:
         )
         self.handlers = {name: functools.partial(self._call, name) for name in versions}
         self.origin = 0.0
+        self.fatal: ContractBroken | None = None
         self.routes: list[str] = []
         self.sequence = hashlib.sha256()
 
@@ -130,11 +132,20 @@ class LiveTraffic:
                 await clock.sleep(delay)
             p_fail = effects.failure_probability(t)
             if p_fail and self.fault_rng.random() < p_fail:
-                raise RuntimeError(f"injected {name} fault")
+                return clock.now() - start, True
             await self.versions[name].call(request)
-        except Exception:  # noqa: BLE001 - a failed request is an outcome
+        except Exception as exc:  # noqa: BLE001 - a failed request is an outcome, unless the adapter broke
+            self._classify(name, exc)
             return clock.now() - start, True
         return clock.now() - start, False
+
+    def _classify(self, name: str, exc: Exception) -> None:
+        """Keep the first contract break (the engine stops the run with it); failures are outcomes."""
+        try:
+            self.versions[name].policy.check(name, exc)
+        except ContractBroken as broken:
+            if self.fatal is None:
+                self.fatal = broken
 
     def _mirrored(self, outcome: MirrorOutcome[Served]) -> None:
         if outcome.timed_out:

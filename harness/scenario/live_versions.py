@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import abc
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from harness.clock import Clock, VirtualClock
 from harness.errors import InvalidConfig
+from harness.runtime.failures import FailurePolicy
 from harness.scenario.imports import resolve_callable
 from harness.scenario.model import FaultSpec, Scenario, ScenarioFaultKind
 from harness.seeding import Seeds
@@ -28,9 +29,13 @@ Handler = Callable[[dict[str, Any]], Any]
 
 
 class LiveVersion(abc.ABC):
-    """One version reachable for real: ``call(request)`` raises on failure."""
+    """One version reachable for real: ``call(request)`` raises on failure.
+
+    ``policy`` says which of its exceptions are the service failing and which a broken adapter.
+    """
 
     name: str
+    policy: FailurePolicy = FailurePolicy()
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open what calls need (default: nothing)."""
@@ -49,9 +54,13 @@ class LiveVersion(abc.ABC):
 class CallableVersion(LiveVersion):
     """The scenario's callable, built with the engine's clock and a seeded ``random.Random``."""
 
-    def __init__(self, name: str, target: str, rng: random.Random, clock: Clock) -> None:
+    def __init__(
+        self, name: str, target: str, rng: random.Random, clock: Clock, failures: Sequence[str] = ()
+    ) -> None:
         self.name = name
-        handler = resolve_callable(target)(rng, clock)
+        factory = resolve_callable(target)
+        self.policy = FailurePolicy.for_adapter(factory, failures)
+        handler = factory(rng, clock)
         if not callable(handler):
             raise InvalidConfig(f"callable {target!r} returned {handler!r}, not a request handler")
         self.handler: Handler = handler
@@ -138,11 +147,13 @@ class HttpVersion(LiveVersion):
 def _build(name: str, scenario: Scenario, seeds: Seeds, clock: Clock) -> LiveVersion:
     spec = scenario.versions[name]
     if spec.callable is not None:
-        return CallableVersion(name, spec.callable.target, seeds.stream(f"callable/{name}"), clock)
+        rng = seeds.stream(f"callable/{name}")
+        return CallableVersion(name, spec.callable.target, rng, clock, spec.callable.failures)
     if spec.http is None:
+        kind = "an ASGI app run in process" if spec.asgi is not None else "a model"
         raise InvalidConfig(
-            f"version {name!r} is a model; live mode needs callable or http versions "
-            "(run model scenarios in simulated mode)."
+            f"version {name!r} is {kind}; live mode needs callable or http versions "
+            "(run it in simulated mode, or serve the app and name its URL)."
         )
     if isinstance(clock, VirtualClock):
         raise InvalidConfig(

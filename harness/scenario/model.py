@@ -262,8 +262,8 @@ class RequestKind(_Spec):
     """One kind of request in the traffic mix.
 
     ``method``, ``path`` and ``headers`` are what an HTTP or ASGI version receives (the payload is
-    the JSON body of methods that carry one). ``payload`` names a polyfactory factory
-    (``"harness.examples.factories:CheckoutRequestFactory"``)
+    the JSON body of methods that carry one; ``{name}`` in the path is filled from the request).
+    ``payload`` names a polyfactory factory (``"harness.examples.factories:CheckoutRequestFactory"``)
     whose ``build()`` makes each request's payload, seeded from the run. ``latency_factor``
     scales a model version's latency for this kind (a search costs more than a ping).
     """
@@ -411,7 +411,12 @@ _DEPENDENCY_FAULTS = {
         }
     ),
     DependencyKind.TCP: frozenset(
-        {ScenarioFaultKind.OUTAGE, ScenarioFaultKind.LATENCY, ScenarioFaultKind.RESET, ScenarioFaultKind.TIMEOUT}
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.RESET,
+            ScenarioFaultKind.TIMEOUT,
+        }
     ),
 }
 
@@ -679,9 +684,9 @@ class Scenario(_Spec):
     duration: Duration
     window: Duration = 10.0
     versions: dict[str, VersionSpec]
-    dependencies: dict[
-        Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$")], DependencySpec
-    ] = Field(default_factory=dict, max_length=100)
+    dependencies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$")], DependencySpec] = (
+        Field(default_factory=dict, max_length=100)
+    )
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
     faults: list[FaultSpec] = Field(default_factory=list)
     resilience: ResilienceSpec | None = None
@@ -711,19 +716,7 @@ class Scenario(_Spec):
         dependencies = {
             d for v in self.versions.values() if v.model is not None for d in v.model.dependencies
         }
-        clash = sorted(names & set(self.dependencies))
-        if clash:
-            raise ValueError(f"{clash} name both a version and a dependency; rename one")
-        targets = names | dependencies | set(self.dependencies)
-        for index, fault in enumerate(self.faults):
-            if fault.target not in targets:
-                raise ValueError(
-                    f"fault target {fault.target!r} is neither a version nor a dependency; "
-                    f"known: {sorted(targets)}"
-                )
-            if fault.at >= self.duration:
-                raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
-            self._check_fault_kind(index, fault)
+        self._check_faults(names, dependencies)
         if self.live is not None and self.duration * self.live.window / self.window > 3600:
             raise ValueError(
                 f"live mode would run {self.duration * self.live.window / self.window:.0f}s; "
@@ -735,6 +728,22 @@ class Scenario(_Spec):
                 f"known: {sorted(dependencies)}"
             )
         return self
+
+    def _check_faults(self, names: set[str], modelled: set[str]) -> None:
+        """Every fault targets a version or a dependency, within the run, with a kind it can suffer."""
+        clash = sorted(names & set(self.dependencies))
+        if clash:
+            raise ValueError(f"{clash} name both a version and a dependency; rename one")
+        targets = names | modelled | set(self.dependencies)
+        for index, fault in enumerate(self.faults):
+            if fault.target not in targets:
+                raise ValueError(
+                    f"fault target {fault.target!r} is neither a version nor a dependency; "
+                    f"known: {sorted(targets)}"
+                )
+            if fault.at >= self.duration:
+                raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
+            self._check_fault_kind(index, fault)
 
     def _check_fault_kind(self, index: int, fault: FaultSpec) -> None:
         """A fault's kind must be one its target can suffer (a version, or a dependency of a kind)."""

@@ -269,4 +269,3 @@ class ModelVersion(RealVersion):
         if failed:
             return Served(latency, True, "ModelError")
         return Served(latency, False, body=self.body)
-

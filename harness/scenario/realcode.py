@@ -86,7 +86,9 @@ class _Bucket:
         self.failed.append(served.failed)
         if served.error is not None:
             self.errors[served.error] += 1
-        line = f"{arrival:.9f}|{served.latency:.9f}|{served.error}|{served.status}|{_body_text(served.body)}\n"
+        line = (
+            f"{arrival:.9f}|{served.latency:.9f}|{served.error}|{served.status}|{_body_text(served.body)}\n"
+        )
         self.digest.update(line.encode())
 
     def outcomes(self) -> Outcomes:
@@ -138,7 +140,8 @@ class RealCodeEngine:
         self.clock = VirtualClock()
         self.run_clock = RunClock(self.clock)
         self.effects = {
-            name: FaultEffects(tuple(f for f in scenario.faults if f.target == name)) for name in scenario.versions
+            name: FaultEffects(tuple(f for f in scenario.faults if f.target == name))
+            for name in scenario.versions
         }
         self._rng_traffic = self.seeds.numpy("traffic")
         self._rng_faults = self.seeds.stream("faults")
@@ -388,4 +391,3 @@ def _close_loop(loop: SimulationLoop) -> None:
         loop.run_until_complete(loop.shutdown_asyncgens())
     finally:
         loop.close()
-

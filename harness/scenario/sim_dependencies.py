@@ -31,9 +31,9 @@ from harness.runtime import (
     handler_server,
 )
 from harness.runtime.http import Serve, json_response
+from harness.scenario.imports import resolve_callable
 from harness.scenario.model import DependencyKind, DependencySpec, ModelSpec, Scenario, SimulateSpec
 from harness.scenario.real_versions import RunClock, fresh_import, sample_latency
-from harness.scenario.imports import resolve_callable
 from harness.seeding import Seeds
 
 __all__ = ["SimulatedDependencies", "expand"]
@@ -60,7 +60,8 @@ def expand(text: str, addresses: Mapping[str, str], version: str) -> str:
             split = urlsplit(url)
             return {"url": url, "host": split.hostname or "", "port": str(split.port or 80)}[parts[2]]
         raise InvalidConfig(
-            f"${{{key}}} is not available in simulated mode; use ${{deps.NAME.url|host|port}} or ${{version}}",
+            f"${{{key}}} is not available in simulated mode; "
+            "use ${deps.NAME.url|host|port} or ${version}",
             field="env",
             value=text,
         )

@@ -92,7 +92,9 @@ traffic: {rate: 50}
     assert 0.05 <= p50 <= 0.07
 
 
-def test_async_callable_awaits_asyncio_on_virtual_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_async_callable_awaits_asyncio_on_virtual_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """An async handler may await anything on the loop: its asyncio.sleep is virtual latency."""
     (tmp_path / "io_version.py").write_text(
         "import asyncio\n"
