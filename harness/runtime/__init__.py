@@ -12,6 +12,9 @@ from a broken adapter.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from harness._lazy import lazy_exports
 from harness.runtime.asgi import AsgiApp, AsgiResponse, LifespanFailed
 from harness.runtime.failures import (
     CONTRACT_ERRORS,
@@ -21,10 +24,7 @@ from harness.runtime.failures import (
     error_type,
 )
 from harness.runtime.guard import EPOCH, ForbiddenCall, RealWorldGuard
-from harness.runtime.http import SimulatedHttp, asgi_server, handler_server
 from harness.runtime.loop import SimulationLoop
-from harness.runtime.network import SimulatedNetwork, simulated_host
-from harness.runtime.redis import SimulatedRedis
 from harness.runtime.schedule import (
     HTTP_FAULTS,
     REDIS_FAULTS,
@@ -32,6 +32,11 @@ from harness.runtime.schedule import (
     DependencyFaultKind,
     FaultTimeline,
 )
+
+if TYPE_CHECKING:
+    from harness.runtime.http import SimulatedHttp, asgi_server, handler_server
+    from harness.runtime.network import SimulatedNetwork, simulated_host
+    from harness.runtime.redis import SimulatedRedis
 
 __all__ = [
     "CONTRACT_ERRORS",
@@ -58,3 +63,12 @@ __all__ = [
     "handler_server",
     "simulated_host",
 ]
+
+_LAZY = {
+    **dict.fromkeys(("SimulatedHttp", "asgi_server", "handler_server"), "harness.runtime.http"),
+    **dict.fromkeys(("SimulatedNetwork", "simulated_host"), "harness.runtime.network"),
+    "SimulatedRedis": "harness.runtime.redis",
+}
+"""Names whose modules need the ``sim`` extra (httpx) or Redis clients: imported on first use."""
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

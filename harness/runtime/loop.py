@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from harness.clock import VirtualClock, VirtualTimeLoop
-from harness.runtime.guard import ForbiddenCall, RealWorldGuard
+from harness.runtime.guard import RealWorldGuard
 
 __all__ = ["SimulationLoop"]
 
@@ -91,12 +91,3 @@ class SimulationLoop(VirtualTimeLoop):
         """Refused: worker threads run outside virtual time."""
         self._refuse("loop.run_in_executor()", _EXECUTOR)
 
-
-def is_forbidden(exc: BaseException) -> bool:
-    """Whether ``exc`` is (or was caused by) a refused real-world call."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ForbiddenCall):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False

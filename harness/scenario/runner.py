@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness._checks import one_of
+from harness.errors import UsageError
 from harness.mode import Mode
 from harness.scenario.control import Progress
 from harness.scenario.engine import SimulatedEngine
@@ -12,6 +14,9 @@ from harness.scenario.loader import load_scenario
 from harness.scenario.model import Scenario
 from harness.scenario.result import RunResult
 from harness.seeding import parse_seed, random_seed
+
+if TYPE_CHECKING:
+    from harness.scenario.realcode import RealCodeEngine
 
 __all__ = ["DEFAULT_SEED", "resolve_seed", "run_scenario"]
 
@@ -26,6 +31,18 @@ def resolve_seed(scenario: Scenario, seed: int | str | None) -> int:
     if seed is not None:
         return parse_seed(seed)
     return scenario.seed if scenario.seed is not None else DEFAULT_SEED
+
+
+def _real_code_engine() -> type[RealCodeEngine]:
+    """The real-code engine, or a usage error with the install line when the ``sim`` extra is missing."""
+    try:
+        from harness.scenario.realcode import RealCodeEngine
+    except ModuleNotFoundError as exc:
+        raise UsageError(
+            f"simulating real code needs the sim extra ({exc.name} is missing): "
+            "pip install 'chaos-harness[sim]'"
+        ) from None
+    return RealCodeEngine
 
 
 def run_scenario(
@@ -47,9 +64,7 @@ def run_scenario(
 
         result = LiveEngine(scenario, chosen).run(progress)
     elif scenario.real_code:
-        from harness.scenario.realcode import RealCodeEngine
-
-        result = RealCodeEngine(scenario, chosen).run(progress)
+        result = _real_code_engine()(scenario, chosen).run(progress)
     else:
         result = SimulatedEngine(scenario, chosen).run(progress)
     if source is not None:

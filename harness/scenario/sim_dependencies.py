@@ -36,7 +36,7 @@ from harness.scenario.model import DependencyKind, DependencySpec, ModelSpec, Sc
 from harness.scenario.real_versions import RunClock, fresh_import, sample_latency
 from harness.seeding import Seeds
 
-__all__ = ["SimulatedDependencies", "expand"]
+__all__ = ["SimulatedDependencies", "expand", "timeline"]
 
 _TEMPLATE = re.compile(r"\$\{([^}]*)\}")
 

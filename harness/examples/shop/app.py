@@ -32,6 +32,22 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+__all__ = [
+    "CACHE_TIMEOUT",
+    "CACHE_TTL",
+    "CATALOG_ATTEMPTS",
+    "CATALOG_BACKOFF",
+    "CATALOG_TIMEOUT",
+    "REFRESH_EVERY",
+    "CatalogUnavailable",
+    "Shop",
+    "app",
+    "health",
+    "lifespan",
+    "order",
+    "product",
+]
+
 REDIS_URL = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
 CATALOG_URL = os.environ.get("CATALOG_URL", "http://127.0.0.1:9100")
 VARIANT = os.environ.get("SHOP_VARIANT", "good")

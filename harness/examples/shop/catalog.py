@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+__all__ = ["POPULAR", "answer", "app", "make", "price_of"]
+
 POPULAR = [f"item-{i}" for i in range(10)]
 
 
