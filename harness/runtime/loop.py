@@ -90,4 +90,3 @@ class SimulationLoop(VirtualTimeLoop):
     def run_in_executor(self, executor: Any, func: Callable[..., Any], *args: Any) -> Any:  # type: ignore[override]
         """Refused: worker threads run outside virtual time."""
         self._refuse("loop.run_in_executor()", _EXECUTOR)
-

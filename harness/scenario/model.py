@@ -745,10 +745,15 @@ class Scenario(_Spec):
                 raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
             self._check_fault_kind(index, fault)
 
+    def fault_kinds(self, target: str) -> frozenset[ScenarioFaultKind]:
+        """The fault kinds ``target`` can suffer: a version's, or those of a declared dependency's kind."""
+        declared = self.dependencies.get(target)
+        return _VERSION_FAULTS if declared is None else _DEPENDENCY_FAULTS[declared.kind]
+
     def _check_fault_kind(self, index: int, fault: FaultSpec) -> None:
         """A fault's kind must be one its target can suffer (a version, or a dependency of a kind)."""
         declared = self.dependencies.get(fault.target)
-        allowed = _VERSION_FAULTS if declared is None else _DEPENDENCY_FAULTS[declared.kind]
+        allowed = self.fault_kinds(fault.target)
         if fault.kind not in allowed:
             what = "a version" if declared is None else f"a {declared.kind.value} dependency"
             if declared is None and fault.target not in self.versions:

@@ -106,20 +106,34 @@ def with_faults(
 ) -> st.SearchStrategy[Scenario]:
     """``scenario`` with its fault schedule replaced (or extended) by a generated one.
 
-    ``targets`` defaults to every version and dependency of the scenario.
+    ``targets`` defaults to every version and dependency (declared or modelled) of the scenario;
+    each generated fault has a kind its target can suffer (``Scenario.fault_kinds``), so a
+    simulated Redis gets ``readonly`` or ``drop`` and a version never does. The scenarios are
+    validated, so the schedules drive the real-code engine as well as the vectorised one.
     """
-    known = set(scenario.versions) | {
-        d for v in scenario.versions.values() if v.model is not None for d in v.model.dependencies
-    }
+    known = (
+        set(scenario.versions)
+        | set(scenario.dependencies)
+        | {d for v in scenario.versions.values() if v.model is not None for d in v.model.dependencies}
+    )
     chosen = list(targets) if targets is not None else sorted(known)
     unknown = sorted(set(chosen) - known)
     if unknown:
         raise InvalidConfig(f"targets {unknown} are not versions or dependencies; known: {sorted(known)}")
-    schedules = fault_windows(
-        chosen, kinds=kinds, horizon=scenario.duration, max_duration=max_duration, max_faults=max_faults
+    parsed = [one_of("kinds", k, ScenarioFaultKind) for k in kinds]
+    per_target = [
+        fault_specs([t], kinds=usable, horizon=scenario.duration, max_duration=max_duration)
+        for t in chosen
+        if (usable := [k for k in parsed if k in scenario.fault_kinds(t)])
+    ]
+    if not per_target:
+        raise InvalidConfig(f"none of the kinds {[k.value for k in parsed]} can act on targets {chosen}")
+    schedules = st.lists(st.one_of(per_target), max_size=max_faults).map(
+        lambda fs: sorted(fs, key=lambda f: f.at)
     )
     base = list(scenario.faults) if keep_existing else []
-    return schedules.map(lambda faults: scenario.model_copy(update={"faults": base + faults}))
+    data = scenario.model_dump(exclude={"faults"})
+    return schedules.map(lambda faults: Scenario.model_validate({**data, "faults": base + faults}))
 
 
 def scenario_yaml(scenario: Scenario) -> str:
