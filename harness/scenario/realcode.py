@@ -300,7 +300,11 @@ class RealCodeEngine:
     ) -> None:
         request = self.requests.request(kind)
         route = self.router.decide()
-        served: Served = await mirrors.serve(route, (request, self.requests.kinds[kind], arrival), handlers)
+        job = (request, self.requests.kinds[kind], arrival)
+        if route.shadows:
+            served: Served = await mirrors.serve(route, job, handlers)
+        else:
+            served = await handlers[route.version](job)
         self.tally.add(route.version, served, arrival, user=True)
 
     async def _call(self, name: str, job: tuple[dict[str, Any], RequestKind, float]) -> Served:
