@@ -100,7 +100,7 @@ def main() -> None:
         ("callable: minimal", parse_scenario(CALLABLE.format(target="bench_scenario:minimal")), 50_000),
         (
             "callable: sample service (async)",
-            parse_scenario(CALLABLE.format(target="fixtures.scenario_versions:good_async")),
+            parse_scenario(CALLABLE.format(target="harness.examples.scenario_versions:good_async")),
             50_000,
         ),
     ]

@@ -20,7 +20,7 @@ description: a canary whose candidate adapter has a typo; the scenario expects a
 duration: 2m
 window: 10s
 versions:
-  stable: {{callable: {{target: "fixtures.scenario_versions:good_async"}}}}
+  stable: {{callable: {{target: "harness.examples.scenario_versions:good_async"}}}}
   candidate: {{callable: {{target: "tests.runtime.apps.callables:{candidate}"{failures}}}}}
 traffic: {{rate: 50}}
 flow:

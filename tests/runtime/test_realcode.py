@@ -85,7 +85,8 @@ def test_a_sync_handler_spends_its_sleep_without_holding_the_loop() -> None:
     """The sample service's sync version: sleep_sync is that request's latency (about 50-70 ms)."""
     sc = parse_scenario(
         "name: sync\ndescription: sync handler\nduration: 30s\n"
-        "versions:\n  v1: {callable: {target: 'fixtures.scenario_versions:slow'}}\ntraffic: {rate: 50}\n"
+        "versions:\n  v1: {callable: {target: 'harness.examples.scenario_versions:slow'}}\n"
+        "traffic: {rate: 50}\n"
     )
     result = run_scenario(sc, seed=1)
     p50 = np.median([p.p50 for p in result.points["v1"] if p.p50 is not None])
