@@ -1,139 +1,107 @@
-"""Operating characteristics of the canary, measured by seeded simulation, and how long that takes.
+"""Operating characteristics of the rollout statistics: the calibration matrix, and how long it takes.
 
-Each scenario runs ``--runs`` canaries (default 1,000) from independent seeded streams: 10-second
-windows of 10,000 requests, latency samples of up to 2,000 per version, steps 20% (3 windows of
-analysis) then 50% (3 windows), judged on p95 latency (allowed +5%) and error rate (allowed
-+25%) with a flow-level alpha of 5% (Bonferroni over metrics and measurements). A last scenario
-peeks at the always-valid sequential test after each of 30 windows of A/A data.
+Every row of ``harness.rollout.calibration.CASES`` (one judgement, a canary with or without the
+sequential monitor, champion-challenger fixed or adaptive, stationary or trending) runs ``--runs``
+times from its own seeded streams; the table gives the observed rate with its 95% Clopper-Pearson
+interval, the target and whether it is met, and the CPU seconds per row. The gate's rows come from
+``benchmarks/gate_calibration.py`` (``calibrate_gate``) when it is there.
 
-    .venv/bin/python benchmarks/calibration.py [--runs 1000] [--seed 11] [--workers K | --scheduler ADDR]
+    .venv/bin/python benchmarks/calibration.py [--runs 400] [--seed 20261203] [--no-gate]
+        [--workers K | --scheduler tcp://HOST:PORT]
 
 With ``--workers K`` (a local Dask cluster) or ``--scheduler tcp://HOST:PORT`` (a running one) the
-rollout runs go through ``harness.swarm.swarm_map``: the same counts, computed on the cluster.
+batches go through ``harness.swarm.swarm_map``: the same rows, computed on the cluster.
 
-Targets: A/A false rollbacks <= 5% (within binomial error); 10% p95 regression and 1% -> 2% error
-regression rolled back in >= 95% of runs; the 1,000-run calibration in under a minute.
+``calibrate(map=...)`` takes any callable that maps a function over the batches and returns the
+results in order: ``builtins.map`` (default), a process pool's ``map``, or for Dask
+``lambda f, batches: client.gather(client.map(f, list(batches)))``. The rows do not depend on it.
+
+Targets: A/A and inside-the-tolerance rows at most alpha = 5% (Clopper-Pearson interval reaching
+it); power rows at least their target; the whole matrix in under 5 minutes of CPU on one core.
 """
 
 from __future__ import annotations
 
 import argparse
+import builtins
 import contextlib
-import functools
-import math
+import importlib
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
 
-from harness.rollout import (
-    Analysis,
-    CanaryConfig,
-    CanaryFlow,
-    Outcome,
-    SetWeight,
-    VersionModel,
-    calibrate,
-)
-from harness.seeding import Seeds
-from harness.stats import EffectSize, JudgeConfig, MetricConfig, SequentialConfig, SequentialTest
-
-ALPHA = 0.05
+from harness.rollout.calibration import CASES, SEED, Case, Row, calibration_matrix, format_matrix
 
 
-def canary(sequential: SequentialConfig | None = None) -> CanaryFlow:
-    """The calibrated canary configuration (optionally with the always-valid monitor)."""
-    judge = JudgeConfig(
-        metrics=(
-            MetricConfig(name="latency", effect=EffectSize.P95_RATIO, allowed_increase=1.05),
-            MetricConfig(name="error_rate", allowed_increase=1.25, min_samples=100),
-        ),
-        shift_estimate=False,
-    )
-    steps = (SetWeight(20), Analysis(windows=3), SetWeight(50), Analysis(windows=3))
-    return CanaryFlow(
-        CanaryConfig(
-            baseline="v1", candidate="v2", steps=steps, judge=judge, alpha=ALPHA, sequential=sequential
-        )
-    )
-
-
-def _interval(p: float, n: int) -> str:
-    half = 1.96 * math.sqrt(max(p * (1 - p), 1e-12) / n)
-    return f"[{max(p - half, 0):.3f}, {min(p + half, 1):.3f}]"
-
-
-def sequential_aa(runs: int, seed: int) -> float:
-    """Share of A/A runs in which the always-valid p-value ever fell to alpha (30 peeks each)."""
-    rng = Seeds(seed).numpy("calibration/sequential")
-    hits = 0
-    for _ in range(runs):
-        test = SequentialTest(SequentialConfig(alpha=ALPHA))
-        for _ in range(30):
-            test.update(rng.lognormal(-3, 0.5, 500), rng.lognormal(-3, 0.5, 500))
-        hits += test.rejected
-    return hits / runs
+def calibrate(
+    cases: Sequence[Case] = CASES,
+    *,
+    runs: int = 400,
+    seed: int = SEED,
+    batch: int = 50,
+    map: Callable[..., Iterable[Any]] = builtins.map,
+) -> list[Row]:
+    """The matrix's rows: ``runs`` seeded runs of every case, spread by ``map`` in batches of ``batch``."""
+    return calibration_matrix(cases, runs=runs, seed=seed, batch=batch, map=map)
 
 
 @contextlib.contextmanager
-def _mapper(workers: int | None, scheduler: str | None) -> Iterator[object]:
+def _mapper(workers: int | None, scheduler: str | None) -> Iterator[Callable[..., Iterable[Any]]]:
     """The built-in ``map``, or ``swarm_map`` on a Dask cluster when one is asked for."""
     if workers is None and scheduler is None:
-        yield map
+        yield builtins.map
         return
     from harness.swarm import swarm_client, swarm_map
 
     with swarm_client(workers=workers, scheduler=scheduler) as client:
-        yield swarm_map(client, batch=50)
+        yield swarm_map(client, batch=1)  # each item is already a batch of runs
+
+
+def _gate_section(draws: int) -> str:
+    """The gate's rows in their own table, or a note when the gate calibration is not there."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    try:
+        gate = importlib.import_module("gate_calibration")
+    except ImportError as exc:  # pragma: no cover - depends on the checkout
+        return f"gate: skipped ({exc})"
+    if not hasattr(gate, "calibrate_gate"):
+        return "gate: skipped (benchmarks/gate_calibration.py has no calibrate_gate)"
+    rows = gate.calibrate_gate(draws=draws)
+    lines = [str(gate.format_table(rows))]
+    if hasattr(gate, "targets"):
+        lines += ["targets:", *gate.targets(rows)]
+    return "\n".join(lines)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--runs", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--requests", type=int, default=10_000, help="requests per 10-second window")
-    parser.add_argument(
-        "--sequential", type=float, default=None, help="also monitor with always-valid tests at this alpha"
-    )
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=400, help="runs per row")
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--no-gate", action="store_true", help="leave out the gate's rows")
+    parser.add_argument("--gate-draws", type=int, default=1000, help="comparisons per gate row and condition")
     parser.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of K workers")
     parser.add_argument("--scheduler", default=None, help="run on the Dask cluster at tcp://HOST:PORT")
     args = parser.parse_args()
+    started, cpu = time.perf_counter(), time.process_time()
     with _mapper(args.workers, args.scheduler) as mapper:
-        _report(args, mapper)
-
-
-def _report(args: argparse.Namespace, mapper: object) -> None:
-    baseline = VersionModel()
-    scenarios = {
-        "A/A (false rollback)": VersionModel(),
-        "p95 latency +10%": VersionModel(latency_factor=1.10),
-        "error rate 1% -> 2%": VersionModel(error_rate=0.02),
-    }
-    total = 0.0
-    for name, candidate in scenarios.items():
-        t0 = time.perf_counter()
-        models = {"v1": baseline, "v2": candidate}
-        monitor = None if args.sequential is None else SequentialConfig(alpha=args.sequential)
-        op = calibrate(
-            functools.partial(canary, monitor),
-            models,
-            runs=args.runs,
-            seed=args.seed,
-            requests=args.requests,
-            map=mapper,  # type: ignore[arg-type]
-        )
-        elapsed = time.perf_counter() - t0
-        total += elapsed
-        rate = op.rate(Outcome.ROLLED_BACK)
-        print(
-            f"{name:22s} @{args.requests} req/window: rolled back {rate:.3f} {_interval(rate, args.runs)} "
-            f"over {args.runs} runs, {op.mean_windows:.1f} windows/run, {elapsed:.1f} s"
-        )
-    t0 = time.perf_counter()
-    peeked = sequential_aa(args.runs, args.seed)
+        rows = calibrate(runs=args.runs, seed=args.seed, map=mapper)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
-        f"{'sequential A/A peeks':22s} rejected {peeked:.3f} {_interval(peeked, args.runs)} "
-        f"over {args.runs} runs x 30 peeks, {time.perf_counter() - t0:.1f} s"
+        f"rollout calibration: {args.runs} runs per row, alpha 0.05; run r of a row draws from "
+        f"Seeds({args.seed}).numpy('calibration/<section>/<case>/<requests>/r'); "
+        f"rate [95% Clopper-Pearson interval]"
     )
-    print(f"canary calibration total {total:.1f} s (target: each 1,000-run scenario < 60 s)")
+    print(format_matrix(rows))
+    missed = [r for r in rows if r.met is False]
+    print(f"targets: {sum(r.met is True for r in rows)} met, {len(missed)} missed")
+    for r in missed:
+        print(f"  MISSED {r.case.section} / {r.case.name} at {r.case.requests:,d}: {r.rate:.3f}")
+    print(f"{len(rows)} rows x {args.runs} runs took {cpu:.0f} s of CPU on one core ({elapsed:.0f} s wall)")
+    if not args.no_gate:
+        print()
+        print(_gate_section(args.gate_draws))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,20 @@ foundation: clocks, seeds, storage, the run mode and the error families. Names a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from harness._lazy import lazy_exports
 from harness._version import __version__
 
+TYPE_CHECKING = False  # not typing's: ``import harness`` (and ``harness --version``) stays cheap
 if TYPE_CHECKING:
     from harness.clock import Clock, SystemClock, VirtualClock, VirtualTimeLoop, WallClock
-    from harness.errors import Finding, HarnessError, InvalidConfig, StorageUnavailable, UsageError
+    from harness.errors import (
+        Finding,
+        HarnessError,
+        InvalidConfig,
+        StorageFailure,
+        StorageUnavailable,
+        UsageError,
+    )
     from harness.mode import Mode
     from harness.seeding import Seeds
     from harness.storage import MemoryStorage, RedisStorage, Storage
@@ -30,6 +36,7 @@ __all__ = [
     "RedisStorage",
     "Seeds",
     "Storage",
+    "StorageFailure",
     "StorageUnavailable",
     "SystemClock",
     "UsageError",
@@ -48,6 +55,7 @@ _HOMES = {
     "Finding": "harness.errors",
     "HarnessError": "harness.errors",
     "InvalidConfig": "harness.errors",
+    "StorageFailure": "harness.errors",
     "StorageUnavailable": "harness.errors",
     "UsageError": "harness.errors",
     "Mode": "harness.mode",

@@ -1,9 +1,11 @@
 """PEP 562 hooks for packages: public names imported on first use, and old names kept for a release.
 
 ``lazy_exports(package, homes)`` imports each public name from its module the first time it is
-read, so importing the package stays cheap. ``renamed`` maps an old public name (one that moved
-to another module, or took a new name) to a :class:`Renamed` record: reading it still works for
-one release, returns the new object and emits a ``DeprecationWarning`` that names the new import.
+read, so importing the package stays cheap; a name whose module needs an optional extra that is
+not installed raises :class:`~harness.errors.MissingExtra` naming the extra. ``renamed`` maps an
+old public name (one that moved to another module, or took a new name) to a :class:`Renamed`
+record: reading it still works for one release, returns the new object and emits a
+``DeprecationWarning`` that names the new import.
 """
 
 from __future__ import annotations
@@ -11,26 +13,48 @@ from __future__ import annotations
 import importlib
 import sys
 import warnings
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+
+# Imported by every package's __init__ (and so by ``harness --version``): no typing or dataclasses
+# at run time, which would cost more than the rest of the start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from typing import Any
 
 __all__ = ["Renamed", "lazy_exports"]
 
 
-def _load(home: str, name: str) -> Any:
-    module = importlib.import_module(home)
+def _load(home: str, name: str, package: str = "") -> Any:
+    try:
+        module = importlib.import_module(home)
+    except ModuleNotFoundError as exc:
+        from harness._extras import missing_extra
+
+        raise missing_extra(exc, f"{package or home}.{name}") from exc
     return module if home.endswith(f".{name}") else getattr(module, name)
 
 
-@dataclass(frozen=True, slots=True)
 class Renamed:
-    """An old public name that now resolves to ``home.name``; ``advice`` replaces the default hint."""
+    """An old public name that now resolves to ``home.name``; ``advice`` replaces the default hint.
 
+    A read-only record (a plain class rather than a dataclass, to keep ``dataclasses`` out of start-up).
+    """
+
+    __slots__ = ("advice", "home", "name")
     home: str
     name: str
-    advice: str = ""
+    advice: str
+
+    def __init__(self, home: str, name: str, advice: str = "") -> None:
+        for key, value in (("home", home), ("name", name), ("advice", advice)):
+            object.__setattr__(self, key, value)
+
+    def __setattr__(self, key: str, value: object) -> None:
+        raise AttributeError(f"Renamed is read-only; cannot set {key!r}")
+
+    def __repr__(self) -> str:
+        return f"Renamed(home={self.home!r}, name={self.name!r}, advice={self.advice!r})"
 
     def message(self, package: str, old: str) -> str:
         """What the ``DeprecationWarning`` says: the old name and the import that replaces it."""
@@ -66,7 +90,7 @@ def lazy_exports(
     def __getattr__(name: str) -> Any:
         home = homes.get(name)
         if home is not None:
-            value = _load(home, name)
+            value = _load(home, name, package)
             namespace[name] = value
             return value
         old = renamed.get(name)

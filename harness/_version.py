@@ -1,14 +1,11 @@
-"""The package version, read from the installed distribution's metadata."""
+"""The package version: the one place it is written (``pyproject.toml`` reads it from here).
 
-from importlib.metadata import PackageNotFoundError, version
+A constant, not a metadata lookup, so ``harness --version`` and ``import harness`` pay for no
+``importlib.metadata``.
+"""
 
+__version__ = "0.1.0"
+"""The version of this source tree and of the distribution built from it."""
 
-def _installed_version() -> str:
-    try:
-        return version("chaos-harness")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        return "0.0.0+unknown"
-
-
-__version__ = _installed_version()
-"""The installed distribution's version (``0.0.0+unknown`` in a source tree never installed)."""
+VERSION_LINE = f"chaos-harness {__version__}"
+"""What ``harness --version`` prints."""

@@ -8,14 +8,18 @@ structured fields so reports can be built from them instead of parsing messages.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 __all__ = [
     "Finding",
     "HarnessError",
     "InvalidConfig",
+    "InvalidInput",
     "InvalidScenario",
+    "MissingExtra",
     "Reproduction",
+    "StorageFailure",
     "StorageUnavailable",
     "UsageError",
 ]
@@ -63,29 +67,87 @@ class InvalidConfig(UsageError):
         self.value = value
 
 
-class InvalidScenario(UsageError):
-    """A scenario file is malformed: ``path``, ``line`` and ``location`` (a dotted field path) say where."""
+class InvalidInput(InvalidConfig):
+    """A file's content is wrong: ``path``, ``line`` and ``location`` (a dotted field path) say where.
+
+    The message reads ``path:line: location: problem``, each part present when known; ``field``
+    is the ``location``.
+    """
+
+    unnamed = "<input>"
+    """What the message calls the input when only its line is known."""
 
     def __init__(
         self, message: str, *, path: str | None = None, line: int | None = None, location: str | None = None
     ) -> None:
-        where = path or "<scenario>"
+        where = path or self.unnamed
         if line is not None:
             where = f"{where}:{line}"
         prefix = f"{where}: " if path or line is not None else ""
         field_part = f"{location}: " if location else ""
-        super().__init__(f"{prefix}{field_part}{message}", path=path, line=line, location=location)
+        super().__init__(f"{prefix}{field_part}{message}", field=location)
+        self.fields.update(path=path, line=line, location=location)
         self.path = path
         self.line = line
         self.location = location
 
 
-class StorageUnavailable(UsageError):
-    """A storage backend (for example a Redis URL) could not be reached in bounded time."""
+class InvalidScenario(InvalidInput):
+    """A scenario file is malformed: ``path``, ``line`` and ``location`` (a dotted field path) say where."""
 
-    def __init__(self, message: str, *, url: str) -> None:
-        super().__init__(message, url=url)
+    unnamed = "<scenario>"
+
+
+class StorageFailure(StrEnum):
+    """How a storage operation failed (``StorageUnavailable.failure``)."""
+
+    UNREACHABLE = "unreachable"
+    """No connection: refused, reset, or closed by the server."""
+    TIMEOUT = "timeout"
+    """Connected, but no answer within the timeout (a stopped or overloaded server)."""
+    READ_ONLY = "read_only"
+    """The server is a read-only replica (after a failover) and refuses writes."""
+    OUT_OF_MEMORY = "out_of_memory"
+    """The server reached its memory limit and refuses writes."""
+    ERROR_RESPONSE = "error_response"
+    """Any other error reply: a missing database, an unknown script, a key of the wrong type."""
+    CORRUPT = "corrupt"
+    """A stored value is not what the reader wrote there (not JSON, not the expected shape)."""
+
+
+class StorageUnavailable(UsageError):
+    """A storage backend (for example a Redis URL) could not serve an operation.
+
+    ``failure`` says how: unreachable, timed out, or an error reply (read-only replica, out of
+    memory, missing database...). Components that share state through storage treat every kind
+    alike: they carry on with local state and resynchronise when the storage answers again.
+    """
+
+    def __init__(
+        self, message: str, *, url: str, failure: StorageFailure = StorageFailure.UNREACHABLE
+    ) -> None:
+        super().__init__(message, url=url, failure=failure)
         self.url = url
+        self.failure = failure
+
+
+class MissingExtra(UsageError, ImportError):
+    """A feature needs an optional extra that is not installed: ``extra`` names it, ``modules`` the gaps.
+
+    Also an ``ImportError``, so ``except ImportError`` around an optional import still catches it.
+    """
+
+    def __init__(self, feature: str, *, extra: str, modules: tuple[str, ...]) -> None:
+        super().__init__(
+            f"{feature} needs chaos-harness[{extra}]: pip install 'chaos-harness[{extra}]'",
+            feature=feature,
+            extra=extra,
+            modules=modules,
+        )
+        self.name = modules[0] if modules else None
+        self.feature = feature
+        self.extra = extra
+        self.modules = modules
 
 
 class Finding(HarnessError):

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import Any
 
 from harness.atomic import write_atomic
-from harness.errors import InvalidConfig
+from harness.errors import InvalidConfig, InvalidInput
+from harness.inputs import parse_json
 
-__all__ = ["JOURNAL_FORMAT", "Event", "Journal", "canonical_json"]
+__all__ = ["JOURNAL_FORMAT", "Event", "Journal", "JournalFile", "canonical_json"]
 
 JOURNAL_FORMAT = 1
 """The version of the journal's line format, recorded in its header."""
@@ -74,8 +75,12 @@ class Event:
         """Parse an event, raising ``InvalidConfig`` naming the missing or wrong field."""
         try:
             t, kind, source = float(raw["t"]), str(raw["kind"]), str(raw["source"])
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InvalidConfig(f"journal event {dict(raw)!r} is malformed: {exc!r}") from None
+        if not math.isfinite(t):
+            raise InvalidConfig(
+                f"t={raw['t']!r} must be a finite number of seconds on the run's clock", field="t", value=t
+            )
         data = raw.get("data", {})
         if not isinstance(data, Mapping):
             raise InvalidConfig(f"journal event data must be an object, got {type(data).__name__}")
@@ -145,29 +150,77 @@ class Journal:
 
     @classmethod
     def read(cls, path: str | Path) -> Journal:
-        """Read a journal file, raising ``InvalidConfig`` with the line number of any problem."""
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidConfig(f"cannot read journal {p}: {exc.strerror or exc}") from None
-        rows = [line for line in text.splitlines() if line.strip()]
-        if not rows:
-            raise InvalidConfig(f"{p} is empty; a journal starts with a header line.")
-        parsed: list[Any] = []
-        for number, line in enumerate(rows, start=1):
-            try:
-                parsed.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise InvalidConfig(f"{p}:{number}: not JSON ({exc.msg}).") from None
-        header = parsed[0]
+        """Read a whole journal file into memory; ``InvalidInput`` names the line of any problem.
+
+        :class:`JournalFile` reads one a line at a time instead (its digest in constant memory).
+        """
+        recorded = JournalFile(path)
+        return cls(meta=recorded.meta, events=recorded.events())
+
+
+class JournalFile:
+    """A journal on disk, read a line at a time: the header's ``meta``, then :meth:`events`.
+
+    Memory stays constant whatever the file's size: :meth:`digest` hashes each event as it is
+    read. Problems are :class:`~harness.errors.InvalidInput` naming the file and line: a line
+    that is not JSON, a malformed event, a timestamp that is not a finite number.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        first = next(self._lines(), None)
+        if first is None:
+            raise InvalidInput("empty; a journal starts with a header line", path=str(self.path))
+        number, line = first
+        header = parse_json(line, source=str(self.path), line=number)
         if not isinstance(header, dict) or header.get("journal") != JOURNAL_FORMAT:
-            raise InvalidConfig(
-                f"{p}:1: not a chaos-harness journal (expected a header with journal={JOURNAL_FORMAT})."
+            raise InvalidInput(
+                f"not a chaos-harness journal (expected a header with journal={JOURNAL_FORMAT})",
+                path=str(self.path),
+                line=number,
             )
-        events = []
-        for number, raw in enumerate(parsed[1:], start=2):
+        meta = header.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise InvalidInput("the header's meta must be an object", path=str(self.path), line=number)
+        self.meta: dict[str, Any] = meta
+
+    def _lines(self) -> Iterator[tuple[int, str]]:
+        """(line number, text) of every non-blank line."""
+        try:
+            with self.path.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, start=1):
+                    if line.strip():
+                        yield number, line
+        except UnicodeDecodeError:
+            raise InvalidInput("not UTF-8 text", path=str(self.path)) from None
+        except OSError as exc:
+            raise InvalidInput(f"cannot read journal: {exc.strerror or exc}", path=str(self.path)) from None
+
+    def events(self) -> Iterator[Event]:
+        """Every event, in file order."""
+        return (event for _, event in self._events())
+
+    def _events(self) -> Iterator[tuple[int, Event]]:
+        lines = self._lines()
+        next(lines, None)  # the header
+        where = str(self.path)
+        for number, line in lines:
+            raw = parse_json(line, source=where, line=number)
             if not isinstance(raw, dict):
-                raise InvalidConfig(f"{p}:{number}: an event must be a JSON object.")
-            events.append(Event.from_dict(raw))
-        return cls(meta=header.get("meta") or {}, events=events)
+                raise InvalidInput("an event must be a JSON object", path=where, line=number)
+            try:
+                yield number, Event.from_dict(raw)
+            except InvalidConfig as exc:
+                raise InvalidInput(exc.message, path=where, line=number, location=exc.field) from None
+
+    def digest(self) -> str:
+        """The digest of the events in file order, computed while reading.
+
+        For a journal :meth:`Journal.write` wrote (in time order) it is :meth:`Journal.digest`;
+        a file whose events were reordered since gets another digest, as any edited file does.
+        """
+        h = hashlib.sha256()
+        for _, event in self._events():
+            h.update(canonical_json(event.to_dict()).encode())
+            h.update(b"\n")
+        return h.hexdigest()

@@ -16,6 +16,10 @@ import enum
 import math
 from dataclasses import dataclass
 
+from harness._extras import require
+
+require("stats", __name__)
+
 import numpy as np
 
 from harness._checks import invalid, one_of, positive, within

@@ -12,7 +12,6 @@ follows the rule (``--duration 10m``).
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,17 +29,11 @@ def _load_config(path: Path) -> Any:
         text = path.read_text()
     except OSError as exc:
         raise UsageError(f"cannot read proxy config {str(path)!r}: {exc.strerror or exc}") from None
-    if path.suffix in (".yaml", ".yml"):
-        import yaml
+    from harness.inputs import parse_json, parse_yaml
 
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise UsageError(f"proxy config {str(path)!r} is not valid YAML: {exc}") from None
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise UsageError(f"proxy config {str(path)!r} is not valid JSON: {exc}") from None
+    if path.suffix in (".yaml", ".yml"):
+        return parse_yaml(text, source=str(path))[0]
+    return parse_json(text, source=str(path))
 
 
 async def _serve(host: str, port: int, seed: int, config: Any, duration: float) -> None:

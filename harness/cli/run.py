@@ -15,13 +15,16 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.errors import InvalidConfig
-from harness.journal import Journal
+from harness._checks import one_of
+from harness.errors import InvalidConfig, InvalidInput
+from harness.journal import JournalFile
 from harness.report import report_dir
 from harness.report.scenario import write_scenario_reports
 from harness.scenario import Mode, RunResult, expand_paths, load_scenario, run_scenario, scenario_schema
+from harness.scenario.loader import scenario_from_data
 from harness.scenario.model import Scenario
 from harness.scenario.result import replay_command
+from harness.scenario.runner import SPEC_KEY
 
 __all__ = [
     "list_scenarios",
@@ -35,6 +38,14 @@ __all__ = [
 EXIT_OK, EXIT_FINDING = 0, 1
 
 
+_err_console = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def _notify(line: str) -> None:
+    """Say on stderr that a live service is ready (its address, pid and log)."""
+    _err_console.print(line, markup=False)
+
+
 def _console() -> Console:
     """A console that does not squeeze tables or paths into 80 columns when output is piped."""
     console = Console(soft_wrap=True)
@@ -43,7 +54,9 @@ def _console() -> Console:
     return console
 
 
-def _run_one(path: Path, scenario: Scenario, seed: int | None, mode: Mode, console: Console) -> RunResult:
+def _run_one(
+    path: Path, scenario: Scenario, seed: int | None, mode: Mode, console: Console, *, out: Path | None
+) -> RunResult:
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -58,7 +71,11 @@ def _run_one(path: Path, scenario: Scenario, seed: int | None, mode: Mode, conso
         def progress(done: float, total: float) -> None:
             bar.update(task, completed=done, total=total)
 
-        result = run_scenario(scenario, seed=seed, mode=mode, progress=progress)
+        logs = None
+        if mode is Mode.LIVE and scenario.services and out is not None:
+            logs = out / "logs"
+            logs.mkdir(parents=True, exist_ok=True)
+        result = run_scenario(scenario, seed=seed, mode=mode, progress=progress, logs=logs, notify=_notify)
     result.attach_source(str(path))
     return result
 
@@ -70,7 +87,9 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
     for result, _ in rows:
         outcome = result.outcome
         flow = outcome.kind
-        if outcome.promoted:
+        if outcome.kind == "experiment":
+            flow += ": aborted" if outcome.aborted else f": {outcome.details.get('outcome', 'unfinished')}"
+        elif outcome.promoted:
             flow += ": promoted"
         elif outcome.rolled_back:
             to = outcome.rolled_back_to
@@ -93,7 +112,12 @@ def _summary_table(rows: list[tuple[RunResult, Path | None]]) -> Table:
 
 
 def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
-    paths: Annotated[list[Path], typer.Argument(help="Scenario files or folders of *.yaml files.")],
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Scenario files or folders of *.yaml files.")
+    ] = None,
+    examples: Annotated[
+        bool, typer.Option("--examples", help="Also run the bundled example scenarios (from any folder).")
+    ] = False,
     seed: Annotated[
         int | None, typer.Option(help="Seed for every scenario (default: each file's seed).")
     ] = None,
@@ -118,7 +142,13 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
 ) -> None:
     """Run chaos scenarios and check their expectations."""
     console = _console()
-    files = expand_paths(paths)
+    if not paths and not examples:
+        raise InvalidConfig("name scenario files or folders, or pass --examples.", field="paths")
+    files = expand_paths(paths) if paths else []
+    if examples:
+        from harness.examples import scenario_files
+
+        files += scenario_files()
     scenarios = [(p, load_scenario(p)) for p in files]
     if (save_baseline or baseline) and len(scenarios) > 1:
         raise InvalidConfig("--save-baseline/--baseline take one scenario file at a time.", field="baseline")
@@ -127,12 +157,12 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     rows: list[tuple[RunResult, Path | None]] = []
     regressions = 0
     for path, scenario in scenarios:
+        out = None if no_report else report_dir(report, scenario.name)
         if check_determinism:
             result, same = _twice(path, seed, console)
             regressions += 0 if same else 1
         else:
-            result = _run_one(path, scenario, seed, mode, console)
-        out = None if no_report else report_dir(report, scenario.name)
+            result = _run_one(path, scenario, seed, mode, console, out=out)
         if out is not None:
             write_scenario_reports(result, out)
         rows.append((result, out))
@@ -143,6 +173,14 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         if baseline:
             regressions += _gate(result, baseline, baseline_dir, console)
     console.print(_summary_table(rows))
+    _print_details(rows, console)
+    failed = sum(1 for r, _ in rows if not r.passed)
+    console.print(f"{len(rows) - failed} passed, {failed} failed")
+    raise typer.Exit(EXIT_FINDING if failed or regressions else EXIT_OK)
+
+
+def _print_details(rows: list[tuple[RunResult, Path | None]], console: Console) -> None:
+    """Under the table: rollback targets, replay commands and digests, report folders."""
     for result, out in rows:
         target = result.outcome.details.get("target")
         if target:
@@ -151,11 +189,10 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         if not result.passed:
             command = replay_command(result.source, result.seed, result.mode)
             console.print(f"[red]{result.scenario.name}[/]: replay with: {command}")
+        if result.mode is Mode.LIVE:
+            console.print(f"{result.scenario.name}: replay digest {result.replay_digest}")
         if out is not None:
             console.print(f"[dim]{result.scenario.name}: reports in {out}[/]")
-    failed = sum(1 for r, _ in rows if not r.passed)
-    console.print(f"{len(rows) - failed} passed, {failed} failed")
-    raise typer.Exit(EXIT_FINDING if failed or regressions else EXIT_OK)
 
 
 def _twice(path: Path, seed: int | None, console: Console) -> tuple[RunResult, bool]:
@@ -192,18 +229,18 @@ def replay(
         Path | None, typer.Option("--scenario", help="The scenario file (default: the one recorded).")
     ] = None,
 ) -> None:
-    """Re-run a recorded scenario with its seed and verify the journal digest matches."""
+    """Re-run a recorded scenario with its seed and verify the journal digest matches.
+
+    The journal records the scenario that ran, so it replays from any directory; journals from
+    before that record the file's path and the directory it was run from.
+    """
     console = Console()
-    recorded = Journal.read(journal)
-    meta = recorded.meta
-    source = scenario_file or meta.get("source")
-    if not source:
-        raise InvalidConfig(f"{journal} does not record its scenario file; pass --scenario PATH.")
-    seed, mode = meta.get("seed"), meta.get("mode", "simulated")
-    if not isinstance(seed, int):
-        raise InvalidConfig(f"{journal} records no integer seed; it cannot be replayed.")
-    result = run_scenario(Path(source), seed=seed, mode=mode)
-    expected, actual = recorded.digest(), result.digest
+    recorded = JournalFile(journal)
+    scenario = _recorded_scenario(recorded, scenario_file)
+    seed, mode = _recorded_run(recorded)
+    expected = recorded.digest()
+    result = run_scenario(scenario, seed=seed, mode=mode)
+    actual = result.digest
     if expected == actual:
         console.print(f"[green]replayed[/] {result.scenario.name} seed {seed}: digest {actual[:16]} matches")
         raise typer.Exit(EXIT_OK)
@@ -212,6 +249,38 @@ def replay(
         f"replayed {actual[:16]} (a different package version, scenario file, or a non-determinism bug)"
     )
     raise typer.Exit(EXIT_FINDING)
+
+
+def _recorded_scenario(recorded: JournalFile, override: Path | None) -> Scenario:
+    """The scenario to replay: ``--scenario``, else the one recorded, else the recorded file."""
+    if override is not None:
+        return load_scenario(override)
+    where = str(recorded.path)
+    spec = recorded.meta.get(SPEC_KEY)
+    if spec is not None:
+        return scenario_from_data(spec, source=f"{where}: meta.{SPEC_KEY}", line=None)
+    source = recorded.meta.get("source")
+    if not isinstance(source, str) or not source:
+        raise InvalidInput(
+            "records neither the scenario nor its file; pass --scenario PATH", path=where, line=1
+        )
+    path = Path(source)
+    cwd = recorded.meta.get("cwd")
+    if not path.is_absolute() and isinstance(cwd, str):
+        path = Path(cwd) / path
+    return load_scenario(path)
+
+
+def _recorded_run(recorded: JournalFile) -> tuple[int, Mode]:
+    """The seed and mode the journal records."""
+    seed, mode = recorded.meta.get("seed"), recorded.meta.get("mode", Mode.SIMULATED.value)
+    where = str(recorded.path)
+    if not isinstance(seed, int) or isinstance(seed, bool):
+        raise InvalidInput(f"records no integer seed ({seed!r}); it cannot be replayed", path=where, line=1)
+    try:
+        return seed, one_of("mode", mode, Mode)
+    except InvalidConfig as exc:
+        raise InvalidInput(exc.message, path=where, line=1, location="meta.mode") from None
 
 
 scenarios_app = typer.Typer(help="List, validate and describe scenario files.", no_args_is_help=True)

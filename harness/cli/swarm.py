@@ -12,7 +12,6 @@ import contextlib
 import signal
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +23,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.cli._options import duration_flag
-from harness.errors import Finding, UsageError
 from harness.mode import Mode
 
 if TYPE_CHECKING:
@@ -320,12 +318,7 @@ def swarm(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/] before any run finished")
         code = EXIT_INTERRUPTED
-    except (UsageError, Finding):
-        raise
-    except Exception as exc:  # noqa: BLE001 - a lost worker or cluster is an internal error, never a verdict
-        console.print(traceback.format_exc(), highlight=False, markup=False)
-        console.print(f"[bold red]internal error:[/] {type(exc).__name__}: {exc}", highlight=False)
-        code = EXIT_CRASH
+    # Any other exception (a lost worker or cluster) reaches harness.cli.main: exit 3, as a bug.
     raise typer.Exit(code)
 
 

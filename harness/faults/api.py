@@ -7,6 +7,10 @@ in ``/version``, ``GET /proxies/{name}/connections``, and ``toxics`` inside ``/p
 
 ``serve_api()`` runs the API and its proxies on a background thread and returns an
 :class:`ApiServer` (a context manager); ``start_api()`` runs them on the current event loop.
+
+A client connection that sends no complete request for ``idle_timeout`` seconds (15 by default,
+counted from the connection or its last response) is closed, and a request body that does not
+arrive within ``idle_timeout`` is a 408: a slow or silent client cannot hold descriptors.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 
 from aiohttp import web
 
+from harness._checks import positive
 from harness._version import __version__
 from harness.clock import Clock
 from harness.errors import UsageError
@@ -33,6 +38,7 @@ from harness.seeding import Seeds
 
 __all__ = [
     "DEFAULT_API_PORT",
+    "DEFAULT_IDLE_TIMEOUT",
     "TOXIPROXY_VERSION",
     "ApiServer",
     "RunningApi",
@@ -46,7 +52,10 @@ TOXIPROXY_VERSION = "2.12.0"
 """The Toxiproxy API version this server speaks (reported in ``/version``)."""
 
 _MAX_BODY = 1 << 20
+DEFAULT_IDLE_TIMEOUT = 15.0
+"""Seconds an API connection may stay silent (or send a partial request) before it is closed."""
 _REGISTRY = web.AppKey("registry", ProxyRegistry)
+_BODY_TIMEOUT = web.AppKey("body_timeout", float)
 _Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _request_ids = itertools.count(1)
 
@@ -69,10 +78,14 @@ def _reject_constant(name: str) -> Any:
 
 
 async def _body(request: web.Request) -> Any:
+    seconds = request.app[_BODY_TIMEOUT]
     try:
-        raw = await request.read()
+        async with asyncio.timeout(seconds):
+            raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ToxicError(f"request body too large; the limit is {_MAX_BODY} bytes", status=413) from None
+    except TimeoutError:
+        raise ToxicError(f"request body not received within {seconds:g} s", status=408) from None
     if not raw.strip():
         raise ToxicError("bad request body: EOF")
     try:
@@ -223,10 +236,11 @@ async def _metrics(request: web.Request) -> web.Response:
     return response
 
 
-def build_app(registry: ProxyRegistry) -> web.Application:
-    """The aiohttp application serving ``registry``."""
+def build_app(registry: ProxyRegistry, *, idle_timeout: float = DEFAULT_IDLE_TIMEOUT) -> web.Application:
+    """The aiohttp application serving ``registry``; bodies must arrive within ``idle_timeout``."""
     app = web.Application(middlewares=[_middleware], client_max_size=_MAX_BODY)
     app[_REGISTRY] = registry
+    app[_BODY_TIMEOUT] = positive("idle_timeout", idle_timeout, "for example 15.0", unit="seconds")
     r = app.router
     r.add_get("/version", _version, allow_head=False)
     r.add_get("/metrics", _metrics, allow_head=False)
@@ -269,11 +283,26 @@ class RunningApi:
 
 
 async def start_api(
-    host: str = "127.0.0.1", port: int = DEFAULT_API_PORT, *, seed: int = 0, clock: Clock | None = None
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_API_PORT,
+    *,
+    seed: int = 0,
+    clock: Clock | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> RunningApi:
-    """Serve the API on the running loop (port 0 picks a free port)."""
+    """Serve the API on the running loop (port 0 picks a free port).
+
+    Connections idle (or sending a partial request) for ``idle_timeout`` seconds are closed.
+    """
     registry = ProxyRegistry(seed=Seeds(seed).seed, clock=clock)
-    runner = web.AppRunner(build_app(registry), access_log=None, handle_signals=False)
+    app = build_app(registry, idle_timeout=idle_timeout)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=idle_timeout,
+        lingering_time=min(idle_timeout, 10.0),  # how long the unread rest of a body is awaited
+    )
     await runner.setup()
     site = web.TCPSite(runner, host, port, reuse_address=True)
     try:
@@ -293,11 +322,20 @@ class ApiServer:
     stops every proxy and the server, then joins the thread.
     """
 
-    def __init__(self, host: str, port: int, *, seed: int, clock: Clock | None) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        seed: int,
+        clock: Clock | None,
+        idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
+    ) -> None:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._failure: BaseException | None = None
         self._api: RunningApi | None = None
+        self._idle_timeout = idle_timeout
         self._thread = threading.Thread(target=self._main, args=(host, port, seed, clock), daemon=True)
         self._thread.name = "harness-proxy-api"
         self._thread.start()
@@ -313,7 +351,9 @@ class ApiServer:
     def _main(self, host: str, port: int, seed: int, clock: Clock | None) -> None:
         asyncio.set_event_loop(self._loop)
         try:
-            self._api = self._loop.run_until_complete(start_api(host, port, seed=seed, clock=clock))
+            self._api = self._loop.run_until_complete(
+                start_api(host, port, seed=seed, clock=clock, idle_timeout=self._idle_timeout)
+            )
         except BaseException as exc:  # noqa: BLE001 - handed to the starting thread
             self._failure = exc
             self._ready.set()
@@ -379,7 +419,15 @@ class ApiServer:
 
 
 def serve_api(
-    host: str = "127.0.0.1", port: int = DEFAULT_API_PORT, *, seed: int = 0, clock: Clock | None = None
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_API_PORT,
+    *,
+    seed: int = 0,
+    clock: Clock | None = None,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> ApiServer:
-    """Serve the Toxiproxy-compatible API on a background thread; returns once listening."""
-    return ApiServer(host, port, seed=Seeds(seed).seed, clock=clock)
+    """Serve the Toxiproxy-compatible API on a background thread; returns once listening.
+
+    Connections idle (or sending a partial request) for ``idle_timeout`` seconds are closed.
+    """
+    return ApiServer(host, port, seed=Seeds(seed).seed, clock=clock, idle_timeout=idle_timeout)

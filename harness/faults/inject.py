@@ -7,6 +7,11 @@ injection is active the attribute is replaced by a wrapper that, on each call, a
 and the target's name) and applies them. It works as a context manager (sync or async), as a
 decorator, and by hand with ``start()``/``stop()``. The attribute is restored on every exit path.
 
+Several injections on one target compose: the attribute holds one dispatcher per target with the
+stack of active injections, oldest innermost, so a call passes through every active injection's
+faults. Stopping them in any order removes exactly that injection's faults, and the last one to
+stop puts back exactly what the attribute held before the first one started.
+
 Every fault that fires is recorded as a :class:`FaultEvent` (time, target, fault, call number),
 kept on the injection and, when a :class:`~harness.journal.Journal` is given, appended to it::
 
@@ -76,14 +81,12 @@ class FaultEvent:
         return Event(t=self.t, kind="fault", source=f"faults/{self.target}", data=data)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Site:
-    """Where a target lives: ``getattr(owner, name)``; ``raw`` is what ``owner.__dict__`` held."""
+    """Where a target lives: ``getattr(owner, name)``."""
 
     owner: Any
     name: str
-    had_own: bool
-    raw: Any
 
 
 def _resolve_path(path: str) -> tuple[str, Any, _Site]:
@@ -117,8 +120,7 @@ def _getattr_or_fail(owner: Any, name: str, path: str) -> Any:
 
 
 def _site(owner: Any, name: str) -> _Site:
-    own = getattr(owner, "__dict__", {})
-    return _Site(owner=owner, name=name, had_own=name in own, raw=own.get(name))
+    return _Site(owner=owner, name=name)
 
 
 def _resolve_callable(func: Callable[..., Any]) -> tuple[str, Any, _Site | None]:
@@ -141,6 +143,86 @@ def _resolve_callable(func: Callable[..., Any]) -> tuple[str, Any, _Site | None]
     if holder is None or getattr(holder, parts[-1], None) is not func:
         return label, func, None
     return label, func, _site(holder, parts[-1])
+
+
+_STACK_ATTR = "__harness_injections__"
+_PATCH_LOCK = threading.RLock()
+"""Guards every target's stack: an attribute of a module or class is shared by the whole process."""
+
+
+class _Stack:
+    """The injections active on one attribute, oldest first, and what it held before the first.
+
+    The attribute holds one dispatcher for as long as the stack is not empty; each call goes
+    through the faults of every active injection (the newest outermost) down to the original.
+    """
+
+    def __init__(self, site: _Site) -> None:
+        own = getattr(site.owner, "__dict__", {})
+        self.site = site
+        self.had_own = site.name in own
+        self.raw: Any = own.get(site.name)
+        self.original: Callable[..., Any] = getattr(site.owner, site.name)
+        self.layers: list[Injection] = []
+        self.chain: Callable[..., Any] = self.original
+        self.dispatcher = self._dispatcher()
+        self.installed: Any = self.dispatcher
+        if isinstance(self.raw, (staticmethod, classmethod)):
+            self.installed = staticmethod(self.dispatcher)
+
+    def _dispatcher(self) -> Callable[..., Any]:
+        dispatch: Callable[..., Any]
+        if inspect.iscoroutinefunction(self.original):
+
+            async def dispatch_async(*args: Any, **kwargs: Any) -> Any:
+                return await self.chain(*args, **kwargs)
+
+            dispatch = dispatch_async
+        else:
+
+            def dispatch_sync(*args: Any, **kwargs: Any) -> Any:
+                return self.chain(*args, **kwargs)
+
+            dispatch = dispatch_sync
+        dispatch = functools.wraps(self.original)(dispatch)
+        setattr(dispatch, _STACK_ATTR, self)
+        return dispatch
+
+    def _rebuild(self) -> None:
+        chain = self.original
+        for injection in self.layers:
+            chain = injection._around(chain)
+        self.chain = chain
+
+    def push(self, injection: Injection) -> None:
+        """Put ``injection`` on top and make sure the dispatcher is installed."""
+        self.layers.append(injection)
+        self._rebuild()
+        if _installed_stack(self.site) is not self:
+            setattr(self.site.owner, self.site.name, self.installed)
+
+    def remove(self, injection: Injection) -> None:
+        """Take ``injection`` out wherever it is; the last one out restores the attribute exactly."""
+        self.layers.remove(injection)
+        self._rebuild()
+        if self.layers or _installed_stack(self.site) is not self:
+            return  # someone else patched over the dispatcher: theirs to restore
+        if self.had_own:
+            setattr(self.site.owner, self.site.name, self.raw)
+        else:
+            with contextlib.suppress(AttributeError):
+                delattr(self.site.owner, self.site.name)
+
+
+def _installed_stack(site: _Site) -> _Stack | None:
+    """The stack whose dispatcher the attribute holds now, if any."""
+    value = getattr(site.owner, "__dict__", {}).get(site.name)
+    if isinstance(value, staticmethod):
+        value = value.__func__
+    stack = getattr(value, _STACK_ATTR, None)
+    if isinstance(stack, _Stack) and stack.dispatcher is value:
+        return stack
+    return None
 
 
 class FaultInjector:
@@ -237,7 +319,9 @@ class Injection:
             self.target, faults, seed=seed, schedule=schedule, swarm=swarm, journal=journal
         )
         self._active = False
-        self.wrapper: Callable[..., Any] = self._build_wrapper()
+        self._stack: _Stack | None = None
+        self._is_async = inspect.iscoroutinefunction(self._original)
+        self.wrapper: Callable[..., Any] = functools.wraps(self._original)(self._around(self._original))
 
     @property
     def active(self) -> bool:
@@ -273,26 +357,23 @@ class Injection:
         return self.injector.decide(self._clock.now())
 
     # --- wrappers ----------------------------------------------------------------------------
-    def _build_wrapper(self) -> Callable[..., Any]:
-        original = self._original
-        if inspect.iscoroutinefunction(original):
+    def _around(self, inner: Callable[..., Any]) -> Callable[..., Any]:
+        """``inner`` with this injection's faults applied before (errors, delays) and after it."""
+        if self._is_async:
 
-            @functools.wraps(original)
             async def async_faulty(*args: Any, **kwargs: Any) -> Any:
                 _, decisions = self._decide()
                 for d in decisions:
                     await self._before_async(d)
-                result = await original(*args, **kwargs)
-                return _corrupt(decisions, result)
+                return _corrupt(decisions, await inner(*args, **kwargs))
 
             return async_faulty
 
-        @functools.wraps(original)
         def faulty(*args: Any, **kwargs: Any) -> Any:
             _, decisions = self._decide()
             for d in decisions:
                 self._before_sync(d)
-            return _corrupt(decisions, original(*args, **kwargs))
+            return _corrupt(decisions, inner(*args, **kwargs))
 
         return faulty
 
@@ -319,31 +400,33 @@ class Injection:
 
     # --- patching ----------------------------------------------------------------------------
     def start(self) -> Injection:
-        """Patch the target (idempotent errors: starting twice is a usage error)."""
-        if self._active:
-            raise UsageError(f"injection into {self.target!r} is already active; stop() it first.")
-        site = self._site
-        if site is not None:
-            replacement: Any = self.wrapper
-            if isinstance(site.raw, (staticmethod, classmethod)):
-                replacement = staticmethod(self.wrapper)
-            setattr(site.owner, site.name, replacement)
-        self._active = True
+        """Patch the target, on top of any injection already active on it.
+
+        Starting an injection that is already active is a usage error.
+        """
+        with _PATCH_LOCK:
+            if self._active:
+                raise UsageError(f"injection into {self.target!r} is already active; stop() it first.")
+            if self._site is not None:
+                stack = _installed_stack(self._site) or _Stack(self._site)
+                stack.push(self)
+                self._stack = stack
+            self._active = True
         return self
 
     def stop(self) -> None:
-        """Restore the target exactly as it was; safe to call more than once."""
-        if not self._active:
-            return
-        site = self._site
-        self._active = False
-        if site is None:
-            return
-        if site.had_own:
-            setattr(site.owner, site.name, site.raw)
-        else:
-            with contextlib.suppress(AttributeError):
-                delattr(site.owner, site.name)
+        """Remove this injection's faults; safe to call more than once.
+
+        The target keeps the faults of the injections still active on it; when none is left
+        it holds exactly what it held before the first of them started.
+        """
+        with _PATCH_LOCK:
+            if not self._active:
+                return
+            self._active = False
+            stack, self._stack = self._stack, None
+            if stack is not None:
+                stack.remove(self)
 
     def __enter__(self) -> Injection:
         return self.start()

@@ -2,21 +2,37 @@
 
 ``SIGKILL`` is a crash, ``SIGSTOP`` a process that stops answering without closing its sockets
 (a GC pause, a frozen VM), ``SIGCONT`` the recovery. :class:`ProcessFaults` is a context
-manager: on every exit path a process it paused is resumed, so no test leaves a stopped process
-behind. Each action is recorded as an event.
+manager: a process it paused is resumed when the block ends, however it ends. Each action is
+recorded as an event.
+
+A paused process is never left stopped when this process dies first. Every stopped process id
+is kept in one process-wide set (signals and exit hooks are process-wide by nature) and resumed:
+
+- at interpreter exit (``atexit``: a normal exit, ``sys.exit``, an uncaught exception);
+- on ``SIGTERM`` and ``SIGHUP``, by handlers installed on the first pause in the main thread and
+  chained to the handlers they replace (a Python handler is called next; the default action is
+  restored and the signal delivered again, so the process still dies by it);
+- by a watchdog subprocess (:mod:`harness.faults.process_watchdog`, in its own session) that
+  learns the ids through a pipe before each ``SIGSTOP`` and continues them when the pipe closes:
+  the only rescue after ``os._exit`` or ``SIGKILL``, when no Python code runs.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import signal
 import subprocess
-from collections.abc import Iterable
+import sys
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
-from types import TracebackType
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import IO, Any
 
 from harness._checks import invalid, non_negative, one_of
 from harness.clock import Clock, SystemClock
@@ -38,6 +54,111 @@ _SIGNALS = {
     ProcessAction.PAUSE: signal.SIGSTOP,
     ProcessAction.RESUME: signal.SIGCONT,
 }
+
+
+_WATCHDOG = Path(__file__).with_name("process_watchdog.py")
+_RESCUE_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+_Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+class _StoppedProcesses:
+    """The processes this process stopped and has not continued, continued on every exit path."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pids: set[int] = set()
+        self._pipe: IO[bytes] | None = None
+        self._watchdog: subprocess.Popen[bytes] | None = None
+        self._previous: dict[int, _Handler] = {}
+        self._hooked = False
+
+    @property
+    def pids(self) -> frozenset[int]:
+        """The process ids stopped now."""
+        return frozenset(self._pids)
+
+    def add(self, pid: int) -> None:
+        """Record ``pid`` before it is stopped (the watchdog hears of it first)."""
+        with self._lock:
+            self._hook()
+            self._tell(f"+{pid}")
+            self._pids.add(pid)
+
+    def discard(self, pid: int) -> None:
+        """``pid`` was continued, killed or never stopped."""
+        with self._lock:
+            if pid in self._pids:
+                self._pids.discard(pid)
+                self._tell(f"-{pid}")
+
+    def continue_all(self) -> None:
+        """SIGCONT every stopped process (takes no lock: it runs inside signal handlers)."""
+        for pid in tuple(self._pids):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGCONT)
+        self._pids.clear()
+
+    def _hook(self) -> None:
+        if self._watchdog is None:
+            self._watchdog = subprocess.Popen(  # noqa: S603 - our own script, by absolute path
+                [sys.executable, "-I", "-S", str(_WATCHDOG), str(os.getpid())],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+            self._pipe = self._watchdog.stdin
+        if self._hooked:
+            return
+        self._hooked = True
+        atexit.register(self._at_exit)
+        if threading.current_thread() is threading.main_thread():
+            for signum in _RESCUE_SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._on_signal)
+
+    def _tell(self, line: str) -> None:
+        pipe = self._pipe
+        if pipe is None:
+            return
+        with contextlib.suppress(OSError, ValueError):
+            pipe.write(f"{line}\n".encode())
+            pipe.flush()
+
+    def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.continue_all()
+        previous = self._previous.get(signum, signal.SIG_DFL)
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+
+    def _at_exit(self) -> None:
+        self.continue_all()
+        self._close_watchdog()
+
+    def _close_watchdog(self) -> None:
+        pipe, watchdog = self._pipe, self._watchdog
+        self._pipe = self._watchdog = None
+        if pipe is not None:
+            with contextlib.suppress(OSError):
+                pipe.close()
+        if watchdog is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                watchdog.wait(timeout=5)
+
+    def after_fork_in_child(self) -> None:
+        """A forked child stopped nothing: forget the parent's processes and its watchdog pipe."""
+        self._lock = threading.Lock()
+        self._pids = set()
+        if self._pipe is not None:
+            with contextlib.suppress(OSError):
+                self._pipe.close()
+        self._pipe = self._watchdog = None
+
+
+_STOPPED = _StoppedProcesses()
+os.register_at_fork(after_in_child=_STOPPED.after_fork_in_child)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,12 +194,16 @@ class ProcessFaults:
         self.events: list[Event] = []
 
     def _signal(self, action: ProcessAction) -> bool:
+        if action is ProcessAction.PAUSE:
+            _STOPPED.add(self.pid)
         delivered = True
         try:
             os.kill(self.pid, _SIGNALS[action])
         except ProcessLookupError:
             delivered = False
         self.paused = action is ProcessAction.PAUSE and delivered
+        if not self.paused:
+            _STOPPED.discard(self.pid)
         event = Event(
             t=self.clock.now(),
             kind=f"process.{action.value}",

@@ -41,6 +41,7 @@ _WRITE_HIGH = 1 << 20
 _EOF = b""
 _CONNECT_TIMEOUT = 10.0  # seconds to reach the upstream before the client is closed
 _EVENTS_KEPT = 10_000
+_WRITES_PER_TURN = 64  # writes a toxic pipe makes before it yields to the event loop
 
 
 def parse_address(text: str, *, what: str = "listen") -> tuple[str, int]:
@@ -164,6 +165,7 @@ class _Pipe:
         self.done = False
         self.source_lost = False
         self.changed = asyncio.Event()
+        self.writes = 0  # writes since this pipe last yielded to the event loop
 
     def dst_write(self, data: bytes) -> None:
         transport = self.dst.transport
@@ -278,29 +280,59 @@ class _Pipe:
                 return
 
     async def _send(self, arrival: float, data: bytes) -> bool:
+        """Plan ``data`` with the current toxics and write its pieces when due.
+
+        A large chunk is planned in parts (``ToxicState.plan_bytes``), and the pipe yields to
+        the event loop after every part and every ``_WRITES_PER_TURN`` writes, so a connection
+        with a thousand tiny slices never freezes the API or the other connections.
+        """
         snapshot = tuple(self.toxics)
-        pieces = [Piece(arrival, data)]
         states = [self.states[t.name] for t in snapshot if t.name in self.states]
-        for state in states:
-            pieces = state.plan(pieces)
+        step = min((n for n in (s.plan_bytes() for s in states) if n is not None), default=len(data))
+        offset = 0
+        while offset < len(data):
+            part = data[offset : offset + step]
+            offset += len(part)
+            pieces = [Piece(arrival, part)]
+            for state in states:
+                pieces = state.plan(pieces)
+            sent = await self._write_pieces(pieces, snapshot)
+            if sent < len(pieces) or (tuple(self.toxics) != snapshot and offset < len(data)):
+                # The toxics changed while this data waited: re-plan what is left with the
+                # current ones (a removed latency or bandwidth toxic releases it, as in Toxiproxy).
+                rest = b"".join(p.data for p in pieces[sent:]) + data[offset:]
+                self.queue.appendleft((arrival, rest))
+                self.queued += len(rest)
+                return True
+            if any(s.closed for s in states):
+                self.conn.close()
+                return False
+            if offset < len(data):
+                await self._yield()
+        return True
+
+    async def _write_pieces(self, pieces: list[Piece], snapshot: tuple[Toxic, ...]) -> int:
+        """Write ``pieces`` when due; how many were written (fewer if the toxics changed)."""
         index = 0
         while index < len(pieces):
             piece = pieces[index]
             delay = piece.at - self.conn.proxy.clock.now()
             if delay > 0 and await self._wait(delay) and tuple(self.toxics) != snapshot:
-                # The toxics changed while this data waited: re-plan what is left with the
-                # current ones (a removed latency or bandwidth toxic releases it, as in Toxiproxy).
-                rest = b"".join(p.data for p in pieces[index:])
-                self.queue.appendleft((arrival, rest))
-                self.queued += len(rest)
-                return True
+                return index
             if self.conn.proxy.clock.now() >= piece.at:
                 self.dst_write(piece.data)
                 index += 1
-        if any(s.closed for s in states):
-            self.conn.close()
-            return False
-        return True
+                self.writes += 1
+                if self.writes >= _WRITES_PER_TURN:
+                    await self._yield()
+                    if tuple(self.toxics) != snapshot:
+                        return index
+        return index
+
+    async def _yield(self) -> None:
+        """Let the event loop run other connections and the API before writing on."""
+        self.writes = 0
+        await asyncio.sleep(0)
 
     async def _wait(self, delay: float) -> bool:
         """Sleep ``delay`` on the clock (forever if infinite); ``True`` if toxics changed first."""

@@ -45,9 +45,12 @@ __all__ = [
     "drop_connection",
     "inject_redis",
     "latency",
+    "missing_database",
+    "noscript",
     "oom",
     "readonly",
     "timeout",
+    "wrong_type",
 ]
 
 
@@ -60,6 +63,9 @@ class RedisFaultKind(StrEnum):
     OOM = "oom"
     LATENCY = "latency"
     DROP_CONNECTION = "drop_connection"
+    NOSCRIPT = "noscript"
+    WRONG_TYPE = "wrong_type"
+    MISSING_DATABASE = "missing_database"
 
 
 _MESSAGES = {
@@ -68,6 +74,11 @@ _MESSAGES = {
     RedisFaultKind.READONLY: "You can't write against a read only replica. (injected fault)",
     RedisFaultKind.OOM: "command not allowed when used memory > 'maxmemory'. (injected fault)",
     RedisFaultKind.DROP_CONNECTION: "Connection closed by server. (injected fault)",
+    RedisFaultKind.NOSCRIPT: "No matching script. Please use EVAL. (injected fault)",
+    RedisFaultKind.WRONG_TYPE: (
+        "WRONGTYPE Operation against a key holding the wrong kind of value (injected fault)"
+    ),
+    RedisFaultKind.MISSING_DATABASE: "DB index is out of range (injected fault)",
 }
 _ERRORS: dict[RedisFaultKind, type[redis.exceptions.RedisError]] = {
     RedisFaultKind.CONNECTION_ERROR: redis.exceptions.ConnectionError,
@@ -75,6 +86,9 @@ _ERRORS: dict[RedisFaultKind, type[redis.exceptions.RedisError]] = {
     RedisFaultKind.READONLY: redis.exceptions.ReadOnlyError,
     RedisFaultKind.OOM: redis.exceptions.OutOfMemoryError,
     RedisFaultKind.DROP_CONNECTION: redis.exceptions.ConnectionError,
+    RedisFaultKind.NOSCRIPT: redis.exceptions.NoScriptError,
+    RedisFaultKind.WRONG_TYPE: redis.exceptions.ResponseError,
+    RedisFaultKind.MISSING_DATABASE: redis.exceptions.ResponseError,
 }
 
 
@@ -140,6 +154,21 @@ def readonly(commands: Iterable[str] = (), rate: float = 1.0) -> RedisFault:
 def oom(commands: Iterable[str] = (), rate: float = 1.0) -> RedisFault:
     """``OOM`` (maxmemory reached) on the chosen commands."""
     return _make(RedisFaultKind.OOM, commands, rate)
+
+
+def noscript(commands: Iterable[str] = ("EVALSHA",), rate: float = 1.0) -> RedisFault:
+    """``NOSCRIPT`` (the server lost its script cache, e.g. after a restart or failover)."""
+    return _make(RedisFaultKind.NOSCRIPT, commands, rate)
+
+
+def wrong_type(commands: Iterable[str] = (), rate: float = 1.0) -> RedisFault:
+    """``WRONGTYPE`` (a key holds another kind of value, e.g. written by another program)."""
+    return _make(RedisFaultKind.WRONG_TYPE, commands, rate)
+
+
+def missing_database(commands: Iterable[str] = (), rate: float = 1.0) -> RedisFault:
+    """``DB index is out of range`` (the URL names a database the server does not have)."""
+    return _make(RedisFaultKind.MISSING_DATABASE, commands, rate)
 
 
 def latency(seconds: float, commands: Iterable[str] = (), rate: float = 1.0) -> RedisFault:

@@ -3,16 +3,27 @@
 Every operation validates its input and raises :class:`~harness.faults.toxics.ToxicError`
 carrying the HTTP status the API answers (400 bad input, 404 unknown, 409 taken, 500 listen
 failure), with Toxiproxy's messages where Toxiproxy has one.
+
+Changes are consistent under concurrency: operations that change proxies (create, populate,
+update, delete, reset) run one at a time, and a deleted proxy leaves the registry before it is
+stopped, so concurrent deletes answer 204 once and 404 after. An update validates everything
+before it changes anything and, if the new listen address cannot be bound, listens on the old one
+again. Addresses are checked where Toxiproxy would fail later: a host that does not resolve is a
+400 naming it, and an upstream that is the proxy's own listen address (a proxy dialling itself
+until the process runs out of descriptors) is a 400.
 """
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from harness.clock import Clock
-from harness.faults.proxy import FaultProxy
+from harness.faults.proxy import FaultProxy, parse_address
 from harness.faults.toxics import Toxic, ToxicError, check_name, parse_toxic, update_toxic
 
 __all__ = ["PopulateResult", "ProxyRegistry", "require_object"]
@@ -63,6 +74,60 @@ def _check_new(body: Mapping[str, Any]) -> list[Toxic]:
     return toxics
 
 
+async def _resolve(host: str, port: int, what: str) -> set[str]:
+    """The IP addresses ``host`` names; a 400 naming the host when it does not resolve."""
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, socket.gaierror) and exc.strerror else str(exc)
+        raise ToxicError(
+            f"{what} host {host!r} cannot be resolved: {reason}", field=what, value=host
+        ) from None
+    return {str(info[4][0]) for info in infos}
+
+
+async def _check_listen(listen: str) -> None:
+    """A listen address that parses (500, as Toxiproxy) and whose host resolves (400)."""
+    host, port = parse_address(listen)
+    await _resolve(host, port, "listen")
+
+
+async def _check_upstream(upstream: str, listen: str | None) -> None:
+    """An upstream that parses and resolves, and is not the proxy's own ``listen`` address (400)."""
+    try:
+        host, port = parse_address(upstream, what="dial")
+    except ToxicError as exc:
+        raise ToxicError(
+            f"upstream {upstream!r} must be host:port ({exc.message})", field="upstream"
+        ) from None
+    addresses = await _resolve(host, port, "upstream")
+    if listen and _dials_itself(addresses, port, listen):
+        raise ToxicError(
+            f"upstream {upstream} is this proxy's own listen address {listen}: every connection "
+            "would dial the proxy again; point the upstream at the service.",
+            field="upstream",
+            value=upstream,
+        )
+
+
+def _dials_itself(addresses: set[str], port: int, listen: str) -> bool:
+    listen_host, listen_port = parse_address(listen)
+    if port != listen_port or listen_port == 0:
+        return False
+    if listen_host in addresses:
+        return True
+    wildcard = ipaddress.ip_address(listen_host).is_unspecified if _is_ip(listen_host) else False
+    return wildcard and any(ipaddress.ip_address(a).is_loopback for a in addresses if _is_ip(a))
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return False
+    return True
+
+
 @dataclass(slots=True)
 class PopulateResult:
     """What ``/populate`` did: the proxies created or kept, and the error that stopped it."""
@@ -78,6 +143,13 @@ class ProxyRegistry:
         self.seed = seed
         self.clock = clock
         self._proxies: dict[str, FaultProxy] = {}
+        self._changing: asyncio.Lock | None = None
+
+    def _lock(self) -> asyncio.Lock:
+        """The lock that runs changes one at a time (made on the loop that first needs it)."""
+        if self._changing is None:
+            self._changing = asyncio.Lock()
+        return self._changing
 
     def names(self) -> list[str]:
         """Proxy names, sorted (Go's JSON encoder sorts map keys)."""
@@ -97,19 +169,27 @@ class ProxyRegistry:
     async def create(self, body: Mapping[str, Any]) -> FaultProxy:
         """Create (and unless ``enabled`` is false, start) a proxy from an API body."""
         toxics = _check_new(body)
-        if body["name"] in self._proxies:
-            raise ToxicError("proxy already exists", status=409, value=body["name"])
-        return await self._build(body, toxics)
+        async with self._lock():
+            if body["name"] in self._proxies:
+                raise ToxicError("proxy already exists", status=409, value=body["name"])
+            return await self._build(body, toxics)
 
     async def _build(self, body: Mapping[str, Any], toxics: list[Toxic]) -> FaultProxy:
         listen = body.get("listen") or ""
         proxy = FaultProxy(
             body["name"], body["upstream"], listen=listen or "127.0.0.1:0", seed=self.seed, clock=self.clock
         )
+        await _check_listen(proxy.listen)
+        await _check_upstream(proxy.upstream, listen)
         if body.get("enabled", True) is False:
             proxy.listen = listen
         else:
             await proxy.start()
+            try:
+                await _check_upstream(proxy.upstream, proxy.listen)  # the port the listener got
+            except ToxicError:
+                await proxy.stop()
+                raise
         for toxic in toxics:
             proxy.add_toxic(toxic)
         self._proxies[proxy.name] = proxy
@@ -130,12 +210,13 @@ class ProxyRegistry:
             except ToxicError as exc:
                 raise ToxicError(f"{exc.message} at proxy {index}", status=exc.status) from None
         result = PopulateResult()
-        for item, toxics in planned:
-            try:
-                result.proxies.append(await self._populate_one(item, toxics))
-            except ToxicError as exc:
-                result.error = exc
-                break
+        async with self._lock():
+            for item, toxics in planned:
+                try:
+                    result.proxies.append(await self._populate_one(item, toxics))
+                except ToxicError as exc:
+                    result.error = exc
+                    break
         return result
 
     async def _populate_one(self, item: Mapping[str, Any], toxics: list[Toxic]) -> FaultProxy:
@@ -144,45 +225,72 @@ class ProxyRegistry:
             same = existing.listen == (item.get("listen") or "") and existing.upstream == item["upstream"]
             if same and not toxics:
                 return existing
-            await self.delete(existing.name)
+            await self._remove(existing.name)
         return await self._build(item, toxics)
 
     async def update(self, name: str, body: Mapping[str, Any]) -> FaultProxy:
-        """Apply a partial update (listen, upstream, enabled)."""
-        proxy = self.get(name)
+        """Apply a partial update (listen, upstream, enabled); all or nothing.
+
+        Everything is validated before anything changes; if the new listen address cannot be
+        bound, the proxy listens on its old address again and the error is raised.
+        """
         _check_fields(body)
-        listen, upstream, enabled = body.get("listen"), body.get("upstream"), body.get("enabled")
-        if listen and listen != proxy.listen:
-            was_enabled = proxy.enabled
-            await proxy.stop()
-            proxy.listen = listen
-            if was_enabled:
-                await proxy.start()
-        if upstream and upstream != proxy.upstream:
-            await proxy.set_upstream(upstream)
-        if enabled is True and not proxy.enabled:
-            await proxy.enable()
-        elif enabled is False and proxy.enabled:
-            await proxy.disable()
-        return proxy
+        async with self._lock():
+            proxy = self.get(name)
+            listen, upstream, enabled = body.get("listen"), body.get("upstream"), body.get("enabled")
+            new_listen = listen if listen and listen != proxy.listen else None
+            new_upstream = upstream if upstream and upstream != proxy.upstream else None
+            if new_listen is not None:
+                await _check_listen(new_listen)
+            if new_listen is not None or new_upstream is not None:
+                await _check_upstream(new_upstream or proxy.upstream, new_listen or proxy.listen)
+            if new_listen is not None:
+                await self._move(proxy, new_listen)
+            if new_upstream is not None:
+                await proxy.set_upstream(new_upstream)
+            if enabled is True and not proxy.enabled:
+                await proxy.enable()
+            elif enabled is False and proxy.enabled:
+                await proxy.disable()
+            return proxy
+
+    async def _move(self, proxy: FaultProxy, listen: str) -> None:
+        """Listen on ``listen`` instead; on failure listen where it did before, and raise."""
+        old, was_enabled = proxy.listen, proxy.enabled
+        await proxy.stop()
+        proxy.listen = listen
+        if not was_enabled:
+            return
+        try:
+            await proxy.start()
+        except ToxicError:
+            proxy.listen = old
+            await proxy.start()
+            raise
 
     async def delete(self, name: str) -> None:
-        """Stop and forget the proxy called ``name``."""
+        """Stop and forget the proxy called ``name`` (404 if there is none, or no longer)."""
+        async with self._lock():
+            await self._remove(name)
+
+    async def _remove(self, name: str) -> None:
         proxy = self.get(name)
+        del self._proxies[name]  # gone for every request from now on, before the awaits below
         await proxy.stop()
-        del self._proxies[name]
 
     async def reset(self) -> None:
         """Enable every proxy and remove every toxic (no proxy is deleted)."""
-        for proxy in self.all():
-            proxy.clear_toxics()
-            if not proxy.enabled:
-                await proxy.enable()
+        async with self._lock():
+            for proxy in self.all():
+                proxy.clear_toxics()
+                if not proxy.enabled:
+                    await proxy.enable()
 
     async def close(self) -> None:
         """Stop every proxy and forget them all."""
-        for name in list(self._proxies):
-            await self.delete(name)
+        async with self._lock():
+            for name in list(self._proxies):
+                await self._remove(name)
 
     # --- toxics ---------------------------------------------------------------------------------
     def add_toxic(self, proxy_name: str, body: object) -> Toxic:

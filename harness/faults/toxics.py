@@ -20,6 +20,7 @@ from harness.errors import InvalidConfig
 
 __all__ = [
     "MAX_NAME_LENGTH",
+    "MAX_PIECES",
     "Piece",
     "Stream",
     "Toxic",
@@ -34,6 +35,8 @@ __all__ = [
 
 MAX_NAME_LENGTH = 200
 """Longest proxy or toxic name we accept (names appear in URLs and metrics labels)."""
+MAX_PIECES = 256
+"""Most pieces one plan makes (see :meth:`ToxicState.plan_bytes`)."""
 
 
 class ToxicError(InvalidConfig):
@@ -302,6 +305,19 @@ class ToxicState:
     def applies(self) -> bool:
         """Whether this toxic acts on this connection and direction (``u < toxicity``)."""
         return self.u < self.toxic.toxicity
+
+    def plan_bytes(self) -> int | None:
+        """The most bytes to plan at once so one plan makes at most ``MAX_PIECES`` pieces.
+
+        ``None``: no limit (this toxic makes few pieces from any chunk). Only a slicer can make a
+        piece per byte; a proxy plans a large chunk in parts of this size and yields between
+        them, so one connection never holds the event loop for long.
+        """
+        if not self.applies or self.toxic.type is not ToxicType.SLICER:
+            return None
+        attrs = self.toxic.attributes
+        smallest = max(1, attrs["average_size"] - attrs["size_variation"])
+        return smallest * MAX_PIECES
 
     def plan(self, pieces: list[Piece]) -> list[Piece]:
         """Transform timed pieces; sets ``closed`` when the connection must end after them."""

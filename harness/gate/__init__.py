@@ -1,20 +1,28 @@
-"""CI performance gates: compare results with a baseline and fail only on real regressions.
+"""CI performance gates: compare results with a baseline, with the run as the unit.
 
 ``compare(baseline, current)`` returns a :class:`GateResult`; a metric regresses only when its
-change exceeds the threshold *and* is statistically significant (the statistics are
-:mod:`harness.stats`'). ``run_ab`` runs two commands alternately and ``compare_interleaved`` judges
-their runs; ``Baseline.load`` reads pytest-benchmark JSON, run reports, metrics files and saved
-baselines. ``harness gate`` is the CLI.
+change exceeds the threshold *and* its interval excludes zero *and* that interval accounts for
+run-to-run differences (several runs per side, interleaved pairs, or a known noise). With one run
+per side and no known noise, such a change is ``Change.INCONCLUSIVE``. ``pool_runs`` makes one side
+of several runs; ``run_ab`` runs two commands alternately and ``compare_interleaved`` judges their
+pairs; ``Baseline.load`` reads pytest-benchmark JSON, run reports, metrics files and saved
+baselines. The statistics are :mod:`harness.stats`'. ``harness gate`` is the CLI.
 """
+
+from harness._extras import require
+
+require("stats", __name__)
 
 from harness._lazy import Renamed, lazy_exports
 from harness.gate.ab import ABConfig, ABResult, CommandFailed, run_ab
 from harness.gate.baseline import BASELINE_FORMAT, METRICS_FORMAT, Baseline
-from harness.gate.compare import DEFAULT_ALPHA, Change, GateResult, MetricComparison, Pairing, compare
+from harness.gate.compare import DEFAULT_ALPHA, Change, GateResult, MetricComparison, compare
 from harness.gate.interleaved import compare_interleaved
+from harness.gate.intervals import Basis, Pairing
 from harness.gate.metrics import Better, Evidence, Metric
 from harness.gate.render import gate_markdown, gate_table
 from harness.gate.rules import DEFAULT_RULES, Rule
+from harness.gate.runs import pool_runs
 
 __all__ = [
     "BASELINE_FORMAT",
@@ -24,6 +32,7 @@ __all__ = [
     "ABConfig",
     "ABResult",
     "Baseline",
+    "Basis",
     "Better",
     "Change",
     "CommandFailed",
@@ -37,6 +46,7 @@ __all__ = [
     "compare_interleaved",
     "gate_markdown",
     "gate_table",
+    "pool_runs",
     "run_ab",
 ]
 
@@ -58,8 +68,7 @@ _RENAMED = {
         "median_interval_from_summary",
         "use " + _OLD_ALPHA.format("median_interval_from_summary"),
     ),
-    "pool_runs": Renamed("harness.gate.interleaved", "pool_runs"),
-    "run_medians": Renamed("harness.gate.interleaved", "run_medians"),
+    "run_medians": Renamed("harness.gate.runs", "run_medians"),
 }
 """Names this package exported before, for one release: each read warns and names the new home."""
 

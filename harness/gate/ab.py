@@ -4,8 +4,8 @@ On a noisy CI machine two runs minutes apart differ by more than many regression
 ``A B B A A B ...`` exposes both sides to the same drift. Each command either writes a results
 file (put ``{out}`` in the command where the path goes, for example
 ``pytest benchmarks --benchmark-json={out}``) or is timed as a whole (metric ``command.wall_time``).
-:func:`harness.gate.interleaved.compare_interleaved` judges the runs: pooled rounds for power,
-pair-by-pair run medians as a check against drift that hit only some runs.
+:func:`harness.gate.interleaved.compare_interleaved` judges the runs pair by pair: each pair's two
+runs shared the machine's drift, so their difference cancels it.
 
 Commands are split with ``shlex`` and run without a shell; wrap them in ``sh -c '...'`` if you
 need one.
@@ -40,11 +40,11 @@ class CommandFailed(UsageError):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ABConfig:
-    """Two commands and how many rounds to alternate them."""
+    """Two commands and how many times to run each, alternately (``runs`` per side)."""
 
     baseline: str
     current: str
-    rounds: int = 6
+    runs: int = 10
     timeout: float = 3600.0
 
     def __post_init__(self) -> None:
@@ -56,12 +56,18 @@ class ABConfig:
                 raise InvalidConfig(f"{name} command {text!r} cannot be split: {exc}.", field=name) from None
             if not argv:
                 raise InvalidConfig(f"the {name} command is empty; pass it as one quoted string.", field=name)
-        integer("rounds", self.rounds, "6 or more lets a 99% interval exclude zero", at_least=2, at_most=1000)
+        integer(
+            "runs",
+            self.runs,
+            "5 or more per side give a 99% paired interval some power",
+            at_least=2,
+            at_most=1000,
+        )
         positive("timeout", self.timeout, "how long each command may take", unit="seconds")
 
     def order(self) -> list[str]:
         """``A B B A A B ...``: balanced, so a linear drift cancels."""
-        pairs = [("A", "B") if r % 2 == 0 else ("B", "A") for r in range(self.rounds)]
+        pairs = [("A", "B") if r % 2 == 0 else ("B", "A") for r in range(self.runs)]
         return [side for pair in pairs for side in pair]
 
 
@@ -99,7 +105,7 @@ def _wall_time(elapsed: float, name: str) -> Baseline:
 def run_ab(
     config: ABConfig, out_dir: Path, *, runner: CommandRunner = run_command, clock: Clock | None = None
 ) -> ABResult:
-    """Run both commands alternately ``config.rounds`` times each and collect each run's metrics."""
+    """Run both commands alternately ``config.runs`` times each and collect each run's metrics."""
     clock = clock or SystemClock()
     commands = {"A": config.baseline, "B": config.current}
     runs: dict[str, list[Baseline]] = {"A": [], "B": []}

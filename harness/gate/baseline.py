@@ -22,7 +22,9 @@ from typing import Any
 from harness._version import __version__
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig
-from harness.gate.metrics import Better, Metric, guess_direction
+from harness.gate.inputs import benchmark_metrics, generic_metric, number, read_json
+from harness.gate.metrics import Metric, guess_direction
+from harness.mode import Mode
 
 __all__ = ["BASELINE_FORMAT", "BASELINE_FORMAT_VERSION", "METRICS_FORMAT", "Baseline", "machine_info"]
 
@@ -80,18 +82,7 @@ class Baseline:
     @classmethod
     def load(cls, path: str | Path) -> Baseline:
         """Read any supported file; ``InvalidConfig`` says what the file is missing."""
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise InvalidConfig(f"cannot read {p}: {exc.strerror or exc}.") from None
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidConfig(
-                f"{p} is not JSON ({exc.msg} at line {exc.lineno}); is the file truncated?"
-            ) from None
-        return cls.from_json_object(raw, source=str(p))
+        return cls.from_json_object(read_json(path), source=str(path))
 
     @classmethod
     def from_json_object(cls, raw: Any, *, source: str) -> Baseline:
@@ -113,13 +104,11 @@ class Baseline:
     @classmethod
     def from_pytest_benchmark(cls, raw: Mapping[str, Any], *, source: str = "pytest-benchmark") -> Baseline:
         """Metrics from pytest-benchmark's JSON: seconds per call, lower is better."""
-        metrics = {}
-        for index, bench in enumerate(raw["benchmarks"]):
-            metric = _benchmark_metric(bench, f"{source}: benchmarks[{index}]")
-            metrics[metric.name] = metric
         machine = raw.get("machine_info") or {}
+        if not isinstance(machine, Mapping):
+            raise InvalidConfig(f"{source}: machine_info must be an object.", field="machine_info")
         return cls(
-            metrics=metrics,
+            metrics=benchmark_metrics(raw["benchmarks"], source),
             source="pytest-benchmark",
             name=source,
             machine={k: machine[k] for k in _MACHINE_KEYS if k in machine},
@@ -131,8 +120,15 @@ class Baseline:
         summary = raw.get("summary")
         if not isinstance(summary, dict) or not summary:
             raise InvalidConfig(f"{source}: the run report has no summary metrics to gate on.")
+        # A simulated run is a function of its seed: run again, it gives the same numbers.
+        noise = 0.0 if raw.get("mode") == Mode.SIMULATED.value else None
         metrics = {
-            name: Metric(name=name, median=_number(value, source, name), direction=guess_direction(name))
+            name: Metric(
+                name=name,
+                median=_summary_number(value, source, name),
+                direction=guess_direction(name),
+                noise=noise,
+            )
             for name, value in summary.items()
         }
         return cls(
@@ -148,7 +144,7 @@ class Baseline:
         table = raw.get("metrics")
         if not isinstance(table, dict):
             raise InvalidConfig(f'{source}: "metrics" must be an object of name -> number, list or object.')
-        metrics = {name: _generic_metric(name, value, source) for name, value in table.items()}
+        metrics = {name: generic_metric(name, value, source) for name, value in table.items()}
         return cls(metrics=metrics, source=str(raw.get("source", "metrics")), name=source)
 
     @classmethod
@@ -192,42 +188,8 @@ class Baseline:
         return write_atomic(path, self.to_json())
 
 
-def _number(value: Any, source: str, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidConfig(f"{source}: metric {name!r} must be a number, got {value!r}.")
-    return float(value)
-
-
-def _benchmark_metric(bench: Any, where: str) -> Metric:
+def _summary_number(value: Any, source: str, name: str) -> float:
     try:
-        name = str(bench.get("fullname") or bench["name"])
-        stats = bench["stats"]
-        data = stats.get("data")
-        if data:
-            return Metric.from_samples(name, [float(v) for v in data], unit="s")
-        return Metric(
-            name=name,
-            unit="s",
-            median=float(stats["median"]),
-            iqr=float(stats.get("iqr", 0.0)),
-            count=max(1, int(stats.get("rounds", 1))),
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InvalidConfig(f"{where} is malformed: missing or bad {exc!s}.") from None
-
-
-def _generic_metric(name: str, value: Any, source: str) -> Metric:
-    if isinstance(value, list):
-        return Metric.from_samples(
-            name, [_number(v, source, name) for v in value], direction=guess_direction(name)
-        )
-    if isinstance(value, dict):
-        direction = Better.parse(str(value.get("direction", guess_direction(name).value)))
-        unit = str(value.get("unit", ""))
-        if "samples" in value:
-            samples = [_number(v, source, name) for v in value["samples"]]
-            return Metric.from_samples(name, samples, unit=unit, direction=direction)
-        return Metric(
-            name=name, median=_number(value.get("value"), source, name), unit=unit, direction=direction
-        )
-    return Metric(name=name, median=_number(value, source, name), direction=guess_direction(name))
+        return number(value, name)
+    except InvalidConfig as exc:
+        raise InvalidConfig(f"{source}: summary {exc}", field=exc.field, value=exc.value) from None

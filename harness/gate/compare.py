@@ -1,16 +1,19 @@
 """The decision: does ``current`` regress against ``baseline``?
 
-A metric regresses under a rule only when both hold:
+A metric regresses under a rule only when all three hold:
 
-1. the estimated change in the worse direction is larger than the rule's threshold, and
+1. the estimated change in the worse direction is larger than the rule's threshold,
 2. it is statistically significant: the ``1 - alpha`` confidence interval of the change lies
-   entirely on the worse side of zero.
+   entirely on the worse side of zero, and
+3. the interval accounts for run-to-run differences: the runs are the unit (two or more runs on a
+   side, or interleaved pairs), or the run-to-run noise is known (stated, stored, or zero for a
+   seeded simulation).
 
-The estimate and interval come from the best evidence both sides have, computed by
-:mod:`harness.stats`: Hodges-Lehmann with a Mann-Whitney interval on samples (paired
-Hodges-Lehmann with a Wilcoxon signed-rank interval for interleaved A/B rounds); the conservative
-summary rule when only median, IQR and rounds are known; and for single numbers (a seeded
-simulated run's summary, exact by construction) the threshold alone.
+With one run per side and no known noise, a change that passes 1 and 2 is
+:attr:`Change.INCONCLUSIVE`: one run per side cannot tell it from the difference between two runs
+of the same code. :mod:`harness.gate.intervals` picks the interval; :mod:`harness.stats` computes it.
+A metric the baseline has and the current results lack fails the comparison unless missing metrics
+are allowed.
 """
 
 from __future__ import annotations
@@ -21,13 +24,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness._checks import one_of, within
+from harness._checks import non_negative, one_of, within
 from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
-from harness.gate.metrics import Better, Evidence, Metric
+from harness.gate.intervals import Basis, Pairing, change_interval
+from harness.gate.metrics import Better, Metric
 from harness.gate.rules import DEFAULT_RULES, Rule
-from harness.stats.ranks import hodges_lehmann
-from harness.stats.shifts import Shift, median_interval_from_summary, paired_hodges_lehmann
 
 __all__ = [
     "DEFAULT_ALPHA",
@@ -38,7 +40,7 @@ __all__ = [
     "check_compatible",
     "compare",
     "compare_metric",
-    "first_regression",
+    "deciding",
     "matching_rules",
     "notes_on",
 ]
@@ -52,30 +54,25 @@ def _json_float(value: float) -> float | None:
 
 
 class Change(enum.StrEnum):
-    """What happened to one metric: a significant change beyond its threshold, or none."""
+    """What happened to one metric: a significant change beyond its threshold, or none.
+
+    ``INCONCLUSIVE``: beyond the threshold within one run per side, with nothing known about how
+    much two runs of the same code differ; it never fails the gate by itself.
+    """
 
     REGRESSION = "regression"
     IMPROVEMENT = "improvement"
     UNCHANGED = "unchanged"
-
-
-class Pairing(enum.StrEnum):
-    """Whether sample ``i`` of the current side was measured next to sample ``i`` of the baseline.
-
-    ``PAIRED`` (interleaved A/B rounds) judges the pair-by-pair differences, which cancels drift
-    both runs of a pair shared; ``INDEPENDENT`` compares the two samples as wholes.
-    """
-
-    INDEPENDENT = "independent"
-    PAIRED = "paired"
+    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MetricComparison:
     """One metric judged under one rule; ``change``, ``low``, ``high`` are in the rule's units.
 
-    For a relative rule they are fractions of the baseline median (0.12 = +12%); for an absolute
-    rule, the metric's unit. Positive means the metric went up.
+    For a relative rule they are fractions of the baseline (0.12 = +12%); for an absolute rule, the
+    metric's unit. Positive means the metric went up. ``basis`` says what the interval knows about
+    run-to-run differences, and so whether ``verdict`` could be decided.
     """
 
     name: str
@@ -89,6 +86,7 @@ class MetricComparison:
     high: float
     method: str
     rule: Rule
+    basis: Basis
 
     @property
     def significant(self) -> bool:
@@ -110,18 +108,24 @@ class MetricComparison:
             "relative": self.rule.relative,
             "threshold": self.rule.describe(),
             "method": self.method,
+            "basis": self.basis.value,
         }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateResult:
-    """Every comparison, plus the metrics only one side has and notes about the comparison."""
+    """Every comparison, plus the metrics only one side has and notes about the comparison.
+
+    A metric in ``missing`` (in the baseline, not in the current results) fails the comparison
+    unless ``allow_missing``: a benchmark that stopped running is not a pass.
+    """
 
     comparisons: tuple[MetricComparison, ...]
     missing: tuple[str, ...] = ()
     new: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
     alpha: float = DEFAULT_ALPHA
+    allow_missing: bool = False
 
     @property
     def regressions(self) -> tuple[MetricComparison, ...]:
@@ -129,13 +133,23 @@ class GateResult:
         return tuple(c for c in self.comparisons if c.verdict is Change.REGRESSION)
 
     @property
+    def inconclusive(self) -> tuple[MetricComparison, ...]:
+        """The comparisons one run per side could not decide."""
+        return tuple(c for c in self.comparisons if c.verdict is Change.INCONCLUSIVE)
+
+    @property
+    def missing_failed(self) -> bool:
+        """True when the baseline has metrics the current results lack and that is not allowed."""
+        return bool(self.missing) and not self.allow_missing
+
+    @property
     def passed(self) -> bool:
-        """True when nothing regressed."""
-        return not self.regressions
+        """True when nothing regressed and nothing is missing (or missing metrics are allowed)."""
+        return not self.regressions and not self.missing_failed
 
     @property
     def exit_code(self) -> int:
-        """0 when nothing regressed, 1 otherwise (the CLI's finding code)."""
+        """0 when passed, 1 otherwise (the CLI's finding code); inconclusive alone is 0."""
         return 0 if self.passed else 1
 
     def to_dict(self) -> dict[str, Any]:
@@ -144,45 +158,12 @@ class GateResult:
             "passed": self.passed,
             "alpha": self.alpha,
             "comparisons": [c.to_dict() for c in self.comparisons],
+            "inconclusive": [c.name for c in self.inconclusive],
             "missing": list(self.missing),
+            "allow_missing": self.allow_missing,
             "new": list(self.new),
             "notes": list(self.notes),
         }
-
-
-def _evidence(baseline: Metric, current: Metric) -> Evidence:
-    order = [Evidence.SINGLE, Evidence.SUMMARY, Evidence.SAMPLES]
-    return min(baseline.evidence, current.evidence, key=order.index)
-
-
-def _absolute_shift(baseline: Metric, current: Metric, alpha: float, pairing: Pairing) -> Shift:
-    """The change ``current - baseline`` with its ``1 - alpha`` interval."""
-    evidence, confidence = _evidence(baseline, current), 1.0 - alpha
-    paired = pairing is Pairing.PAIRED and len(baseline.samples) == len(current.samples)
-    if evidence is Evidence.SAMPLES and paired:
-        return paired_hodges_lehmann(current.samples, baseline.samples, confidence=confidence)
-    if evidence is Evidence.SAMPLES:
-        return hodges_lehmann(current.samples, baseline.samples, confidence=confidence)
-    if evidence is Evidence.SUMMARY:
-        return median_interval_from_summary(
-            candidate_median=current.median,
-            candidate_iqr=current.iqr,
-            candidate_count=current.count,
-            baseline_median=baseline.median,
-            baseline_iqr=baseline.iqr,
-            baseline_count=baseline.count,
-            confidence=confidence,
-        )
-    delta = current.median - baseline.median
-    return Shift(estimate=delta, low=delta, high=delta, method="threshold only")
-
-
-def _relative(value: float, base: float) -> float:
-    if base != 0:
-        return value / abs(base)
-    if value == 0 or math.isnan(value):
-        return 0.0
-    return math.copysign(math.inf, value)
 
 
 def compare_metric(
@@ -192,22 +173,22 @@ def compare_metric(
     alpha: float = DEFAULT_ALPHA,
     *,
     pairing: Pairing = Pairing.INDEPENDENT,
+    noise: float | None = None,
 ) -> MetricComparison:
-    """Judge one metric under one rule; ``Pairing.PAIRED`` compares sample ``i`` with sample ``i``."""
-    shift = _absolute_shift(baseline, current, alpha, pairing)
-    change, low, high = shift.estimate, shift.low, shift.high
-    if rule.relative:
-        change, low, high = (_relative(v, baseline.median) for v in (change, low, high))
-    direction = rule.direction or baseline.direction
-    sign = 1.0 if direction is Better.LOWER else -1.0
-    worse, worse_low, worse_high = sign * change, min(sign * low, sign * high), max(sign * low, sign * high)
+    """Judge one metric under one rule.
+
+    ``Pairing.PAIRED`` compares run ``i`` with run ``i`` (sample ``i`` with sample ``i`` when each
+    side is one run); ``noise`` states the run-to-run noise (see :func:`compare`).
+    """
     threshold = rule.threshold_in(baseline.name, baseline.unit)
-    if worse > threshold and worse_low > 0:
-        verdict = Change.REGRESSION
-    elif worse < -threshold and worse_high < 0:
-        verdict = Change.IMPROVEMENT
-    else:
-        verdict = Change.UNCHANGED
+    interval = change_interval(
+        baseline, current, relative=rule.relative, confidence=1.0 - alpha, pairing=pairing, noise=noise
+    )
+    change, low, high = interval.estimate, interval.low, interval.high
+    direction = rule.direction or baseline.direction
+    verdict = _verdict(change, low, high, threshold, direction)
+    if verdict is not Change.UNCHANGED and interval.basis is Basis.ONE_RUN:
+        verdict = Change.INCONCLUSIVE
     return MetricComparison(
         name=baseline.name,
         unit=baseline.unit,
@@ -218,9 +199,20 @@ def compare_metric(
         change=change,
         low=low,
         high=high,
-        method=shift.method,
+        method=interval.method,
         rule=rule,
+        basis=interval.basis,
     )
+
+
+def _verdict(change: float, low: float, high: float, threshold: float, direction: Better) -> Change:
+    sign = 1.0 if direction is Better.LOWER else -1.0
+    worse, worse_low, worse_high = sign * change, min(sign * low, sign * high), max(sign * low, sign * high)
+    if worse > threshold and worse_low > 0:
+        return Change.REGRESSION
+    if worse < -threshold and worse_high < 0:
+        return Change.IMPROVEMENT
+    return Change.UNCHANGED
 
 
 def matching_rules(name: str, rules: Sequence[Rule]) -> list[Rule]:
@@ -228,17 +220,30 @@ def matching_rules(name: str, rules: Sequence[Rule]) -> list[Rule]:
     return [r for r in rules if r.matches(name)] or list(DEFAULT_RULES)
 
 
-def first_regression(results: Sequence[MetricComparison]) -> MetricComparison:
-    """The comparison that decides a metric: its first regression under any rule, else the first."""
-    return next((r for r in results if r.verdict is Change.REGRESSION), results[0])
+def deciding(results: Sequence[MetricComparison]) -> MetricComparison:
+    """The comparison that decides a metric: its first regression under any rule, else its first
+    inconclusive one, else the first."""
+    for verdict in (Change.REGRESSION, Change.INCONCLUSIVE):
+        found = next((r for r in results if r.verdict is verdict), None)
+        if found is not None:
+            return found
+    return results[0]
 
 
-def _judge(
-    baseline: Metric, current: Metric, rules: Sequence[Rule], alpha: float, pairing: Pairing
-) -> MetricComparison:
-    matching = matching_rules(baseline.name, rules)
-    return first_regression(
-        [compare_metric(baseline, current, rule, alpha, pairing=pairing) for rule in matching]
+@dataclass(frozen=True, slots=True)
+class _How:
+    rules: Sequence[Rule]
+    alpha: float
+    pairing: Pairing
+    noise: float | None
+
+
+def _judge(baseline: Metric, current: Metric, how: _How) -> MetricComparison:
+    return deciding(
+        [
+            compare_metric(baseline, current, rule, how.alpha, pairing=how.pairing, noise=how.noise)
+            for rule in matching_rules(baseline.name, how.rules)
+        ]
     )
 
 
@@ -288,21 +293,29 @@ def compare(
     *,
     alpha: float = DEFAULT_ALPHA,
     pairing: Pairing | str = Pairing.INDEPENDENT,
+    noise: float | None = None,
+    allow_missing: bool = False,
 ) -> GateResult:
     """Compare every metric both sides have; ``InvalidConfig`` if they share none or units differ.
 
-    ``Pairing.PAIRED`` (interleaved A/B results, sample ``i`` of each side from adjacent runs) uses
-    the paired Hodges-Lehmann estimate and the Wilcoxon signed-rank interval.
+    Each side is one run or several pooled runs (:func:`harness.gate.runs.pool_runs`).
+    ``Pairing.PAIRED`` (interleaved A/B runs, run ``i`` of each side measured next to each other)
+    uses the paired t interval of run medians. ``noise`` states the run-to-run standard deviation
+    of a run's median as a fraction (0.05 for 5%) for metrics measured once per side; without it
+    (and without a noise the metrics carry) such a change beyond the threshold is inconclusive.
+    ``allow_missing`` lets metrics of the baseline be absent from the current results.
     """
     within("alpha", alpha, "(0, 0.5)", "0.01 is the default")
-    how = one_of("pairing", pairing, Pairing)
+    if noise is not None:
+        non_negative("noise", noise, "the run-to-run standard deviation of a run's median, e.g. 0.05")
+    how = _How(rules, alpha, one_of("pairing", pairing, Pairing), noise)
     common = sorted(set(baseline.metrics) & set(current.metrics))
     check_compatible(baseline, current, common)
-    comparisons = tuple(_judge(baseline.metrics[n], current.metrics[n], rules, alpha, how) for n in common)
     return GateResult(
-        comparisons=comparisons,
+        comparisons=tuple(_judge(baseline.metrics[n], current.metrics[n], how) for n in common),
         missing=tuple(sorted(set(baseline.metrics) - set(current.metrics))),
         new=tuple(sorted(set(current.metrics) - set(baseline.metrics))),
         notes=notes_on(baseline, current),
         alpha=alpha,
+        allow_missing=allow_missing,
     )

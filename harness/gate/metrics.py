@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import enum
+import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from harness._checks import finite, invalid
+from harness._checks import finite, invalid, non_negative
 from harness.errors import InvalidConfig
-from harness.gate.samples import MAX_SAMPLES, compact
+from harness.gate.samples import MAX_SAMPLES, compact, sorted_quantiles
 
 __all__ = ["Better", "Evidence", "Metric", "guess_direction"]
 
@@ -57,7 +58,11 @@ class Metric:
     """One measured quantity: at most :data:`MAX_SAMPLES` compact samples, or a summary.
 
     ``count`` is how many raw samples (or benchmark rounds) were measured; ``median`` and ``iqr``
-    describe the raw data, so they stay exact after compaction.
+    describe the raw data, so they stay exact after compaction. A metric measured over several
+    runs keeps each run's median in ``runs`` (in run order): the runs, not the rounds, are the
+    independent units the gate compares. ``noise`` is the run-to-run standard deviation of a run's
+    median as a fraction of it (0.05 for 5%) when known without measuring runs here: 0 for a
+    seeded simulation, whose runs repeat exactly; ``None`` when unknown.
     """
 
     name: str
@@ -67,6 +72,8 @@ class Metric:
     samples: tuple[float, ...] = ()
     count: int = 1
     iqr: float = 0.0
+    runs: tuple[float, ...] = ()
+    noise: float | None = None
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -87,8 +94,17 @@ class Metric:
                 f"compact them to at most {MAX_SAMPLES}.",
                 field="samples",
             )
-        for value in self.samples:
-            finite("sample", value, fix)
+        for field, values in (("sample", self.samples), ("run median", self.runs)):
+            if not _all_finite(values):
+                for value in values:
+                    finite(field, value, fix)
+        if self.noise is not None:
+            non_negative("noise", self.noise, "the run-to-run standard deviation as a fraction, e.g. 0.05")
+
+    @property
+    def run_count(self) -> int:
+        """How many runs were measured (1 unless ``runs`` holds several run medians)."""
+        return max(1, len(self.runs))
 
     @classmethod
     def from_samples(
@@ -100,7 +116,7 @@ class Metric:
         data = np.asarray(values, dtype=float)
         if not np.all(np.isfinite(data)):
             raise InvalidConfig(f"metric {name!r} has non-finite samples (NaN or infinity).", field="samples")
-        q1, median, q3 = (float(v) for v in np.quantile(data, [0.25, 0.5, 0.75]))
+        q1, median, q3 = sorted_quantiles(np.sort(data), (0.25, 0.5, 0.75)).tolist()
         return cls(
             name=name,
             unit=unit,
@@ -129,6 +145,8 @@ class Metric:
             "median": _round(self.median),
             "iqr": _round(self.iqr),
             "samples": [_round(v) for v in self.samples],
+            **({"runs": [_round(v) for v in self.runs]} if self.runs else {}),
+            **({"noise": self.noise} if self.noise is not None else {}),
         }
 
     @classmethod
@@ -145,9 +163,23 @@ class Metric:
                 count=int(raw["count"]),
                 median=float(raw["median"]),
                 iqr=float(raw.get("iqr", 0.0)),
+                runs=tuple(float(v) for v in raw.get("runs", ())),
+                noise=None if raw.get("noise") is None else float(raw["noise"]),
             )
-        except (KeyError, TypeError, ValueError) as exc:
+        except InvalidConfig as exc:
+            raise InvalidConfig(
+                f"{source}: metric {name!r}: {exc}", field=exc.field, value=exc.value
+            ) from None
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise InvalidConfig(f"{source}: metric {name!r} is malformed ({exc!r}).") from None
+
+
+def _all_finite(values: tuple[float, ...]) -> bool:
+    """Every value a finite float or int (not a bool); the fast path of the per-value check."""
+    try:
+        return all(map(math.isfinite, values)) and bool not in set(map(type, values))
+    except TypeError:
+        return False
 
 
 def _round(value: float) -> float:

@@ -8,15 +8,28 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.gate.compare import Change, GateResult, MetricComparison
+from harness.gate.intervals import Basis
 
-__all__ = ["format_quantity", "gate_markdown", "gate_table"]
+__all__ = ["RULE_TEXT", "format_quantity", "gate_markdown", "gate_table"]
 
-_STYLE = {Change.REGRESSION: "bold red", Change.IMPROVEMENT: "green", Change.UNCHANGED: ""}
+_STYLE = {
+    Change.REGRESSION: "bold red",
+    Change.IMPROVEMENT: "green",
+    Change.UNCHANGED: "",
+    Change.INCONCLUSIVE: "yellow",
+}
 _ICON = {
     Change.REGRESSION: "❌ regression",
     Change.IMPROVEMENT: "🟢 improvement",
     Change.UNCHANGED: "✅ unchanged",
+    Change.INCONCLUSIVE: "⚠️ inconclusive",
 }
+RULE_TEXT = (
+    "A metric regresses only when its change exceeds the threshold, its interval excludes zero, and "
+    "that interval accounts for run-to-run differences (several runs per side, interleaved pairs, or "
+    "a known noise); with one run per side and no known noise such a change is inconclusive."
+)
+"""The decision rule, as the Markdown summary states it."""
 _TIME_UNITS = ((1.0, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns"))
 
 
@@ -38,7 +51,7 @@ def _change(c: MetricComparison, value: float) -> str:
 
 def _interval(c: MetricComparison) -> str:
     if c.method == "threshold only":
-        return "exact"
+        return "none (one run each)" if c.basis is Basis.ONE_RUN else "exact"
     if not (math.isfinite(c.low) and math.isfinite(c.high)):
         return "too few samples"
     return f"[{_change(c, c.low)}, {_change(c, c.high)}]"
@@ -51,7 +64,7 @@ def _row(c: MetricComparison) -> list[str]:
         format_quantity(c.current.median, c.unit),
         _change(c, c.change),
         _interval(c),
-        c.method,
+        f"{c.method}, within one run" if c.basis is Basis.ONE_RUN else c.method,
         c.rule.describe(),
     ]
 
@@ -60,9 +73,18 @@ _HEADERS = ["metric", "baseline (median)", "current (median)", "change", "CI", "
 
 
 def _title(result: GateResult) -> str:
+    total = len(result.comparisons)
     if result.passed:
-        return f"Gate passed: no regression in {len(result.comparisons)} metrics"
-    return f"Gate failed: {len(result.regressions)} of {len(result.comparisons)} metrics regressed"
+        undecided = len(result.inconclusive)
+        if undecided:
+            return f"Gate passed: no regression in {total} metrics, {undecided} inconclusive"
+        return f"Gate passed: no regression in {total} metrics"
+    failures = []
+    if result.regressions:
+        failures.append(f"{len(result.regressions)} of {total} metrics regressed")
+    if result.missing_failed:
+        failures.append(f"{len(result.missing)} missing from the current results")
+    return "Gate failed: " + ", ".join(failures)
 
 
 def gate_table(result: GateResult) -> Table:
@@ -93,11 +115,11 @@ def gate_markdown(result: GateResult) -> str:
     lines += ["| " + " | ".join(_md(v) for v in [*_row(c), _ICON[c.verdict]]) + " |" for c in ordered]
     lines.append("")
     if result.missing:
-        lines.append(f"Missing from the current results: {', '.join(f'`{m}`' for m in result.missing)}.")
+        listed = ", ".join(f"`{m}`" for m in result.missing)
+        verdict = "allowed" if result.allow_missing else "fails the gate unless missing metrics are allowed"
+        lines.append(f"Missing from the current results ({verdict}): {listed}.")
     if result.new:
         lines.append(f"New (no baseline yet): {', '.join(f'`{m}`' for m in result.new)}.")
     lines += [f"Note: {n}" for n in result.notes]
-    lines.append(
-        "A metric regresses only when its change exceeds the threshold *and* the interval excludes zero."
-    )
+    lines.append(RULE_TEXT)
     return "\n".join(lines).rstrip() + "\n"

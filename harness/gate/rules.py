@@ -29,12 +29,13 @@ from harness.errors import InvalidConfig
 from harness.gate.metrics import Better
 from harness.units import DURATION_UNITS, duration_seconds, format_duration, in_unit, unit_fix
 
-__all__ = ["DEFAULT_RULES", "Rule"]
+__all__ = ["DEFAULT_RULES", "Rule", "parse_noise"]
 
 _THRESHOLD = re.compile(
     r"^(?P<sign>[+-]?)(?P<number>(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?)\s*(?P<unit>%|us|µs|ms|s|m|h)?$"
 )
 _EXAMPLES = "for example '10%', '+5%', 'throughput*:-10%', 'p99:+2ms' or 'error_rate:+0.01'"
+_FRACTION = re.compile(r"^\s*(?P<number>\d+(\.\d*)?|\.\d+)\s*(?P<percent>%?)\s*$")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,3 +125,14 @@ class Rule:
 
 DEFAULT_RULES: tuple[Rule, ...] = (Rule.parse("*:10%"),)
 """Used when no expression matches a metric: a 10% change in its worse direction."""
+
+
+def parse_noise(text: str, *, field: str = "noise") -> float:
+    """A run-to-run noise as written on a command line: ``5%`` or ``0.05`` -> 0.05, below 100%."""
+    match = _FRACTION.match(text)
+    if match is None:
+        raise invalid(field, text, "a percentage (5%) or a fraction (0.05)", "the sd of one run's median")
+    value = float(match["number"]) / (100.0 if match["percent"] else 1.0)
+    if not value < 1:
+        raise invalid(field, text, "below 100% of a run's median", "for example 5% or 0.05")
+    return value

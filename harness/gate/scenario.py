@@ -1,7 +1,13 @@
-"""Baselines of scenario runs: a run's metrics saved under a name, compared later by :func:`compare`."""
+"""Baselines of scenario runs: a run's metrics saved under a name, compared later by :func:`compare`.
+
+A simulated run is a function of its seed (run it again and every number repeats), so its
+metrics carry a run-to-run noise of zero and the windows of one run decide. A live run's noise is
+unknown: one run per side is then inconclusive beyond the threshold, as for any other result.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +18,7 @@ from harness.errors import InvalidConfig
 from harness.gate.baseline import Baseline
 from harness.gate.compare import GateResult, compare
 from harness.gate.metrics import Better, Metric
+from harness.mode import Mode
 
 if TYPE_CHECKING:
     from harness.scenario.result import RunResult
@@ -41,7 +48,7 @@ def baseline_path(name: str, folder: str | Path = DEFAULT_BASELINE_DIR) -> Path:
 
 
 def baseline_from_run(result: RunResult, name: str) -> Baseline:
-    """Per-window samples of user latency and error rate, plus the run's scalar summary."""
+    """Per-window samples of user latency and error rate (run-to-run noise 0 when simulated)."""
     windows = [w for w in result.user_windows if w.requests > 0]
     metrics: dict[str, Metric] = {}
     if windows:
@@ -56,12 +63,27 @@ def baseline_from_run(result: RunResult, name: str) -> Baseline:
         )
     if not metrics:
         raise InvalidConfig(f"scenario {result.scenario.name!r} served no requests; nothing to baseline.")
-    return Baseline(
+    baseline = Baseline(
         metrics=metrics,
         source=f"scenario:{result.scenario.name}:{result.mode}",
         name=name,
         created_at=result.started_at,
     )
+    return _exact_when_simulated(baseline)
+
+
+def _exact_when_simulated(baseline: Baseline) -> Baseline:
+    """Run-to-run noise 0 on every metric of a simulated scenario's baseline that does not say.
+
+    Baselines saved before metrics carried a noise have none; a simulated one was exact all along.
+    """
+    if not baseline.source.endswith(f":{Mode.SIMULATED.value}"):
+        return baseline
+    metrics = {
+        n: m if m.noise is not None else dataclasses.replace(m, noise=0.0)
+        for n, m in baseline.metrics.items()
+    }
+    return dataclasses.replace(baseline, metrics=metrics)
 
 
 def save_baseline(result: RunResult, name: str, folder: str | Path = DEFAULT_BASELINE_DIR) -> Path:
@@ -80,4 +102,4 @@ def compare_with_baseline(
             field="baseline",
             value=name,
         )
-    return compare(Baseline.load(path), baseline_from_run(result, name))
+    return compare(_exact_when_simulated(Baseline.load(path)), baseline_from_run(result, name))

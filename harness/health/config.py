@@ -10,6 +10,11 @@ Every change is validated as a whole before it takes effect: a validator that re
 value raises :class:`~harness.errors.InvalidConfig` with the validator's message and the
 store keeps its previous values. Each accepted change becomes a new version (a snapshot);
 :meth:`ConfigStore.rollback` returns to any kept version, which is itself a new version.
+
+History cannot be changed from outside: snapshots hold frozen values (mappings are read-only
+``MappingProxyType``s, lists are tuples), and every read hands out a copy. Values nested deeper
+than ``MAX_DEPTH`` levels are refused. Change callbacks are delivered in version order, one at a
+time, even when several threads write at once.
 """
 
 from __future__ import annotations
@@ -35,10 +40,12 @@ from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.storage.base import JSONValue, Storage, encode
 
-__all__ = ["ConfigChange", "ConfigSnapshot", "ConfigSource", "ConfigStore", "Validator"]
+__all__ = ["MAX_DEPTH", "ConfigChange", "ConfigSnapshot", "ConfigSource", "ConfigStore", "Validator"]
 
 _log = logging.getLogger("harness.health.config")
 EXPORT_FORMAT = "chaos-harness-config/1"
+MAX_DEPTH = 64
+"""The deepest nesting of lists and mappings a configuration value may have."""
 
 
 class ConfigSource(enum.Enum):
@@ -95,8 +102,53 @@ class ConfigSnapshot:
     values: Mapping[str, JSONValue] = field(default_factory=dict)
 
 
+def _check_depth(value: Any, where: str) -> None:
+    """Refuse values nested deeper than ``MAX_DEPTH`` (iteratively: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children: Iterable[Any]
+        if isinstance(item, Mapping):
+            children = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise InvalidConfig(
+                f"config {where} is nested more than {MAX_DEPTH} levels deep; flatten it.",
+                field=where,
+            )
+        stack.extend((child, depth + 1) for child in children)
+
+
+def _freeze(value: JSONValue) -> JSONValue:
+    """A read-only copy: mappings become ``MappingProxyType``, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _thaw(value: JSONValue) -> JSONValue:
+    """A plain JSON copy of a frozen value: dicts and lists again."""
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_thaw(v) for v in value]
+    return value
+
+
 def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, JSONValue]:
     """``{"db": {"host": "x"}}`` -> ``{"db.host": "x"}``; lists and scalars are leaves."""
+    if not isinstance(data, Mapping):
+        raise InvalidConfig(
+            f"config {prefix.rstrip('.') or 'data'} must be a mapping of settings, "
+            f"not {type(data).__name__}.",
+            field=prefix.rstrip(".") or None,
+        )
+    _check_depth(data, prefix.rstrip(".") or "data")
     flat: dict[str, JSONValue] = {}
     for key, value in data.items():
         if not isinstance(key, str) or not key:
@@ -109,11 +161,17 @@ def _flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, JSONValue]:
     return flat
 
 
-def _parse_env_value(text: str) -> JSONValue:
+def _parse_env_value(name: str, text: str) -> JSONValue:
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except ValueError:
         return text
+    except RecursionError:
+        raise InvalidConfig(
+            f"environment variable {name} is nested more than {MAX_DEPTH} levels deep.", field=name
+        ) from None
+    _check_depth(value, name)
+    return value
 
 
 def _run_validator(validator: Validator, key: str, value: Any) -> str | None:
@@ -146,6 +204,8 @@ class ConfigStore:
         self._callbacks: list[tuple[str | None, Callable[[ConfigChange], object]]] = []
         self._versions: deque[ConfigSnapshot] = deque(maxlen=max_versions)
         self._version = 0
+        self._pending: deque[list[ConfigChange]] = deque()
+        self._delivering = False
         for key, given in (validators or {}).items():
             for validator in [given] if callable(given) else list(given):
                 self.add_validator(key, validator)
@@ -258,18 +318,43 @@ class ConfigStore:
             self._version += 1
             version = self._version
             self._versions.append(self._snapshot(reason))
-        self._notify(
-            [ConfigChange(key=k, old=old.get(k), new=values.get(k), version=version) for k in changed]
-        )
+            self._pending.append(
+                [ConfigChange(key=k, old=old.get(k), new=values.get(k), version=version) for k in changed]
+            )
+        self._deliver()
         return version
 
     def _snapshot(self, reason: str) -> ConfigSnapshot:
         return ConfigSnapshot(
             version=self._version,
             reason=reason,
-            layers=MappingProxyType({s: MappingProxyType(copy.deepcopy(v)) for s, v in self._layers.items()}),
-            values=MappingProxyType(copy.deepcopy(self._values)),
+            layers=MappingProxyType({s: _freeze(v) for s, v in self._layers.items()}),
+            values=_freeze(self._values),
         )
+
+    def _deliver(self) -> None:
+        """Run callbacks for committed changes in version order, one batch at a time.
+
+        Whoever finds no delivery under way delivers every pending batch, its own and those
+        other writers commit meanwhile; a callback that writes to the store queues its change
+        behind the current one instead of recursing.
+        """
+        with self._lock:
+            if self._delivering:
+                return
+            self._delivering = True
+        try:
+            while True:
+                with self._lock:
+                    if not self._pending:
+                        self._delivering = False
+                        return
+                    batch = self._pending.popleft()
+                self._notify(batch)
+        except BaseException:
+            with self._lock:
+                self._delivering = False
+            raise
 
     def _notify(self, changes: list[ConfigChange]) -> None:
         for change in changes:
@@ -283,6 +368,7 @@ class ConfigStore:
     def set(self, key: str, value: JSONValue, *, source: ConfigSource | str = ConfigSource.OVERRIDE) -> int:
         """Set one key in ``source`` (default OVERRIDE); returns the new version."""
         source = ConfigSource.parse(source)
+        _check_depth(value, key)
         entries = _flatten({key: value}) if isinstance(value, Mapping) and value else {key: value}
         return self._apply(lambda layers: {source: {**layers[source], **entries}}, f"set {key}")
 
@@ -322,7 +408,7 @@ class ConfigStore:
         """Load ``PREFIX_A__B=value`` as ``a.b`` into the ENVIRONMENT layer (JSON values parsed)."""
         env = os.environ if environ is None else environ
         data = {
-            name[len(prefix) :].lower().replace("__", "."): _parse_env_value(value)
+            name[len(prefix) :].lower().replace("__", "."): _parse_env_value(name, value)
             for name, value in env.items()
             if name.startswith(prefix) and len(name) > len(prefix)
         }
@@ -380,7 +466,7 @@ class ConfigStore:
                 raise InvalidConfig(
                     f"version {version!r} is not kept; kept versions: {kept}.", field="version", value=version
                 )
-            return {s: copy.deepcopy(dict(v)) for s, v in snapshot.layers.items()}
+            return {s: {k: _thaw(v) for k, v in layer.items()} for s, layer in snapshot.layers.items()}
 
         return self._apply(restore, f"rollback to {version}")
 
@@ -409,14 +495,28 @@ class ConfigStore:
 
     def import_data(self, data: Mapping[str, Any]) -> int:
         """Replace every layer with those of an :meth:`export` (validated as one change)."""
-        if data.get("format") != EXPORT_FORMAT or not isinstance(data.get("layers"), Mapping):
+        given = data.get("format") if isinstance(data, Mapping) else type(data).__name__
+        if (
+            not isinstance(data, Mapping)
+            or given != EXPORT_FORMAT
+            or not isinstance(data.get("layers"), Mapping)
+        ):
             raise InvalidConfig(
-                f"not a config export (format {data.get('format')!r}); expected format {EXPORT_FORMAT!r} "
+                f"not a config export (format {given!r}); expected format {EXPORT_FORMAT!r} "
                 "with a 'layers' object.",
                 field="format",
-                value=data.get("format"),
+                value=given,
             )
-        layers = {ConfigSource.parse(name): _flatten(layer) for name, layer in data["layers"].items()}
+        layers = {}
+        for name, layer in data["layers"].items():
+            source = ConfigSource.parse(name)
+            if not isinstance(layer, Mapping):
+                raise InvalidConfig(
+                    f"config export layer {name!r} must be an object of settings, "
+                    f"not {type(layer).__name__}.",
+                    field=f"layers.{name}",
+                )
+            layers[source] = _flatten(layer)
         full = {s: layers.get(s, {}) for s in ConfigSource}
         return self._apply(lambda _: full, "import")
 

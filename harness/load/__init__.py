@@ -9,8 +9,13 @@
 * :func:`run_locust` runs Locust headless in subprocesses (this process never imports Locust or
   gevent), alone or as a master with local workers, and parses its statistics.
 * :class:`Threshold` checks results k6-style (``p99 < 300ms``); failures exit with
-  :data:`EXIT_THRESHOLDS`.
+  :data:`EXIT_THRESHOLDS`, a run the driver could not keep up with with :data:`EXIT_DRIVER_BOUND`,
+  one in which no request succeeded with :data:`EXIT_NO_SUCCESS`.
 """
+
+from harness._extras import require
+
+require("stats", __name__)
 
 from harness._lazy import Renamed, lazy_exports
 from harness.load.driver import DriverConfig, DriverResult, OpenModelDriver
@@ -37,8 +42,10 @@ from harness.load.profiles import (
     profile_from_dict,
     profile_to_dict,
 )
-from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, Target
+from harness.load.targets import CallableTarget, HttpTarget, RemoteTargetRefused, ScheduledTarget, Target
 from harness.load.thresholds import (
+    EXIT_DRIVER_BOUND,
+    EXIT_NO_SUCCESS,
     EXIT_THRESHOLDS,
     Comparison,
     Threshold,
@@ -49,6 +56,8 @@ from harness.load.thresholds import (
 )
 
 __all__ = [
+    "EXIT_DRIVER_BOUND",
+    "EXIT_NO_SUCCESS",
     "EXIT_THRESHOLDS",
     "ArrivalProcess",
     "CallableTarget",
@@ -67,6 +76,7 @@ __all__ = [
     "Profile",
     "RampLoad",
     "RemoteTargetRefused",
+    "ScheduledTarget",
     "SequenceLoad",
     "SoakLoad",
     "SpikeLoad",

@@ -31,8 +31,15 @@ from harness._checks import integer, invalid, non_negative, positive, within
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
 from harness.load.profiles import ArrivalProcess, Profile, arrival_times
-from harness.load.targets import Target
-from harness.load.thresholds import Threshold, ThresholdOutcome, ThresholdReport, evaluate_thresholds
+from harness.load.targets import ScheduledTarget, Target
+from harness.load.thresholds import (
+    EXIT_DRIVER_BOUND,
+    EXIT_NO_SUCCESS,
+    Threshold,
+    ThresholdOutcome,
+    ThresholdReport,
+    evaluate_thresholds,
+)
 from harness.stats.histogram import LatencyRecorder, LatencySummary
 
 __all__ = ["DriverConfig", "DriverResult", "OpenModelDriver"]
@@ -106,11 +113,40 @@ class DriverResult:
     invalid_reasons: tuple[str, ...]
     aborted_by: ThresholdOutcome | None = None
     thresholds: ThresholdReport = field(default_factory=lambda: ThresholdReport(()))
+    failed_statuses: dict[str, int] = field(default_factory=dict)  # the labels of failed requests
 
     @property
     def valid(self) -> bool:
         """False when the driver itself was the bottleneck (see ``invalid_reasons``)."""
         return not self.invalid_reasons
+
+    @property
+    def succeeded(self) -> int:
+        """Requests that completed without an error."""
+        return self.completed - self.errors
+
+    @property
+    def exit_code(self) -> int:
+        """0, or why the run did not pass, most fundamental first.
+
+        :data:`EXIT_NO_SUCCESS` when no request succeeded (nothing about the service was
+        measured but failures), :data:`EXIT_DRIVER_BOUND` when the measurement is not valid,
+        :data:`EXIT_THRESHOLDS` when a threshold failed.
+        """
+        if self.succeeded == 0:
+            return EXIT_NO_SUCCESS
+        if not self.valid:
+            return EXIT_DRIVER_BOUND
+        return self.thresholds.exit_code
+
+    def verdict(self) -> str:
+        """One line: ``valid``, or what makes the run not count, with its reasons."""
+        if self.succeeded == 0:
+            failed = f"all {self.completed} failed" if self.completed else "none completed"
+            return f"NO REQUEST SUCCEEDED ({failed}): nothing about the service's latency was measured"
+        if not self.valid:
+            return "INVALID (the driver measured itself): " + "; ".join(self.invalid_reasons)
+        return "valid"
 
     @property
     def error_rate(self) -> float:
@@ -147,7 +183,10 @@ class DriverResult:
             "lag": self.lag.as_dict(),
             "cpu": self.cpu,
             "statuses": dict(self.statuses),
+            "failed_statuses": dict(self.failed_statuses),
             "valid": self.valid,
+            "verdict": self.verdict(),
+            "exit_code": self.exit_code,
             "invalid_reasons": list(self.invalid_reasons),
             "aborted_by": None if self.aborted_by is None else self.aborted_by.describe(),
             "thresholds": [o.describe() for o in self.thresholds.outcomes],
@@ -187,6 +226,7 @@ class _Schedule:
         self._i = 0
         self._limit = limit
         self.taken = 0
+        self.issued = 0  # starts handed out, given-back ones included: the next start's number
         self._returned: list[float] = []
 
     def next(self) -> float | None:
@@ -201,6 +241,7 @@ class _Schedule:
         value = self._buf[self._i]
         self._i += 1
         self.taken += 1
+        self.issued += 1
         return value
 
     def give_back(self, value: float) -> None:
@@ -231,6 +272,7 @@ class OpenModelDriver:
         self._service = LatencyRecorder()
         self._lag = LatencyRecorder()
         self._statuses: Counter[str] = Counter()
+        self._failed: Counter[str] = Counter()
         self._errors = 0
         self._stop = False
         self._aborted_by: ThresholdOutcome | None = None
@@ -268,10 +310,12 @@ class OpenModelDriver:
 
     async def _worker(self, schedule: _Schedule, deadline: float) -> None:
         clock, target = self.clock, self.target
+        scheduled = target if isinstance(target, ScheduledTarget) else None
         while not self._stop:
             intended = schedule.next()
             if intended is None:
                 return
+            number = schedule.issued - 1
             now = clock.now()
             if intended > now:
                 await clock.sleep(intended - now)
@@ -280,7 +324,10 @@ class OpenModelDriver:
             if self._stop or now > deadline:
                 schedule.give_back(intended)
                 return
-            ok, label = await target.send()
+            if scheduled is not None:
+                ok, label = await scheduled.send_scheduled(number, intended - self._origin)
+            else:
+                ok, label = await target.send()
             end = clock.now()
             self._record(intended, now, end, ok, label)
 
@@ -292,15 +339,26 @@ class OpenModelDriver:
         self._statuses[label] += 1
         if not ok:
             self._errors += 1
+            self._failed[label] += 1
         self._last_end = max(self._last_end, end)
 
     async def _probe_lag(self) -> None:
-        """Wake every ``lag_probe_every`` seconds and record how late: the event loop's own delay."""
+        """Wake every ``lag_probe_every`` seconds and record how late: the event loop's own delay.
+
+        A stall of ``L`` seconds swallows the wake-ups that were due during it, so it is recorded
+        as those wake-ups would have been: ``L``, ``L - every``, ``L - 2 every``... (jHiccup's
+        correction, HdrHistogram's ``recordValueWithExpectedInterval``). Recorded once, a 100 ms
+        stall would be one late sample among thousands, and the lag p99 that decides validity
+        would miss the stalls that distort the requests' own p99.
+        """
         clock, every = self.clock, self.config.lag_probe_every
         while True:
             due = clock.now() + every
             await clock.sleep(every)
-            self._lag.record(max(0.0, clock.now() - due))
+            late = max(0.0, clock.now() - due)
+            self._lag.record(late)
+            if late >= 2 * every:
+                self._lag.record_many(np.arange(late - every, every * (1 - 1e-9), -every))
 
     async def _monitor(self) -> None:
         thresholds = self._abort_thresholds()
@@ -355,6 +413,7 @@ class OpenModelDriver:
             statuses=dict(self._statuses),
             invalid_reasons=_invalid_reasons(cfg, lag, cpu),
             aborted_by=self._aborted_by,
+            failed_statuses=dict(self._failed),
         )
         report = evaluate_thresholds(cfg.thresholds, result.metrics())
         return _with_thresholds(result, report)

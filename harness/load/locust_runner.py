@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from harness._checks import integer, invalid, positive
+from harness._extras import require
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig, UsageError
 from harness.load.profiles import Profile, profile_to_dict
@@ -310,6 +311,7 @@ def _plan(config: LocustConfig) -> _Plan:
 
 
 def _prepare(config: LocustConfig) -> _Plan:
+    require("load", "running Locust")
     config.output_dir.mkdir(parents=True, exist_ok=True)
     plan = _plan(config)
     write_atomic(plan.locustfile, _locustfile_text(config))

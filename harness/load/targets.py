@@ -16,8 +16,16 @@ from urllib.parse import urlsplit
 
 from harness._checks import positive
 from harness.errors import InvalidConfig, UsageError
+from harness.load.checks import CheckFailed, ResponseChecks, check_response
 
-__all__ = ["CallableTarget", "HttpTarget", "RemoteTargetRefused", "Target", "ensure_loopback"]
+__all__ = [
+    "CallableTarget",
+    "HttpTarget",
+    "RemoteTargetRefused",
+    "ScheduledTarget",
+    "Target",
+    "ensure_loopback",
+]
 
 
 @runtime_checkable
@@ -34,6 +42,21 @@ class Target(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class ScheduledTarget(Target, Protocol):
+    """A target that wants to know which request of the schedule it sends, and when it was due.
+
+    The driver calls ``send_scheduled(number, intended)`` instead of ``send()``: ``number`` counts
+    the profile's intended starts from 0, ``intended`` is when this one was due (seconds from the
+    profile's start). A target that routes or labels requests by their place in the schedule (the
+    live scenario engine) stays deterministic however the workers interleave.
+    """
+
+    async def send_scheduled(self, number: int, intended: float) -> tuple[bool, str]:
+        """Send intended start ``number``, due ``intended`` seconds into the profile."""
         ...
 
 
@@ -73,7 +96,10 @@ def _is_loopback(host: str) -> bool:
 
 
 class HttpTarget:
-    """Sends one HTTP request per ``send()`` over a keep-alive pool of ``connections`` (aiohttp)."""
+    """Sends one HTTP request per ``send()`` over a keep-alive pool of ``connections`` (aiohttp).
+
+    With ``checks`` a response is a success only when it passes them (the error names the check).
+    """
 
     def __init__(
         self,
@@ -84,6 +110,7 @@ class HttpTarget:
         body: bytes | None = None,
         timeout: float = 10.0,
         allow_remote: bool = False,
+        checks: ResponseChecks | None = None,
     ) -> None:
         ensure_loopback(url, allow_remote=allow_remote)
         if not timeout > 0:
@@ -93,6 +120,7 @@ class HttpTarget:
         self.headers = dict(headers or {})
         self.body = body
         self.timeout = timeout
+        self.checks = checks
         self._session: Any = None
 
     async def open(self, connections: int) -> None:
@@ -115,10 +143,19 @@ class HttpTarget:
             raise UsageError("HttpTarget.send() before open(); the driver opens its targets itself.")
         try:
             async with session.request(self.method, self.url, headers=self.headers, data=self.body) as resp:
-                await resp.read()
-                return resp.status < 400, str(resp.status)
+                raw = await resp.read()
+                status = resp.status
         except (aiohttp.ClientError, TimeoutError) as exc:
             return False, type(exc).__name__
+        if self.checks is None:
+            return status < 400, str(status)
+        try:
+            check_response(
+                self.checks, status, raw.decode(errors="replace") if self.checks.reads_body else ""
+            )
+        except CheckFailed as failed:
+            return False, str(failed)
+        return True, str(status)
 
     async def close(self) -> None:
         """Close the session and its connections."""

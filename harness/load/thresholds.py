@@ -9,6 +9,14 @@ milliseconds, which is why it is ambiguous). ``error_rate`` and ``dropped_rate``
 ``rps`` is achieved requests per second. ``abort_on_fail`` stops a running load test as soon as the
 threshold fails, after ``delay`` seconds of grace (k6's ``abortOnFail`` / ``delayAbortEval``).
 A failed evaluation raises :class:`ThresholdsFailed`; the CLI exits with :data:`EXIT_THRESHOLDS`.
+Outcomes show the observed value in the unit the threshold was written in (``p99 < 1ms: observed
+11.82ms``).
+
+Exit codes of a load run, beside the CLI's 0 (passed), 2 (usage error) and 3 (internal error):
+:data:`EXIT_THRESHOLDS` (99, as k6) when a threshold failed; :data:`EXIT_DRIVER_BOUND` (95) when
+the measurement is not valid because the driver itself was late or out of CPU; and
+:data:`EXIT_NO_SUCCESS` (96) when no request succeeded. The latter two stay clear of the codes
+k6 gives other meanings (97-110).
 """
 
 from __future__ import annotations
@@ -21,9 +29,11 @@ from enum import Enum
 
 from harness._checks import non_negative
 from harness.errors import Finding, InvalidConfig
-from harness.units import DURATION_UNITS, DurationError, duration_seconds
+from harness.units import DURATION_UNITS, DurationError, duration_seconds, in_unit
 
 __all__ = [
+    "EXIT_DRIVER_BOUND",
+    "EXIT_NO_SUCCESS",
     "EXIT_THRESHOLDS",
     "LATENCY_METRICS",
     "Comparison",
@@ -36,6 +46,10 @@ __all__ = [
 
 EXIT_THRESHOLDS = 99
 """Exit code of a load run whose thresholds failed (the same as k6's)."""
+EXIT_DRIVER_BOUND = 95
+"""Exit code of a load run that is not valid: the driver was late or out of CPU, so it measured itself."""
+EXIT_NO_SUCCESS = 96
+"""Exit code of a load run in which no request succeeded (every one failed, or none completed)."""
 
 _LATENCY = ("p50", "p90", "p95", "p99", "p99.9", "max", "mean")
 LATENCY_METRICS: frozenset[str] = frozenset(_LATENCY) | frozenset(f"service_{m}" for m in _LATENCY)
@@ -81,6 +95,7 @@ class Threshold:
     abort_on_fail: bool = False
     delay: float = 0.0
     text: str = ""
+    unit: str = ""  # as written: "ms", "%"..., or "" (latencies are then shown in a fitting unit)
 
     def __post_init__(self) -> None:
         if self.metric not in _ALL:
@@ -118,6 +133,7 @@ class Threshold:
             abort_on_fail=abort_on_fail,
             delay=delay,
             text=text.strip(),
+            unit=unit,
         )
 
     def check(self, metrics: Mapping[str, float]) -> ThresholdOutcome:
@@ -127,8 +143,23 @@ class Threshold:
             threshold=self, observed=observed, passed=self.comparison.test(observed, self.limit)
         )
 
+    def show(self, value: float) -> str:
+        """``value`` of this threshold's metric in the unit it was written in: ``11.82ms``, ``2.5%``."""
+        if self.metric in LATENCY_METRICS:
+            unit = self.unit if self.unit in DURATION_UNITS else _fitting_unit(value)
+            return f"{in_unit(value, unit):.4g}{unit}"
+        if self.unit == "%":
+            return f"{value * 100:.4g}%"
+        return f"{value:.6g}"
+
     def __str__(self) -> str:
-        return self.text or f"{self.metric} {self.comparison.value} {self.limit:g}"
+        return self.text or f"{self.metric} {self.comparison.value} {self.show(self.limit)}"
+
+
+def _fitting_unit(seconds: float) -> str:
+    if seconds < 1e-3:
+        return "us"
+    return "ms" if seconds < 1.0 else "s"
 
 
 def _scale(metric: str, number: str, unit: str, text: str) -> float:
@@ -169,9 +200,9 @@ class ThresholdOutcome:
     passed: bool
 
     def describe(self) -> str:
-        """``p99 < 300ms: observed 0.412`` with a pass/fail mark."""
+        """``p99 < 300ms: observed 412ms (FAILED)``: the value in the threshold's unit, and the verdict."""
         mark = "ok" if self.passed else "FAILED"
-        return f"{self.threshold}: observed {self.observed:.6g} ({mark})"
+        return f"{self.threshold}: observed {self.threshold.show(self.observed)} ({mark})"
 
 
 @dataclass(frozen=True, slots=True)

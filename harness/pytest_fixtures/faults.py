@@ -113,7 +113,11 @@ def _teardown_proxies(created: Sequence[ProxyHandle], server: Any) -> None:
 
 @pytest.fixture
 def process_fault() -> Iterator[Callable[..., ProcessFaults]]:
-    """``process_fault(popen_or_pid, clock=...)``: signals for a child; paused ones resume at teardown."""
+    """``process_fault(popen_or_pid, clock=...)``: signals for a child; paused ones resume at teardown.
+
+    If pytest itself dies first (SIGTERM, ``os._exit``, SIGKILL), the process faults' exit hooks
+    and watchdog continue every paused child: none is left stopped.
+    """
     from harness.faults import ProcessFaults
 
     made: list[ProcessFaults] = []

@@ -35,6 +35,7 @@ __all__ = [
     "OPTION_BASELINE_COMPARE",
     "OPTION_BASELINE_DIR",
     "OPTION_BASELINE_MARKDOWN",
+    "OPTION_BASELINE_NOISE",
     "OPTION_BASELINE_RULE",
     "OPTION_BASELINE_SAVE",
     "OPTION_HARNESS_REPORT",
@@ -52,6 +53,7 @@ OPTION_BASELINE_COMPARE = "--baseline-compare"
 OPTION_BASELINE_DIR = "--baseline-dir"
 OPTION_BASELINE_RULE = "--baseline-rule"
 OPTION_BASELINE_MARKDOWN = "--baseline-markdown"
+OPTION_BASELINE_NOISE = "--baseline-noise"
 DEFAULT_BASELINE_DIR = Path("benchmarks") / "baselines"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 _JOURNAL_KEY = pytest.StashKey["Journal"]()
@@ -92,6 +94,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="threshold expression for --baseline-compare, repeatable: '10%%', 'test_hot*:+5%%'.",
     )
     group.addoption(
+        OPTION_BASELINE_NOISE,
+        metavar="PERCENT",
+        default=None,
+        help="run-to-run noise of a benchmark's median (sd, e.g. 5%%) for --baseline-compare; without it "
+        "a change beyond the threshold between one run and a one-run baseline is inconclusive.",
+    )
+    group.addoption(
         OPTION_BASELINE_MARKDOWN,
         metavar="PATH",
         default=None,
@@ -123,6 +132,16 @@ def _parse_rules(texts: Sequence[str]) -> list[Rule]:
         raise pytest.UsageError(f"{OPTION_BASELINE_RULE}: {exc}") from None
 
 
+def _parse_noise(text: str | None) -> float | None:
+    from harness.errors import InvalidConfig
+    from harness.gate.rules import parse_noise
+
+    try:
+        return None if text is None else parse_noise(text, field=OPTION_BASELINE_NOISE)
+    except InvalidConfig as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
 def _check_benchmarks_enabled(config: pytest.Config, option: str) -> None:
     if not config.pluginmanager.hasplugin("pytest_benchmark.plugin") and not config.pluginmanager.hasplugin(
         "benchmark"
@@ -149,7 +168,14 @@ def pytest_configure(config: pytest.Config) -> None:
             f"create it with {OPTION_BASELINE_SAVE}={against}."
         )
     rules = _parse_rules(config.getoption(OPTION_BASELINE_RULE))
-    gate = _BenchmarkGate(store, save, against, rules, markdown=config.getoption(OPTION_BASELINE_MARKDOWN))
+    gate = _BenchmarkGate(
+        store,
+        save,
+        against,
+        rules,
+        markdown=config.getoption(OPTION_BASELINE_MARKDOWN),
+        noise=_parse_noise(config.getoption(OPTION_BASELINE_NOISE)),
+    )
     config.pluginmanager.register(gate, "harness-baseline-gate")
 
 
@@ -268,11 +294,13 @@ class BaselineStore:
         )
         return named.save(self.path(name))
 
-    def compare(self, name: str, current: Baseline, rules: Sequence[Rule] = ()) -> GateResult:
-        """Gate ``current`` against baseline ``name``."""
+    def compare(
+        self, name: str, current: Baseline, rules: Sequence[Rule] = (), *, noise: float | None = None
+    ) -> GateResult:
+        """Gate ``current`` against baseline ``name`` (``noise``: see :func:`harness.gate.compare`)."""
         from harness.gate import compare
 
-        return compare(self.load(name), current, rules)
+        return compare(self.load(name), current, rules, noise=noise)
 
 
 @pytest.fixture
@@ -303,9 +331,10 @@ class _BenchmarkGate:
         rules: list[Rule],
         *,
         markdown: str | None = None,
+        noise: float | None = None,
     ) -> None:
         self.store, self.save, self.against, self.rules = store, save, against, rules
-        self.markdown = markdown
+        self.markdown, self.noise = markdown, noise
         self.lines: list[str] = []
 
     @pytest.hookimpl(trylast=True)
@@ -341,12 +370,18 @@ class _BenchmarkGate:
         from harness.gate import gate_markdown, gate_table
 
         assert self.against is not None
-        result = self.store.compare(self.against, current, self.rules)
+        result = self.store.compare(self.against, current, self.rules, noise=self.noise)
         if self.markdown:
             write_atomic(self.markdown, gate_markdown(result))
         buffer = io.StringIO()
         Console(file=buffer, width=150, force_terminal=False).print(gate_table(result))
         self.lines.extend(buffer.getvalue().rstrip().splitlines())
+        if result.inconclusive:
+            self.lines.append(
+                f"chaos-harness: {len(result.inconclusive)} inconclusive: one run per side cannot tell a "
+                f"change from run-to-run noise; state it with {OPTION_BASELINE_NOISE}=5% or compare several "
+                "runs with `harness gate`."
+            )
         if not result.passed and session.exitstatus == pytest.ExitCode.OK:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
 

@@ -4,7 +4,8 @@
 the test's chaos seed (or the marker's), so a failing test replays with its ``--chaos-seed``; the
 result's failed expectations are in its ``explain()``. ``redis_storage`` is a ``RedisStorage`` on
 the server at ``HARNESS_REDIS_URL`` under a namespace of its own, emptied at teardown; tests that
-use it are skipped, with the reason, when no server is configured.
+use it are skipped, with the reason, when no server is configured; it is an async fixture, so it
+needs the ``async`` extra (pytest-asyncio), and says so when that is missing.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import pytest_asyncio
+
+from harness._extras import missing_modules, require
 
 if TYPE_CHECKING:
     from harness.mode import Mode
@@ -70,8 +72,7 @@ def scenario_runner(request: pytest.FixtureRequest, seeds: Any) -> ScenarioRunne
     return run
 
 
-@pytest_asyncio.fixture
-async def redis_storage() -> AsyncIterator[RedisStorage]:
+async def _redis_storage() -> AsyncIterator[RedisStorage]:
     """A namespaced ``RedisStorage`` on ``HARNESS_REDIS_URL``, emptied and closed at teardown."""
     url = os.environ.get(REDIS_URL_ENV)
     if not url:
@@ -85,3 +86,17 @@ async def redis_storage() -> AsyncIterator[RedisStorage]:
         for key in await store.scan():
             await store.delete(key)
         await store.close()
+
+
+def _redis_storage_needs_async() -> None:
+    """Stands in for ``redis_storage`` without pytest-asyncio: says which extra to install."""
+    require("async", "the redis_storage fixture")
+
+
+redis_storage: Any
+if missing_modules("async"):
+    redis_storage = pytest.fixture(name="redis_storage")(_redis_storage_needs_async)
+else:
+    import pytest_asyncio
+
+    redis_storage = pytest_asyncio.fixture(name="redis_storage")(_redis_storage)

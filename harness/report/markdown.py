@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from harness.report.model import DecisionRecord, ExpectationResult, RunReport
 
 __all__ = ["format_value", "md_escape", "render_markdown"]
 
 
 def md_escape(text: object) -> str:
-    """Text safe inside a Markdown table cell."""
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell or line: HTML escaped, pipes and backslashes quoted.
+
+    GitHub and most Markdown renderers pass raw HTML through, so a scenario name such as
+    ``<img src=x onerror=...>`` is escaped as ``report.html`` escapes it.
+    """
+    text = escape(str(text), quote=False)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
 def format_value(value: object) -> str:

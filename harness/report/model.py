@@ -9,7 +9,6 @@ purely informational.
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import InvalidConfig
 from harness.expectation import ExpectationResult
+from harness.inputs import parse_json
 from harness.mode import Mode
 
 __all__ = [
@@ -176,11 +176,7 @@ class RunReport(_Model):
     @classmethod
     def from_json(cls, text: str, *, source: str = "result.json") -> RunReport:
         """Parse ``result.json`` text, raising ``InvalidConfig`` that names the bad field."""
-        try:
-            raw = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InvalidConfig(f"{source} is not JSON ({exc.msg} at line {exc.lineno}).") from None
-        return cls.from_dict(raw, source=source)
+        return cls.from_dict(parse_json(text, source=source), source=source)
 
     @classmethod
     def from_dict(cls, raw: Any, *, source: str = "result.json") -> RunReport:

@@ -40,6 +40,7 @@ from harness.resilience.pipeline import Pipeline, Strategy
 from harness.resilience.ratelimit import RateLimiter, RateLimiterConfig, SharedRateLimiter
 from harness.resilience.retry import GiveUp, Jitter, Retry, RetryBudget, RetryConfig
 from harness.resilience.shared import SharedCircuitBreaker
+from harness.resilience.storage_guard import StoragePolicy
 from harness.resilience.timeout import Timeout
 
 __all__ = [
@@ -80,6 +81,7 @@ __all__ = [
     "SharedCircuitBreaker",
     "SharedRateLimiter",
     "StateTransition",
+    "StoragePolicy",
     "Strategy",
     "Timeout",
     "WindowType",

@@ -4,7 +4,8 @@ One slot count is shared by threads and asyncio tasks. A freed slot is handed to
 waiter directly (FIFO, no barging), whichever world it waits in. Threads wait on a
 ``threading.Event`` (real time); tasks wait on a future under ``asyncio.timeout`` (loop time,
 so virtual on a ``VirtualTimeLoop``). A waiter that times out at the same moment it is handed a
-slot keeps the slot, so no slot is ever lost.
+slot keeps the slot, so no slot is ever lost; a waiter interrupted by an exception (a signal
+handler's, Ctrl-C, a cancelled task) leaves the queue, or hands on the slot it was just given.
 """
 
 from __future__ import annotations
@@ -139,6 +140,14 @@ class Bulkhead(Decorating, EventSource):
             self.rejected += 1
         self._reject(waited)
 
+    def _abandon(self, waiter: _Waiter) -> None:
+        """A waiter interrupted by an exception: out of the queue, or its slot handed on."""
+        with self._lock:
+            if not waiter.granted:
+                self._waiters.remove(waiter)
+                return
+        self.release()
+
     def _reject(self, waited: float) -> None:
         data = {"reason": "bulkhead_full", "waited": waited}
         self._emit(EventKind.REJECT, self.name, self.clock.now(), data)
@@ -173,7 +182,11 @@ class Bulkhead(Decorating, EventSource):
         if waiter is None:
             return
         assert waiter.event is not None
-        waiter.event.wait(self._cfg.wait_timeout)
+        try:
+            waiter.event.wait(self._cfg.wait_timeout)
+        except BaseException:
+            self._abandon(waiter)
+            raise
         self._give_up(waiter, self._cfg.wait_timeout)
 
     async def aacquire(self) -> None:
@@ -189,11 +202,7 @@ class Bulkhead(Decorating, EventSource):
         except TimeoutError:
             pass
         except BaseException:
-            with self._lock:
-                if not waiter.granted:
-                    self._waiters.remove(waiter)
-                    raise
-            self.release()
+            self._abandon(waiter)
             raise
         self._give_up(waiter, self._cfg.wait_timeout)
 

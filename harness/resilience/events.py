@@ -30,6 +30,11 @@ class EventKind(enum.Enum):
     """A fallback alternative served the call; ``data`` has ``index``."""
     MODE_CHANGE = "mode_change"
     """A fallback manager or degradation manager changed mode or level."""
+    STORAGE_DEGRADED = "storage_degraded"
+    """Shared state could not be read or written; the component decides on local state.
+    ``data`` has ``failure`` (a ``StorageFailure`` value), ``error`` and ``errors`` (the count)."""
+    STORAGE_RECOVERED = "storage_recovered"
+    """The storage answers again; the component resynchronises its shared state."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,14 @@
 Versions and their registry (lineage, history, migration paths, integrity); the router (a
 weighted split, sticky per key or seeded per request, for one request or a whole window at once)
 and the mirror pool that carries its decisions out; and the flows: shadow, canary,
-champion-challenger and rollback (which can choose its target from the lineage). Every decision
-carries its reasons.
+champion-challenger, rollback (which can choose its target from the lineage) and the ChAP-style
+chaos experiment (control and experiment groups, aborted on user harm). Every decision carries its
+reasons.
 """
+
+from harness._extras import require
+
+require("stats", __name__)
 
 from harness._lazy import Renamed, lazy_exports
 from harness.rollout.canary import Analysis, CanaryConfig, CanaryFlow, CanaryPhase, Pause, SetWeight, Step
@@ -27,6 +32,7 @@ from harness.rollout.contract import (
     VersionWindow,
     Window,
 )
+from harness.rollout.experiment import ExperimentConfig, ExperimentFlow, HarmBudget
 from harness.rollout.history import (
     HistoryEntry,
     HistoryEvent,
@@ -81,10 +87,13 @@ __all__ = [
     "Compatibility",
     "Decision",
     "Exchange",
+    "ExperimentConfig",
+    "ExperimentFlow",
     "FieldReport",
     "Flow",
     "Goal",
     "Guardrail",
+    "HarmBudget",
     "HistoryEntry",
     "HistoryEvent",
     "HistoryKind",

@@ -10,11 +10,17 @@ roll back. Dry-run metrics are judged and reported but never act. After the last
 is promoted; with ``fast_rollback_window`` the baseline is kept warm that long and an SLO breach or a
 manual rollback returns traffic at once.
 
-False rollbacks are controlled by ``alpha``: the per-metric level is ``alpha / (metrics x
-measurements)`` (Bonferroni), so over a whole canary an A/A comparison rolls back with probability
-at most ``alpha``. With ``sequential`` set, always-valid tests on mean latency and error rate are
-updated every analysed window and roll back as soon as one rejects in the bad direction, without
-waiting for the measurement; their level is taken out of ``alpha`` so the total stays within it.
+False rollbacks are controlled by ``alpha``, the chance that a candidate inside every tolerance
+(and meeting every SLO) is rolled back anywhere in the canary. Each judged metric tests its
+tolerance on its own effect (:mod:`harness.stats.tolerance`), and each SLO check tests whether the
+candidate's bad-event rate is shown above the error budget (:func:`~harness.rollout._analysis.slo_test`);
+every one of these tests gets an equal share of the budget (Bonferroni): ``(alpha -
+sequential.alpha) / ((metrics + SLOs) x measurements + SLOs watched after promotion)``. With
+``sequential`` set, an always-valid one-sided test of each judged metric's tolerance
+(:class:`~harness.stats.SequentialTest`: a quantile effect or the error rate) is updated every
+analysed window and rolls back as soon as one shows the candidate outside its tolerance, without
+waiting for the measurement; ``sequential.alpha`` is split between those metrics and taken out of
+``alpha``. The level of every test is in its reason.
 """
 
 from __future__ import annotations
@@ -25,16 +31,27 @@ from dataclasses import dataclass, replace
 
 from harness._checks import integer, within
 from harness.errors import InvalidConfig
-from harness.rollout._analysis import Pool, judge_reasons, known_metrics, slo_reason, weights_of
+from harness.rollout._analysis import (
+    COUNT_METRICS,
+    Pool,
+    SloWatch,
+    judge_reasons,
+    known_metrics,
+    samples_of,
+    slo_test,
+    weights_of,
+)
 from harness.rollout.contract import Action, Decision, Outcome, Reason, Window
 from harness.slo import SLO
 from harness.stats import (
     CanaryJudge,
+    Direction,
     JudgeConfig,
     MetricConfig,
     SequentialConfig,
     SequentialTest,
 )
+from harness.stats.sequential import monitorable
 from harness.stats.verdict import Verdict
 
 __all__ = ["Analysis", "CanaryConfig", "CanaryFlow", "CanaryPhase", "Pause", "SetWeight", "Step"]
@@ -169,11 +186,62 @@ class CanaryConfig:
                 field="dry_run",
                 value=stray,
             )
+        self._check_sequential()
+
+    def _check_sequential(self) -> None:
+        if self.sequential is None:
+            return
+        watched = _watched(self)
+        if not watched:
+            raise InvalidConfig(
+                "sequential needs at least one acting judge metric to watch; drop sequential or add "
+                "MetricConfig(name='latency', effect=EffectSize.P95_RATIO).",
+                field="sequential",
+            )
+        means = [m.name for m in watched if not monitorable(m, counts=m.name in COUNT_METRICS)]
+        if means:
+            raise InvalidConfig(
+                f"sequential cannot watch {means}: their effect is a mean or CLES, which has no "
+                "always-valid bound for unbounded data; judge them with a quantile effect "
+                "(median_ratio, p95_ratio) or list them in dry_run.",
+                field="sequential",
+                value=means,
+            )
 
     @property
     def measurements(self) -> int:
         """Measurements over the whole canary."""
         return sum(s.measurements for s in self.steps if isinstance(s, Analysis))
+
+
+def _watched(cfg: CanaryConfig) -> tuple[MetricConfig, ...]:
+    """The judge metrics that act (not dry-run)."""
+    if cfg.judge is None:
+        return ()
+    return tuple(m for m in cfg.judge.metrics if m.name not in cfg.dry_run)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Levels:
+    """The level of each test in a canary: its share of the false-rollback budget."""
+
+    judge: float  # each judged metric, each measurement
+    slo: float  # each SLO check, each measurement, and each SLO watch after promotion
+    sequential: float  # each always-valid metric test
+
+
+def _levels(cfg: CanaryConfig) -> _Levels:
+    acting_slos = [s for s in cfg.slos if s.name not in cfg.dry_run]
+    watched = _watched(cfg)
+    per_metric_alpha = cfg.judge.alpha if cfg.judge is not None else 0.05
+    seq_alpha = cfg.sequential.alpha if cfg.sequential is not None else 0.0
+    sequential = seq_alpha / max(len(watched), 1)
+    if cfg.alpha is None:
+        return _Levels(judge=per_metric_alpha, slo=per_metric_alpha, sequential=sequential)
+    watches = len(acting_slos) if cfg.fast_rollback_window > 0 else 0
+    tests = (len(watched) + len(acting_slos)) * max(cfg.measurements, 1) + watches
+    share = (cfg.alpha - seq_alpha) / max(tests, 1)
+    return _Levels(judge=share, slo=share, sequential=sequential)
 
 
 def _sub_judge(judge: JudgeConfig, metrics: tuple[MetricConfig, ...], alpha: float) -> CanaryJudge | None:
@@ -184,17 +252,12 @@ def _sub_judge(judge: JudgeConfig, metrics: tuple[MetricConfig, ...], alpha: flo
     return CanaryJudge(replace(judge, metrics=metrics, group_weights=weights, alpha=alpha))
 
 
-def _split_judge(cfg: CanaryConfig) -> tuple[CanaryJudge | None, CanaryJudge | None]:
-    """The acting judge (Bonferroni level) and the dry-run judge."""
+def _split_judge(cfg: CanaryConfig, level: float) -> tuple[CanaryJudge | None, CanaryJudge | None]:
+    """The acting judge (at its share of the budget) and the dry-run judge."""
     if cfg.judge is None:
         return None, None
-    active = tuple(m for m in cfg.judge.metrics if m.name not in cfg.dry_run)
     dry = tuple(m for m in cfg.judge.metrics if m.name in cfg.dry_run)
-    alpha = cfg.judge.alpha
-    if cfg.alpha is not None and active:
-        budget = cfg.alpha - (cfg.sequential.alpha if cfg.sequential is not None else 0.0)
-        alpha = budget / (len(active) * max(cfg.measurements, 1))
-    return _sub_judge(cfg.judge, active, alpha), _sub_judge(cfg.judge, dry, cfg.judge.alpha)
+    return _sub_judge(cfg.judge, _watched(cfg), level), _sub_judge(cfg.judge, dry, cfg.judge.alpha)
 
 
 class CanaryFlow:
@@ -202,7 +265,8 @@ class CanaryFlow:
 
     def __init__(self, config: CanaryConfig) -> None:
         self.config = config
-        self._judge, self._dry_judge = _split_judge(config)
+        self.levels = _levels(config)
+        self._judge, self._dry_judge = _split_judge(config, self.levels.judge)
         self._step = 0
         self._weight = 0.0
         self._phase = CanaryPhase.PROGRESSING
@@ -219,7 +283,8 @@ class CanaryFlow:
         self._promoted_at: float | None = None
         self._final: Decision | None = None
         self.history: list[Decision] = []
-        self._sequential = _sequential_tests(config)
+        self._sequential = _sequential_tests(config, self.levels.sequential)
+        self._watches: dict[str, SloWatch] = {}
 
     # -- state -------------------------------------------------------------------------------
     @property
@@ -362,23 +427,27 @@ class CanaryFlow:
         return self._after_measurement(step, verdict, reasons, window.end)
 
     def _monitor(self, window: Window) -> list[Reason]:
-        """Update the always-valid tests with this window; FAIL once one rejects in the bad direction."""
+        """Update the always-valid tests with this window; FAIL once one shows a metric outside its tolerance.
+
+        A test only looks for harmful changes, and the direction is the one recorded when it
+        rejected, never the sign of a later estimate.
+        """
         cand, base = window.version(self.config.candidate), window.version(self.config.baseline)
         reasons = []
         for metric, test in self._sequential.items():
-            if metric == "error_rate":
+            if metric in COUNT_METRICS:
                 test.update_counts(cand.errors, cand.requests, base.errors, base.requests)
-            elif cand.latencies.size and base.latencies.size:
-                test.update(cand.latencies, base.latencies)
-            worse = test.rejected and test.estimate > 0
+            else:
+                test.update(samples_of(cand, metric), samples_of(base, metric))
+            low = test.direction is Direction.DECREASE
             reasons.append(
                 Reason(
                     metric=metric,
-                    statistic="always_valid_p",
-                    value=test.p_value,
-                    threshold=test.config.alpha,
-                    verdict=Verdict.FAIL if worse else Verdict.PASS,
-                    message=f"sequential: difference {test.estimate:.6g}",
+                    statistic="always_valid_bound",
+                    value=test.high if low else test.low,
+                    threshold=test.metric.allowed_decrease if low else test.metric.allowed_increase,
+                    verdict=Verdict.FAIL if test.rejected else Verdict.PASS,
+                    message=test.sentence(),
                 )
             )
         return reasons
@@ -409,7 +478,7 @@ class CanaryFlow:
             reasons.extend(judge_reasons(dry, dry_run=True))
         candidate = self._pool.window(cfg.candidate)
         for slo in cfg.slos:
-            r = slo_reason(slo, candidate, dry_run=slo.name in cfg.dry_run)
+            r = slo_test(slo, candidate, self.levels.slo, dry_run=slo.name in cfg.dry_run)
             reasons.append(r)
             if slo.name not in cfg.dry_run:
                 verdicts.append(Verdict.ERROR if r.verdict is Verdict.NO_DATA else r.verdict)
@@ -466,7 +535,10 @@ class CanaryFlow:
 
     def _watch(self, window: Window) -> Decision:
         candidate = window.version(self.config.candidate)
-        reasons = [slo_reason(s, candidate, dry_run=s.name in self.config.dry_run) for s in self.config.slos]
+        reasons = []
+        for slo in self.config.slos:
+            watch = self._watches.setdefault(slo.name, SloWatch(slo, self.levels.slo))
+            reasons.append(watch.observe(candidate, dry_run=slo.name in self.config.dry_run))
         if any(r.verdict is Verdict.FAIL for r in reasons):
             reasons.append(
                 Reason(
@@ -504,12 +576,12 @@ class CanaryFlow:
         return self._final
 
 
-def _sequential_tests(cfg: CanaryConfig) -> dict[str, SequentialTest]:
-    """One always-valid test per built-in metric (latency mean, error rate), each at half the level."""
+def _sequential_tests(cfg: CanaryConfig, level: float) -> dict[str, SequentialTest]:
+    """One always-valid test of each acting judge metric's tolerance, at its share of the level."""
     if cfg.sequential is None:
         return {}
-    per_metric = replace(cfg.sequential, alpha=cfg.sequential.alpha / 2)
-    return {"latency": SequentialTest(per_metric), "error_rate": SequentialTest(per_metric)}
+    per_metric = replace(cfg.sequential, alpha=level)
+    return {m.name: SequentialTest(m, per_metric, counts=m.name in COUNT_METRICS) for m in _watched(cfg)}
 
 
 def _manual(statistic: str, message: str) -> Reason:

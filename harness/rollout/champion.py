@@ -6,8 +6,16 @@ metric). Allocation is fixed, Thompson sampling (weights follow each arm's poste
 being best) or epsilon-greedy, always with a floor per live arm; guardrail metrics eject a
 challenger whose guardrail is significantly worse than the champion's by more than the allowed
 ratio. After ``windows`` windows a challenger is promoted only if it beats the champion at the
-configured confidence (one-sided test, Bonferroni over challengers); otherwise the champion stays.
-Every decision reports each arm's probability of being best and the regret so far.
+configured confidence (Bonferroni over challengers); otherwise the champion stays. Every decision
+reports each arm's probability of being best and the regret so far.
+
+The decision is valid under adaptive allocation and drifting traffic because it never pools
+windows: each window is a 2x2 table of the challenger and the champion against an event (a request
+that succeeded, for ``error_rate``; a value on the good side of the window's pooled median, for a
+sample metric), and :class:`~harness.stats.stratified.StratifiedOddsTest` multiplies the windows'
+exact conditional likelihood ratios into an e-process. Pooled tests after Thompson sampling or
+epsilon-greedy allocation claimed 6-9% false winners at a nominal 5%, and 31% / 16% when both arms
+shared a traffic trend, because the arm given more traffic late was judged on the late traffic.
 """
 
 from __future__ import annotations
@@ -21,10 +29,11 @@ import numpy as np
 
 from harness._checks import integer, invalid, one_of, probability, within
 from harness.errors import InvalidConfig
-from harness.rollout._analysis import COUNT_METRICS, Pool, known_metrics
+from harness.rollout._analysis import COUNT_METRICS, Pool, known_metrics, samples_of
 from harness.rollout.contract import Action, Decision, Outcome, Reason, Window
 from harness.rollout.router import validate_weights
 from harness.stats import Alternative, proportion_test, u_test
+from harness.stats.stratified import StratifiedOddsTest, median_split
 from harness.stats.verdict import Verdict
 
 __all__ = ["Allocation", "ChampionChallengerConfig", "ChampionChallengerFlow", "Goal", "Guardrail"]
@@ -151,6 +160,7 @@ class ChampionChallengerFlow:
         self._outcome = Outcome.RUNNING
         self._winner: str | None = None
         self._final: Decision | None = None
+        self._tests = {arm: StratifiedOddsTest() for arm in config.challengers}
         self.ejected: dict[str, str] = {}
 
     @property
@@ -183,8 +193,7 @@ class ChampionChallengerFlow:
         if self._is_count(metric):
             n = self._pool.requests(arm)
             return self._pool.errors(arm) / n if n else math.nan
-        values = self._pool.values(arm, metric)
-        return float(values.mean()) if values.size else math.nan
+        return self._pool.moments(arm, metric)[1]
 
     def _posterior_draws(self, arm: str) -> np.ndarray:
         metric, draws = self.config.metric, self.config.draws
@@ -196,10 +205,10 @@ class ChampionChallengerFlow:
             # Beta(a, b) is normal to within sampling error here, and ten times cheaper to draw.
             sd = math.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))
             return self._rng.normal(a / (a + b), sd, draws)
-        values = self._pool.values(arm, metric)
-        if values.size < 2:
+        n, mean, var = self._pool.moments(arm, metric)
+        if n < 2:
             return self._rng.normal(0.0, 1e12, draws)
-        return self._rng.normal(values.mean(), values.std(ddof=1) / math.sqrt(values.size), draws)
+        return self._rng.normal(mean, math.sqrt(var / n), draws)
 
     def probability_of_best(self) -> dict[str, float]:
         """Posterior probability that each live arm is best (Monte Carlo, seeded)."""
@@ -286,27 +295,34 @@ class ChampionChallengerFlow:
         return reasons
 
     # -- decision ------------------------------------------------------------------------------
+    def _table(self, window: Window, arm: str) -> tuple[int, int, int, int]:
+        """This window's 2x2 table of ``arm`` against the champion: events are good outcomes."""
+        cfg = self.config
+        a, c = window.version(arm), window.version(cfg.champion)
+        if self._is_count(cfg.metric):
+            good = cfg.goal is Goal.MINIMIZE  # successes are the good event when errors are minimised
+            ka = a.requests - a.errors if good else a.errors
+            kc = c.requests - c.errors if good else c.errors
+            return ka, a.requests, kc, c.requests
+        x, y = samples_of(a, cfg.metric), samples_of(c, cfg.metric)
+        return median_split(x, y, below=cfg.goal is Goal.MINIMIZE)
+
     def _compare(self, arm: str, level: float) -> Reason:
         cfg, champion = self.config, self.config.champion
-        better = Alternative.LESS if cfg.goal is Goal.MINIMIZE else Alternative.GREATER
-        if self._is_count(cfg.metric):
-            n_a, n_c = self._pool.requests(arm), self._pool.requests(champion)
-            if min(n_a, n_c) < cfg.min_samples:
-                p = 1.0
-            else:
-                p = proportion_test(
-                    self._pool.errors(arm), n_a, self._pool.errors(champion), n_c, alternative=better
-                ).p_value
-        else:
-            x, y = self._pool.values(arm, cfg.metric), self._pool.values(champion, cfg.metric)
-            p = 1.0 if min(x.size, y.size) < cfg.min_samples else u_test(x, y).p_value(better)
+        test = self._tests[arm]
+        enough = min(test.total_x, test.total_y) >= cfg.min_samples
+        p = test.p_value if enough else 1.0
+        event = "success" if self._is_count(cfg.metric) else "good side of the window median"
         return Reason(
             metric=cfg.metric,
             statistic=f"p_value[{arm} vs {champion}]",
             value=p,
             threshold=level,
             verdict=Verdict.PASS if p < level else Verdict.INCONCLUSIVE,
-            message=f"{arm}={self.estimate(arm):.6g} {champion}={self.estimate(champion):.6g}",
+            message=f"{arm}={self.estimate(arm):.6g} {champion}={self.estimate(champion):.6g}; "
+            f"always-valid p={p:.3g} (e-value {test.e_value:.4g}) from {test.windows} windows stratified "
+            f"by window, odds of a {event} {test.odds_ratio:.4g}x the champion's"
+            + ("" if enough else f"; fewer than min_samples={cfg.min_samples}"),
         )
 
     def _status(self, p_best: Mapping[str, float]) -> list[Reason]:
@@ -338,6 +354,9 @@ class ChampionChallengerFlow:
             return self._final
         self._windows += 1
         self._pool.add(window, self.config.arms)
+        for arm in self.config.challengers:
+            if arm in self._active:
+                self._tests[arm].add(*self._table(window, arm))
         for arm in self.config.arms:
             self._served[arm] += window.version(arm).requests
         reasons = self._check_guardrails()

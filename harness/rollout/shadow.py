@@ -2,11 +2,14 @@
 
 Every mirrored request yields three responses: the primary, a *secondary* (a second instance of the
 primary) and the candidate. Per field, the flow counts how often primary and candidate differ and
-how often primary and secondary differ (noise: timestamps, ids, nondeterminism). A field is a
-regression only when the candidate's difference rate exceeds the noise rate significantly (a
-one-sided two-proportion test, exact when sparse, Bonferroni over the fields) and by at least
-``min_difference``, rather than by Diffy's fixed relative/absolute thresholds. Numeric values equal
-within the tolerances count as equal; fields matching an ignore pattern are skipped.
+how often primary and secondary differ (noise: timestamps, ids, nondeterminism). Both counts come
+from the same exchanges, so the test is paired: only the exchanges where the candidate differs and
+the secondary does not, or the reverse, carry evidence. A field is a regression when the
+candidate's difference rate exceeds the noise rate by more than ``min_difference`` significantly:
+Tango's one-sided score test of ``H0: rate(candidate) - rate(noise) <= min_difference``
+(:func:`harness.stats.paired_difference_test`; Tango 1998), Bonferroni over the fields, rather than
+Diffy's fixed relative/absolute thresholds. Numeric values equal within the tolerances count as
+equal; fields matching an ignore pattern are skipped.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from typing import Any
 from harness._checks import integer, within
 from harness.errors import InvalidConfig
 from harness.rollout.contract import Action, Decision, Exchange, Outcome, Reason, Window
-from harness.stats import proportion_test
+from harness.stats.proportions import paired_difference_test
 from harness.stats.verdict import Verdict
 
 __all__ = ["FieldReport", "ShadowConfig", "ShadowFlow", "flatten"]
@@ -97,6 +100,8 @@ class FieldReport:
     exchanges: int
     candidate_diffs: int
     noise_diffs: int
+    candidate_only: int = 0  # exchanges where the candidate differs and the secondary does not
+    noise_only: int = 0  # exchanges where the secondary differs and the candidate does not
     p_value: float
     regression: bool
 
@@ -119,6 +124,8 @@ class ShadowFlow:
         self._n: dict[str, int] = {}
         self._cand: dict[str, int] = {}
         self._noise: dict[str, int] = {}
+        self._cand_only: dict[str, int] = {}
+        self._noise_only: dict[str, int] = {}
         self.exchanges = 0
         self._windows = 0
         self._outcome = Outcome.RUNNING
@@ -172,7 +179,13 @@ class ShadowFlow:
                 cand.add(name)
             if not self._equal(pv, s.get(path, _MISSING)):
                 noise.add(name)
-        for counter, names in ((self._n, seen), (self._cand, cand), (self._noise, noise)):
+        for counter, names in (
+            (self._n, seen),
+            (self._cand, cand),
+            (self._noise, noise),
+            (self._cand_only, cand - noise),
+            (self._noise_only, noise - cand),
+        ):
             for name in names:
                 counter[name] = counter.get(name, 0) + 1
 
@@ -182,12 +195,18 @@ class ShadowFlow:
         level = self.config.alpha / max(len(fields), 1)
         out = []
         for f in fields:
-            n, kc, kn = self._n[f], self._cand.get(f, 0), self._noise.get(f, 0)
-            p = proportion_test(kc, n, kn, n, alternative="greater").p_value if n else 1.0
-            regression = p < level and (kc - kn) / n > self.config.min_difference
+            n, only_c, only_n = self._n[f], self._cand_only.get(f, 0), self._noise_only.get(f, 0)
+            p = paired_difference_test(only_c, only_n, n, margin=self.config.min_difference)
             out.append(
                 FieldReport(
-                    field=f, exchanges=n, candidate_diffs=kc, noise_diffs=kn, p_value=p, regression=regression
+                    field=f,
+                    exchanges=n,
+                    candidate_diffs=self._cand.get(f, 0),
+                    noise_diffs=self._noise.get(f, 0),
+                    candidate_only=only_c,
+                    noise_only=only_n,
+                    p_value=p,
+                    regression=p < level,
                 )
             )
         return tuple(sorted(out, key=lambda r: (not r.regression, r.field)))
@@ -233,5 +252,7 @@ class ShadowFlow:
             threshold=level,
             verdict=Verdict.FAIL if r.regression else Verdict.PASS,
             message=f"candidate differs in {r.candidate_diffs}/{r.exchanges}, "
-            f"noise {r.noise_diffs}/{r.exchanges}",
+            f"noise {r.noise_diffs}/{r.exchanges}; paired: candidate alone {r.candidate_only}, "
+            f"noise alone {r.noise_only}; p = {r.p_value:.3g} that the excess is at most "
+            f"{self.config.min_difference:g} (Tango's score test), level {level:.3g}",
         )

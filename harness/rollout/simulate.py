@@ -1,12 +1,13 @@
 """Synthetic windows for simulations and calibration: vectorised, seeded, no I/O.
 
-A :class:`VersionModel` describes a version's behaviour (error rate, log-normal latency); a
+A :class:`VersionModel` describes a version's behaviour (error rate, latency distribution); a
 :func:`synthetic_window` draws one window of traffic split by percent weights, from a numpy
 Generator the caller derives from the run's seed (``Seeds(seed).numpy("...")``).
 """
 
 from __future__ import annotations
 
+import enum
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -14,31 +15,69 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness._checks import non_negative, positive, probability
+from harness._checks import non_negative, one_of, positive, probability
 from harness.errors import InvalidConfig
-from harness.rollout.contract import Flow, Outcome, VersionWindow, Window
+from harness.rollout.contract import FloatArray, Flow, Outcome, VersionWindow, Window
 from harness.seeding import Seeds
 
-__all__ = ["OperatingPoint", "VersionModel", "calibrate", "synthetic_window"]
+__all__ = ["LatencyShape", "OperatingPoint", "VersionModel", "calibrate", "synthetic_window"]
+
+
+class LatencyShape(enum.Enum):
+    """The family of a :class:`VersionModel`'s latencies (``latency_sigma`` is their log-scale spread).
+
+    ``LOGNORMAL``: log-normal. ``PARETO``: Pareto with tail index ``1 / latency_sigma`` (a heavy
+    tail; index 2.5 for sigma 0.4). ``BIMODAL``: 80% log-normal around the median and 20% around
+    four times it (a cache that misses one request in five).
+    """
+
+    LOGNORMAL = "lognormal"
+    PARETO = "pareto"
+    BIMODAL = "bimodal"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VersionModel:
-    """A version's behaviour: error probability and log-normal latency (median seconds, sigma).
+    """A version's behaviour: error probability and latency (median seconds, log-scale spread, shape).
 
-    ``latency_factor`` multiplies every latency (1.1 = every percentile, p95 included, 10% slower).
+    ``latency_factor`` multiplies every latency (1.1 = every percentile, p95 included, 10% slower);
+    ``latency_resolution`` rounds latencies to a multiple of it (0.001: whole milliseconds, with
+    ties), 0 keeps them exact.
     """
 
     error_rate: float = 0.01
     latency_median: float = 0.05
     latency_sigma: float = 0.5
     latency_factor: float = 1.0
+    latency_shape: LatencyShape = LatencyShape.LOGNORMAL
+    latency_resolution: float = 0.0
 
     def __post_init__(self) -> None:
         probability("error_rate", self.error_rate, "the share of failed requests")
         positive("latency_median", self.latency_median, "the typical latency", unit="seconds")
         non_negative("latency_sigma", self.latency_sigma, "the log-normal spread; 0 is a fixed latency")
         positive("latency_factor", self.latency_factor, "1.0 leaves the latency as drawn")
+        object.__setattr__(self, "latency_shape", one_of("latency_shape", self.latency_shape, LatencyShape))
+        non_negative(
+            "latency_resolution", self.latency_resolution, "0.001 rounds to whole ms", unit="seconds"
+        )
+        if self.latency_shape is LatencyShape.PARETO:
+            positive("latency_sigma", self.latency_sigma, "a Pareto's spread is 1 / its tail index, e.g. 0.4")
+
+    def latencies(self, rng: np.random.Generator, size: int) -> FloatArray:
+        """``size`` latencies of this version, in seconds."""
+        shape, median, sigma = self.latency_shape, self.latency_median, self.latency_sigma
+        lat: FloatArray
+        if shape is LatencyShape.PARETO:
+            lat = median * 2.0 ** (-sigma) * (1.0 + rng.pareto(1.0 / sigma, size))
+        else:
+            lat = rng.lognormal(math.log(median), sigma, size)
+            if shape is LatencyShape.BIMODAL:
+                lat = np.where(rng.random(size) < 0.2, 4.0 * lat, lat)
+        lat = lat * self.latency_factor
+        if self.latency_resolution > 0:
+            lat = np.round(lat / self.latency_resolution) * self.latency_resolution
+        return lat
 
 
 def synthetic_window(
@@ -67,7 +106,7 @@ def synthetic_window(
         model = models[name]
         errors = int(rng.binomial(n, model.error_rate)) if n else 0
         k = int(n) if latency_sample is None else min(int(n), latency_sample)
-        lat = rng.lognormal(math.log(model.latency_median), model.latency_sigma, k) * model.latency_factor
+        lat = model.latencies(rng, k)
         versions[name] = VersionWindow(requests=int(n), errors=errors, latencies=lat)
     return Window(start=start, end=end, versions=versions)
 

@@ -4,6 +4,10 @@
 returns a :class:`RunResult` with the verdict, the journal and its digest.
 """
 
+from harness._extras import require
+
+require("scenarios", __name__)
+
 from harness._lazy import Renamed, lazy_exports
 from harness.mode import Mode
 from harness.scenario.loader import expand_paths, load_scenario, parse_scenario, scenario_schema

@@ -32,21 +32,26 @@ def window_bounds(duration: float, window: float) -> Iterator[tuple[float, float
         start = end
 
 
-def steer(router: Router, driver: FlowDriver) -> None:
-    """Point ``router`` at the flow's current split and mirror."""
+def steer(router: Router, driver: FlowDriver, secondary: str | None = None) -> None:
+    """Point ``router`` at the flow's current split and mirror.
+
+    With ``secondary`` (a second instance of the primary, live shadow flows), every mirrored
+    request is copied to it too, for noise cancellation.
+    """
     router.set_weights(driver.weights())
     mirror = driver.mirror()
     if mirror is None:
         router.set_mirror(())
     else:
         target, fraction = mirror
-        router.set_mirror((target,), percent=100.0 * fraction)
+        shadows = (target,) if secondary is None else (target, secondary)
+        router.set_mirror(shadows, percent=100.0 * fraction)
 
 
-def flow_router(driver: FlowDriver, seed: int) -> Router:
+def flow_router(driver: FlowDriver, seed: int, secondary: str | None = None) -> Router:
     """The run's router, seeded with ``seed`` and steered by the flow from the first request."""
     router = Router(driver.weights(), seed=seed)
-    steer(router, driver)
+    steer(router, driver, secondary)
     return router
 
 
@@ -57,7 +62,7 @@ def make_window(
     versions = {
         name: VersionWindow(
             requests=out.requests,
-            errors=int(out.errors.sum()),
+            errors=out.failures,
             latencies=thin(out.latencies),
             metrics=dict(out.metrics),
         )
@@ -74,16 +79,23 @@ def close_window(
     *,
     served: Mapping[str, Outcomes],
     user: Sequence[Outcomes],
+    exchanges: Sequence[Exchange] | None = None,
+    secondary: str | None = None,
 ) -> Decision | None:
-    """Record the window, let the flow observe it, record its decision and steer the router."""
+    """Record the window, let the flow observe it, record its decision and steer the router.
+
+    ``exchanges`` are real shadow responses (live mode); without them the flow's driver makes its
+    own from the window's outcomes.
+    """
     start, end = window
     weights = router.weights
     driver.record_traffic(served)
     record.users(start, end, user)
-    flow_window = make_window(start, end, served, driver.exchanges(start, end, served))
+    triples = tuple(exchanges) if exchanges is not None else driver.exchanges(start, end, served)
+    flow_window = make_window(start, end, served, triples)
     record.versions(start, end, served, weights)
     decision = driver.observe(flow_window)
     if decision is not None:
         record.decision(end, f"flow/{driver.kind.value}", decision)
-    steer(router, driver)
+    steer(router, driver, secondary)
     return decision

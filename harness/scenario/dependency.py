@@ -74,6 +74,9 @@ class DependencySim:
             else None
         )
         self._attempt_rate = 0.0
+        self._window_overload = 0.0
+        self._window_attempts = 0
+        self._window_calls = 0
 
     def _overload(self) -> float:
         capacity = self.spec.dependency_capacity
@@ -81,18 +84,31 @@ class DependencySim:
             return 0.0
         return 1.0 - capacity / self._attempt_rate
 
-    def serve(self, arrivals: FloatArray, window_length: float) -> tuple[FloatArray, BoolArray]:
-        """Latency added by the dependency and whether each request failed because of it."""
+    def open_window(self) -> None:
+        """Start a window: its overload follows the attempt rate of the last window with calls."""
+        self._window_overload = self._overload()
+        self._window_attempts = self.stats.attempts
+        self._window_calls = 0
+
+    def serve(self, arrivals: FloatArray) -> tuple[FloatArray, BoolArray]:
+        """Latency added by the dependency and whether each request failed because of it.
+
+        ``arrivals`` are calls of the open window in time order; a window may be served in
+        several consecutive parts.
+        """
         n = arrivals.size
         added = np.empty(n)
         failed = np.zeros(n, dtype=bool)
-        attempts_before = self.stats.attempts
-        overload = self._overload()
+        overload = self._window_overload
         for i, t in enumerate(arrivals.tolist()):
             added[i], failed[i] = self._call(t, overload)
-        if window_length > 0:
-            self._attempt_rate = (self.stats.attempts - attempts_before) / window_length
+        self._window_calls += n
         return added, failed
+
+    def close_window(self, window_length: float) -> None:
+        """End the window: its attempts per second set the next window's overload."""
+        if self._window_calls and window_length > 0:
+            self._attempt_rate = (self.stats.attempts - self._window_attempts) / window_length
 
     def _call(self, t: float, overload: float) -> tuple[float, bool]:
         spec, stats, breaker, rng = self.spec, self.stats, self.breaker, self.rng

@@ -11,7 +11,7 @@ import numpy.typing as npt
 from harness.journal import Event
 from harness.scenario.model import FaultSpec, ScenarioFaultKind
 
-__all__ = ["FaultEffects", "fault_timeline"]
+__all__ = ["FaultEffects", "ended_by", "fault_timeline"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -61,6 +61,11 @@ class FaultEffects:
     def added_latency(self, t: float) -> float:
         """Seconds the active latency faults add to a call at ``t``."""
         return sum(f.latency for f in self.faults if f.kind in _SLOWING and f.at <= t < f.at + f.duration)
+
+
+def ended_by(faults: Sequence[FaultSpec], t: float) -> tuple[FaultSpec, ...]:
+    """``faults`` cut short so that none lasts beyond ``t`` (the ones starting later never start)."""
+    return tuple(f.model_copy(update={"duration": max(0.0, min(f.duration, t - f.at))}) for f in faults)
 
 
 def fault_timeline(faults: Sequence[FaultSpec], duration: float) -> list[Event]:

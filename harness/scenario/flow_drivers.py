@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from harness.rollout import (
     Analysis,
@@ -11,7 +12,10 @@ from harness.rollout import (
     CanaryFlow,
     ChampionChallengerConfig,
     ChampionChallengerFlow,
+    ExperimentConfig,
+    ExperimentFlow,
     Goal,
+    HarmBudget,
     RollbackConfig,
     RollbackPlan,
     SetWeight,
@@ -26,7 +30,16 @@ from harness.seeding import Seeds
 from harness.slo import SLO
 from harness.stats import EffectSize, JudgeConfig, MetricConfig
 
-__all__ = ["CanaryDriver", "ChampionDriver", "RollbackDriver", "ShadowDriver", "build"]
+__all__ = ["CanaryDriver", "ChampionDriver", "ExperimentDriver", "RollbackDriver", "ShadowDriver", "build"]
+
+
+class _Controller(Protocol):
+    """What a driver feeds: a rollout controller that decides window by window."""
+
+    @property
+    def terminal(self) -> bool: ...
+
+    def observe(self, window: Window) -> Decision: ...
 
 
 class _ControllerDriver(FlowDriver):
@@ -39,6 +52,12 @@ class _ControllerDriver(FlowDriver):
         if decision.terminal and self.decided_at is None:
             self.decided_at = decision.t
         return decision
+
+    def _feed(self, flow: _Controller, window: Window) -> Decision | None:
+        """``flow``'s decision on ``window``; None once it has reached its terminal decision."""
+        if flow.terminal:
+            return None
+        return self._note(flow.observe(window))
 
 
 class CanaryDriver(_ControllerDriver):
@@ -55,17 +74,7 @@ class CanaryDriver(_ControllerDriver):
             if weight >= 100.0:
                 break
             steps += [SetWeight(weight), Analysis(windows=spec.analysis_windows)]
-        judge = JudgeConfig(
-            metrics=(
-                MetricConfig(
-                    name="latency",
-                    effect=EffectSize.P95_RATIO,
-                    allowed_increase=1.0 + spec.max_latency_increase,
-                ),
-                MetricConfig(name="error_rate", allowed_increase=spec.max_error_rate_ratio, min_samples=100),
-            ),
-            shift_estimate=False,
-        )
+        judge = _judge(spec.max_latency_increase, spec.max_error_rate_ratio, alpha=0.05)
         self.flow = CanaryFlow(
             CanaryConfig(
                 baseline=flow.stable,
@@ -83,9 +92,7 @@ class CanaryDriver(_ControllerDriver):
 
     def observe(self, window: Window) -> Decision | None:
         """Feed the canary until it promotes or rolls back."""
-        if self.flow.terminal:
-            return None
-        return self._note(self.flow.observe(window))
+        return self._feed(self.flow, window)
 
     def outcome(self) -> FlowOutcome:
         """Promoted, rolled back, or still running at the end of the scenario."""
@@ -150,7 +157,7 @@ class ShadowDriver(_ControllerDriver):
         mirrored = served.get(self.candidate)
         if mirrored is None or self.flow.terminal:
             return ()
-        count = min(mirrored.requests, self.spec.max_exchanges_per_window)
+        count = min(mirrored.errors.size, self.spec.max_exchanges_per_window)  # a sample when large
         out = []
         for i in range(count):
             self.sequence += 1
@@ -177,9 +184,7 @@ class ShadowDriver(_ControllerDriver):
 
     def observe(self, window: Window) -> Decision | None:
         """Count the window's exchanges; decide after the configured windows."""
-        if self.flow.terminal:
-            return None
-        return self._note(self.flow.observe(window))
+        return self._feed(self.flow, window)
 
     def outcome(self) -> FlowOutcome:
         """Which fields the candidate changed beyond noise."""
@@ -239,9 +244,7 @@ class ChampionDriver(_ControllerDriver):
 
     def observe(self, window: Window) -> Decision | None:
         """Feed the comparison until it decides."""
-        if self.flow.terminal:
-            return None
-        return self._note(self.flow.observe(window))
+        return self._feed(self.flow, window)
 
     def outcome(self) -> FlowOutcome:
         """The challenger that won, if any."""
@@ -376,6 +379,68 @@ class RollbackDriver(_ControllerDriver):
         )
 
 
+class ExperimentDriver(_ControllerDriver):
+    """A ChAP-style experiment: control and experiment groups of the stable version, abort on harm."""
+
+    kind = FlowKind.EXPERIMENT
+
+    def __init__(self, scenario: Scenario) -> None:
+        super().__init__()
+        flow, spec = scenario.flow, scenario.flow.experiment
+        windows = spec.windows or math.ceil(scenario.duration / scenario.window - 1e-9)
+        self.flow = ExperimentFlow(
+            ExperimentConfig(
+                stable=flow.stable,
+                share=spec.share,
+                windows=windows,
+                alpha=spec.alpha,
+                budget=HarmBudget(error_rate=spec.abort.error_rate, p99=spec.abort.p99),
+                judge=_judge(spec.max_latency_increase, spec.max_error_rate_ratio, alpha=spec.alpha / 2),
+            )
+        )
+
+    def weights(self) -> Mapping[str, float]:
+        """The experiment's split (everything stable once it ended)."""
+        return self.flow.weights
+
+    @property
+    def aborted(self) -> bool:
+        """Whether the experiment was aborted for harm."""
+        return self.flow.outcome is Outcome.ABORTED
+
+    def observe(self, window: Window) -> Decision | None:
+        """Feed the experiment until it aborts or is judged."""
+        if self.flow.terminal:
+            return None
+        return self._note(self.flow.observe(window))
+
+    def outcome(self) -> FlowOutcome:
+        """Passed, rejected, aborted (and when), or still running."""
+        verdict = self.flow.outcome
+        return FlowOutcome(
+            kind=self.kind.value,
+            finished=self.flow.terminal,
+            promoted=verdict is Outcome.PASSED,
+            aborted=self.aborted,
+            decided_at=self.decided_at,
+            details={"outcome": verdict.value, "windows": self.flow.observed},
+        )
+
+
+def _judge(max_latency_increase: float, max_error_rate_ratio: float, *, alpha: float) -> JudgeConfig:
+    """Candidate vs baseline on p95 latency and error rate, within the scenario's allowances."""
+    return JudgeConfig(
+        metrics=(
+            MetricConfig(
+                name="latency", effect=EffectSize.P95_RATIO, allowed_increase=1.0 + max_latency_increase
+            ),
+            MetricConfig(name="error_rate", allowed_increase=max_error_rate_ratio, min_samples=100),
+        ),
+        alpha=alpha,
+        shift_estimate=False,
+    )
+
+
 def build(scenario: Scenario, seeds: Seeds) -> FlowDriver:
     """The driver for ``scenario.flow.kind``; its randomness comes from ``seeds``."""
     kind = scenario.flow.kind
@@ -385,4 +450,6 @@ def build(scenario: Scenario, seeds: Seeds) -> FlowDriver:
         return ShadowDriver(scenario, seeds)
     if kind is FlowKind.CHAMPION_CHALLENGER:
         return ChampionDriver(scenario, seeds)
+    if kind is FlowKind.EXPERIMENT:
+        return ExperimentDriver(scenario)
     return RollbackDriver(scenario, seeds)

@@ -31,6 +31,7 @@ class FlowOutcome:
     finished: bool = False
     promoted: bool = False
     rolled_back: bool = False
+    aborted: bool = False
     rolled_back_to: str | None = None
     decided_at: float | None = None
     winner: str | None = None

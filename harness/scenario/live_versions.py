@@ -3,29 +3,42 @@
 A callable version is the scenario's factory ``make(rng, clock) -> handler`` built with the live
 engine's clock; async handlers run concurrently on the event loop, sync handlers run inline on
 it (they hold the loop while they run). An HTTP version is reached through a ``FaultProxy`` on
-127.0.0.1, whose toxics carry out the scenario's fault windows on that version: latency,
-``reset_peer`` for errors, and disabling the proxy for an outage. A callable's faults are applied
-in-process by the request path instead (:class:`~harness.scenario.faults.FaultEffects`).
+127.0.0.1 (where faults on the version act, see :mod:`.live_faults`) with real requests: each
+request kind's method, path, headers and payload (the query string for GET, HEAD and DELETE, a
+JSON body otherwise), and its response check (status, JSON fields, substring). A response that
+fails its check is an error; the parsed response is returned for shadow comparison.
 """
 
 from __future__ import annotations
 
 import abc
 import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from harness.clock import Clock, VirtualClock
 from harness.errors import InvalidConfig
+from harness.load.checks import CheckFailed, ResponseChecks
+from harness.load.checks import check_response as check_load_response
 from harness.runtime.failures import FailurePolicy
 from harness.scenario.imports import resolve_callable
-from harness.scenario.model import FaultSpec, Scenario, ScenarioFaultKind
+from harness.scenario.model import RequestKind, ResponseCheck, Scenario
 from harness.seeding import Seeds
 
-__all__ = ["CallableVersion", "HttpVersion", "LiveVersion", "build_versions"]
+__all__ = [
+    "CallableVersion",
+    "CheckFailed",
+    "HttpVersion",
+    "LiveVersion",
+    "build_versions",
+    "check_response",
+    "request_path",
+    "wire_request",
+]
 
 Handler = Callable[[dict[str, Any]], Any]
+_HARNESS_FIELDS = ("id", "endpoint")  # the request's number and kind: sent as headers, not as payload
 
 
 class LiveVersion(abc.ABC):
@@ -43,9 +56,6 @@ class LiveVersion(abc.ABC):
     @abc.abstractmethod
     async def call(self, request: dict[str, Any]) -> Any:
         """Serve one request; raise if it failed."""
-
-    async def apply(self, fault: FaultSpec, index: int, on: bool) -> None:  # noqa: B027 - optional hook
-        """Start (``on``) or end fault window ``index`` at the version (default: applied in-process)."""
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections and proxies (default: nothing)."""
@@ -73,10 +83,48 @@ class CallableVersion(LiveVersion):
         return result
 
 
-class HttpVersion(LiveVersion):
-    """GET ``url`` through a fault proxy on 127.0.0.1 (non-2xx answers are errors)."""
+def wire_request(kind: RequestKind, request: Mapping[str, Any]) -> dict[str, Any]:
+    """aiohttp request arguments for ``request`` of ``kind``: method, headers, params or json."""
+    payload = {k: v for k, v in request.items() if k not in _HARNESS_FIELDS}
+    headers = {"x-request-id": str(request.get("id", "")), **kind.headers}
+    out: dict[str, Any] = {"method": kind.method.value, "headers": headers}
+    if kind.method.has_body:
+        out["json"] = payload
+    else:
+        out["params"] = {k: _query_value(v) for k, v in payload.items() if _is_scalar(v)}
+    return out
 
-    def __init__(self, name: str, url: str, seed: int) -> None:
+
+def request_path(kind: RequestKind, request: Mapping[str, Any]) -> str | None:
+    """The kind's path, each ``{field}`` filled (URL-quoted) from the request; None without a path."""
+    if kind.path is None or "{" not in kind.path:
+        return kind.path
+    return kind.path.format_map({k: quote(str(v), safe="") for k, v in request.items()})
+
+
+def _is_scalar(value: object) -> bool:
+    return isinstance(value, str | int | float | bool)
+
+
+def _query_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def check_response(check: ResponseCheck | None, status: int, text: str) -> Any:
+    """The parsed body (JSON if it parses, else the text); :class:`CheckFailed` if ``check`` fails."""
+    checks = None
+    if check is not None:
+        status_ok = tuple(check.status) if check.status is not None else None
+        checks = ResponseChecks(status=status_ok, json_fields=check.json_fields, contains=check.contains)
+    return check_load_response(checks, status, text)
+
+
+class HttpVersion(LiveVersion):
+    """Real requests to ``url`` through a fault proxy on 127.0.0.1; a failed check is an error."""
+
+    def __init__(self, name: str, url: str, seed: int, kinds: Sequence[RequestKind], clock: Clock) -> None:
         from harness.faults import FaultProxy
         from harness.load.targets import ensure_loopback
 
@@ -85,10 +133,11 @@ class HttpVersion(LiveVersion):
         self.url = url
         parts = urlsplit(url)
         port = parts.port or (443 if parts.scheme == "https" else 80)
-        self.proxy = FaultProxy(f"version-{name}", f"{parts.hostname}:{port}", seed=seed)
+        self.proxy = FaultProxy(f"version-{name}", f"{parts.hostname}:{port}", seed=seed, clock=clock)
         self._parts = parts
         self._session: Any = None
         self._proxied = self.url
+        self.kinds = {kind.name: kind for kind in kinds}
 
     async def start(self) -> None:
         """Start the proxy and a client session to it."""
@@ -98,44 +147,17 @@ class HttpVersion(LiveVersion):
         self._proxied = urlunsplit(self._parts._replace(netloc=self.proxy.listen))
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
 
+    def _url(self, kind: RequestKind | None, request: Mapping[str, Any]) -> str:
+        path = None if kind is None else request_path(kind, request)
+        return self._proxied if path is None else self._proxied.rstrip("/") + path
+
     async def call(self, request: dict[str, Any]) -> Any:
-        """GET the version through the proxy with the request's item."""
-        async with self._session.get(self._proxied, params={"item": request["item"]}) as resp:
-            body = await resp.read()
-            if resp.status >= 400:
-                raise RuntimeError(f"HTTP {resp.status}")
-            return body
-
-    async def apply(self, fault: FaultSpec, index: int, on: bool) -> None:
-        """Carry a fault window out with the proxy's toxics (an outage disables the proxy)."""
-        if on:
-            await self._fault_on(fault, f"scenario-fault-{index}")
-        else:
-            await self._fault_off(fault, f"scenario-fault-{index}")
-
-    async def _fault_on(self, fault: FaultSpec, name: str) -> None:
-        from harness.faults import Toxic
-
-        if fault.kind is ScenarioFaultKind.OUTAGE:
-            await self.proxy.disable()
-            return
-        if fault.kind in (ScenarioFaultKind.LATENCY, ScenarioFaultKind.BROWNOUT) and fault.latency > 0:
-            toxicity = 1.0 if fault.kind is ScenarioFaultKind.BROWNOUT else fault.rate
-            latency_ms = round(fault.latency * 1000)
-            self.proxy.add_toxic(
-                Toxic.make("latency", name=f"{name}-latency", toxicity=toxicity, latency=latency_ms)
-            )
-        if fault.kind in (ScenarioFaultKind.ERRORS, ScenarioFaultKind.BROWNOUT):
-            self.proxy.add_toxic(
-                Toxic.make("reset_peer", name=f"{name}-reset", toxicity=fault.rate, timeout=0)
-            )
-
-    async def _fault_off(self, fault: FaultSpec, name: str) -> None:
-        if fault.kind is ScenarioFaultKind.OUTAGE and not self.proxy.enabled:
-            await self.proxy.enable()
-        for suffix in ("latency", "reset"):
-            if self.proxy.get_toxic(f"{name}-{suffix}") is not None:
-                self.proxy.remove_toxic(f"{name}-{suffix}")
+        """Send ``request`` as its kind says; the checked, parsed response."""
+        kind = self.kinds.get(str(request.get("endpoint")))
+        args = wire_request(kind or RequestKind(name="request"), request)
+        async with self._session.request(url=self._url(kind, request), **args) as resp:
+            text = await resp.text(errors="replace")
+            return check_response(kind.check if kind is not None else None, resp.status, text)
 
     async def close(self) -> None:
         """Close the session and stop the proxy."""
@@ -144,32 +166,37 @@ class HttpVersion(LiveVersion):
         await self.proxy.stop()
 
 
-def _build(name: str, scenario: Scenario, seeds: Seeds, clock: Clock) -> LiveVersion:
-    spec = scenario.versions[name]
+def _build(
+    name: str, version: str, scenario: Scenario, seeds: Seeds, *, clock: Clock, urls: Mapping[str, str]
+) -> LiveVersion:
+    spec = scenario.versions[version]
     if spec.callable is not None:
         rng = seeds.stream(f"callable/{name}")
         return CallableVersion(name, spec.callable.target, rng, clock, spec.callable.failures)
     if spec.http is None:
         kind = "an ASGI app run in process" if spec.asgi is not None else "a model"
         raise InvalidConfig(
-            f"version {name!r} is {kind}; live mode needs callable or http versions "
+            f"version {version!r} is {kind}; live mode needs callable or http versions "
             "(run it in simulated mode, or serve the app and name its URL)."
         )
     if isinstance(clock, VirtualClock):
         raise InvalidConfig(
-            f"version {name!r} is an HTTP service, which answers in real time; run it on the system "
+            f"version {version!r} is an HTTP service, which answers in real time; run it on the system "
             "clock (virtual time is for callable versions)."
         )
-    return HttpVersion(name, spec.http.url, seeds.int_seed(f"proxy/{name}"))
-
-
-def build_versions(scenario: Scenario, seeds: Seeds, clock: Clock) -> dict[str, LiveVersion]:
-    """Every version of ``scenario`` as a live version; refuses what live mode cannot run."""
-    versions = {name: _build(name, scenario, seeds, clock) for name in scenario.versions}
-    deps = {f.target for f in scenario.faults} - set(scenario.versions)
-    if deps or scenario.resilience is not None:
+    url = urls.get(name) or spec.http.url
+    if url is None:
         raise InvalidConfig(
-            "dependency faults and the resilience block are simulated-mode features; in live mode "
-            "target faults at versions."
+            f"group {name!r} has no address for version {version!r}; start its services first"
         )
-    return versions
+    return HttpVersion(name, url, seeds.int_seed(f"proxy/{name}"), scenario.traffic.mix, clock)
+
+
+def build_versions(
+    scenario: Scenario, seeds: Seeds, clock: Clock, urls: Mapping[str, str] | None = None
+) -> dict[str, LiveVersion]:
+    """Every traffic group of ``scenario`` as a live version; ``urls`` are the started groups' addresses."""
+    return {
+        group: _build(group, version, scenario, seeds, clock=clock, urls=urls or {})
+        for group, version in scenario.live_groups.items()
+    }

@@ -11,14 +11,20 @@ import yaml
 from pydantic import ValidationError
 
 from harness.errors import InvalidConfig, InvalidScenario
+from harness.inputs import parse_yaml
+from harness.mode import Mode
+from harness.scenario.expectations import Unproducible, unproducible
 from harness.scenario.model import TEXT_CONTEXT, Scenario
+from harness.scenario.modes import mode_problems
 
 __all__ = [
     "MAX_FILE_BYTES",
     "MAX_SIMULATED_REQUESTS",
+    "check_runnable",
     "expand_paths",
     "load_scenario",
     "parse_scenario",
+    "scenario_from_data",
     "scenario_schema",
 ]
 
@@ -52,27 +58,39 @@ def _dotted(location: Sequence[int | str]) -> str:
     return ".".join(parts) or "(top level)"
 
 
-def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
-    """Parse and validate scenario YAML text; ``InvalidScenario`` names the line and field."""
+def parse_scenario(text: str, *, source: str = "<scenario>", mode: Mode | None = None) -> Scenario:
+    """Parse and validate scenario YAML text; ``InvalidScenario`` names the line and field.
+
+    With ``mode``, also refuse what that mode's engine cannot carry out (see
+    :func:`~harness.scenario.modes.mode_problems`), at the line of the field.
+    """
     if len(text.encode("utf-8", "replace")) > MAX_FILE_BYTES:
         raise InvalidScenario(
             f"larger than {MAX_FILE_BYTES} bytes; split it into several scenarios", path=source
         )
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        raise InvalidScenario(f"YAML syntax error: {exc.problem or exc}", path=source, line=line) from None
-    except yaml.YAMLError as exc:
-        raise InvalidScenario(f"YAML error: {exc}", path=source) from None
+    data, root = parse_yaml(text, source=source, error=InvalidScenario)
+    return scenario_from_data(data, source=source, root=root, line=1, mode=mode)
+
+
+def scenario_from_data(
+    data: Any,
+    *,
+    source: str,
+    root: yaml.Node | None = None,
+    line: int | None = None,
+    mode: Mode | None = None,
+) -> Scenario:
+    """Validate a decoded scenario (from a file, or recorded in a journal) into a :class:`Scenario`.
+
+    ``root`` is the YAML node tree it came from, so an error names its line; without one, errors
+    name ``line`` (where the scenario starts in ``source``). ``mode`` as for :func:`parse_scenario`.
+    """
     if not isinstance(data, dict):
         raise InvalidScenario(
             "a scenario is a mapping with name, description, duration, versions...; "
             f"got {type(data).__name__}",
             path=source,
-            line=1,
+            line=line,
         )
     try:
         scenario = Scenario.model_validate(data, context=TEXT_CONTEXT)
@@ -87,26 +105,60 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
             message = f"{err['input']!r} is not valid; {message}"
         suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
         raise InvalidScenario(
-            message + suffix, path=source, line=_node_line(root, loc), location=_dotted(loc)
+            message + suffix,
+            path=source,
+            line=line if root is None else _node_line(root, loc),
+            location=_dotted(loc),
         ) from None
-    _check_volume(scenario, source)
+    check_runnable(scenario, source=source, root=root, line=line)
+    if mode is not None:
+        for problem in mode_problems(scenario, mode)[:1]:
+            raise InvalidScenario(
+                problem.message,
+                path=source,
+                line=line if root is None else _node_line(root, problem.location),
+                location=problem.dotted,
+            )
     return scenario
 
 
-def _check_volume(scenario: Scenario, source: str) -> None:
+def check_runnable(
+    scenario: Scenario, *, source: str = "<scenario>", root: yaml.Node | None = None, line: int | None = None
+) -> None:
+    """Refuse what validation of each field alone lets through but no run can honour.
+
+    Traffic beyond :data:`MAX_SIMULATED_REQUESTS`, and expectations whose inputs the scenario
+    cannot produce (:func:`~harness.scenario.expectations.unproducible`): they would pass or fail
+    whatever the system did. ``InvalidScenario`` names the field, and its line when ``root``
+    (the YAML node tree) is given.
+    """
     traffic = scenario.traffic
     peak = max(traffic.rate, traffic.peak or 0.0)
-    if peak * scenario.duration > MAX_SIMULATED_REQUESTS:
-        raise InvalidScenario(
-            f"traffic of up to {peak:g} req/s for {scenario.duration:g}s is over "
-            f"{MAX_SIMULATED_REQUESTS:.0e} requests; lower the rate or the duration",
-            path=source,
-            location="traffic.rate",
-        )
+    problems = (
+        [
+            Unproducible(
+                ("traffic", "rate"),
+                f"traffic of up to {peak:g} req/s for {scenario.duration:g}s is over "
+                f"{MAX_SIMULATED_REQUESTS:.0e} requests; lower the rate or the duration",
+            )
+        ]
+        if peak * scenario.duration > MAX_SIMULATED_REQUESTS
+        else unproducible(scenario)
+    )
+    if not problems:
+        return
+    first, more = problems[0], len(problems) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    raise InvalidScenario(
+        first.message + suffix,
+        path=source,
+        line=line if root is None else _node_line(root, first.location),
+        location=_dotted(first.location),
+    )
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read and validate one scenario file."""
+def load_scenario(path: str | Path, *, mode: Mode | None = None) -> Scenario:
+    """Read and validate one scenario file (and, with ``mode``, that its engine can run it)."""
     p = Path(path)
     try:
         size = p.stat().st_size
@@ -119,7 +171,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise InvalidScenario("not UTF-8 text", path=str(p)) from None
     except OSError as exc:
         raise InvalidScenario(f"cannot read: {exc.strerror or exc}", path=str(p)) from None
-    return parse_scenario(text, source=str(p))
+    return parse_scenario(text, source=str(p), mode=mode)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:

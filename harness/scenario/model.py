@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import math
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -33,12 +34,18 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from harness.errors import InvalidConfig
 from harness.rollout.lineage import Lineage, LineageNode
 from harness.rollout.versions import Lifecycle, Migration, SemVer
+from harness.scenario.templates import DEPENDENCY_PARTS, TemplateError, check_template, template_names
 from harness.units import DURATION_PATTERN, duration_seconds, format_duration
 
 __all__ = [
+    "EXPERIMENT_GROUPS",
+    "LIVE_ONLY_FAULT_KINDS",
     "MAX_DURATION",
     "MAX_RATE",
+    "SHADOW_SECONDARY",
+    "SIMULATED_DEPENDENCY_FAULTS",
     "TEXT_CONTEXT",
+    "AbortSpec",
     "AsgiSpec",
     "CallableSpec",
     "CanarySpec",
@@ -47,21 +54,27 @@ __all__ = [
     "DependencySpec",
     "Duration",
     "Expectations",
+    "ExperimentSpec",
     "FaultSpec",
     "FlowKind",
     "FlowSpec",
+    "Fraction",
+    "HttpMethod",
     "HttpSpec",
     "LatencySpec",
     "LineageEntry",
     "LiveSpec",
     "ModelSpec",
     "OutcomeExpectations",
+    "ReadySpec",
     "RequestKind",
     "ResilienceSpec",
+    "ResponseCheck",
     "ResponseSpec",
     "RollbackSpec",
     "Scenario",
     "ScenarioFaultKind",
+    "ServiceSpec",
     "ShadowSpec",
     "SimulateSpec",
     "SteadyStateProbe",
@@ -106,8 +119,36 @@ Duration = Annotated[
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
 
+def _percent(value: Any) -> Any:
+    """``"5%"`` -> 0.05; numbers pass through (a fraction: ``0.05``)."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    try:
+        return float(text[:-1]) / 100.0 if text.endswith("%") else float(text)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a fraction; write for example 5% or 0.05") from None
+
+
+Fraction = Annotated[
+    float,
+    BeforeValidator(_percent),
+    Field(ge=0.0, le=1.0),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 1},
+                {"type": "string", "pattern": r"^\s*\d+(\.\d*)?\s*%\s*$"},
+            ],
+            "examples": ["5%", 0.05],
+        }
+    ),
+]
+"""A fraction in [0, 1], written ``0.05`` or ``5%``."""
+
+
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, use_attribute_docstrings=True)
 
 
 def _located(location: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
@@ -230,9 +271,22 @@ class AsgiSpec(_Spec):
 
 
 class HttpSpec(_Spec):
-    """A version reached over HTTP (live mode only)."""
+    """A version over HTTP (live mode only): running at ``url``, or a ``service`` the harness starts."""
 
-    url: str = Field(pattern=r"^https?://")
+    url: str | None = Field(default=None, pattern=r"^https?://")
+    """Attach to a version already running at this URL (never started or stopped by the harness)."""
+    service: str | None = Field(default=None, min_length=1, max_length=100)
+    """The entry of ``services:`` that runs this version; one instance is started per traffic group."""
+    vars: dict[str, str] = Field(default_factory=dict, max_length=100)
+    """Values for ``${vars.NAME}`` in the service's command and environment (``{version: good}``)."""
+
+    @model_validator(mode="after")
+    def _url_or_service(self) -> HttpSpec:
+        if (self.url is None) == (self.service is None):
+            raise ValueError("an http version needs exactly one of url (attach) or service (start it)")
+        if self.vars and self.service is None:
+            raise ValueError("vars fill a service's templates; an http version with a url has none")
+        return self
 
 
 class VersionSpec(_Spec):
@@ -258,6 +312,41 @@ class VersionSpec(_Spec):
         return self.callable is not None or self.asgi is not None
 
 
+class HttpMethod(enum.StrEnum):
+    """An HTTP request method."""
+
+    GET = "GET"
+    HEAD = "HEAD"
+    POST = "POST"
+    PUT = "PUT"
+    PATCH = "PATCH"
+    DELETE = "DELETE"
+    OPTIONS = "OPTIONS"
+
+    @property
+    def has_body(self) -> bool:
+        """Whether requests of this method carry the payload as a JSON body."""
+        return self in (HttpMethod.POST, HttpMethod.PUT, HttpMethod.PATCH)
+
+
+JsonScalar = str | int | float | bool | None
+
+
+class ResponseCheck(_Spec):
+    """Checks on a live response, k6-style: status, JSON fields, a substring. All given must hold."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    status: list[Annotated[int, Field(ge=100, le=599)]] | None = Field(
+        default=None, min_length=1, max_length=50
+    )
+    """The statuses that count as success (default: any status below 400)."""
+    json_fields: dict[str, JsonScalar] = Field(default_factory=dict, alias="json", max_length=100)
+    """Fields the JSON body must hold, by dotted path (``{ok: true, "order.state": paid}``)."""
+    contains: str | None = Field(default=None, min_length=1, max_length=10_000)
+    """A substring the body must contain."""
+
+
 class RequestKind(_Spec):
     """One kind of request in the traffic mix.
 
@@ -269,12 +358,23 @@ class RequestKind(_Spec):
     """
 
     name: str = Field(min_length=1, max_length=100)
+    """The kind's name (reports and journals count requests per kind)."""
     weight: float = Field(default=1.0, gt=0.0, le=1e6)
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] = "GET"
-    path: str = Field(default="/", pattern=r"^/", max_length=2000)
-    headers: dict[str, str] = Field(default_factory=dict)
+    """Relative share of this kind in the mix."""
     payload: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+    """A polyfactory factory ``"package.module:Factory"`` building each request's payload, seeded."""
     latency_factor: float = Field(default=1.0, gt=0.0, le=1000.0)
+    """Simulated mode: multiplies a model version's latency for this kind."""
+    method: HttpMethod = HttpMethod.GET
+    """Live HTTP versions: the request method. GET, HEAD and DELETE send the payload's fields as the
+    query string; POST, PUT and PATCH send the payload as a JSON body."""
+    path: str | None = Field(default=None, pattern=r"^/", max_length=2000)
+    """Live HTTP versions: the path requested on the version (default: the version's URL as given)."""
+    headers: dict[str, str] = Field(default_factory=dict, max_length=100)
+    """Live HTTP versions: extra request headers."""
+    check: ResponseCheck | None = None
+    """Live HTTP versions: what a successful response looks like; a response failing it is an error.
+    Without a check, a status below 400 is a success."""
 
 
 class TrafficSpec(_Spec):
@@ -314,9 +414,12 @@ class TrafficSpec(_Spec):
 class ScenarioFaultKind(enum.StrEnum):
     """What a scenario fault does to the requests that reach its target.
 
-    ``readonly``, ``oom`` and ``drop`` act on a simulated Redis dependency, ``reset`` on a
-    simulated HTTP dependency, ``timeout`` on either (see :mod:`harness.runtime.redis` and
-    :mod:`harness.runtime.http`); an engine refuses a kind it cannot carry out on a target.
+    ``outage``, ``errors``, ``latency`` and ``brownout`` act in every mode; ``corrupt`` on a model
+    or callable. ``readonly``, ``oom`` and ``drop`` act on a simulated Redis dependency, ``reset``
+    and ``timeout`` on a simulated dependency (see :mod:`harness.runtime.redis` and
+    :mod:`harness.runtime.http`) or through the live fault proxy, ``bandwidth`` and ``slicer``
+    through the live fault proxy only. A kind no mode carries out on a target is refused at load;
+    one the chosen mode cannot is refused before the run (:mod:`harness.scenario.modes`).
     """
 
     OUTAGE = "outage"
@@ -327,12 +430,14 @@ class ScenarioFaultKind(enum.StrEnum):
     READONLY = "readonly"
     OOM = "oom"
     DROP = "drop"
+    BANDWIDTH = "bandwidth"
     RESET = "reset"
     TIMEOUT = "timeout"
+    SLICER = "slicer"
 
 
 class DependencyKind(enum.StrEnum):
-    """What kind of service a dependency is."""
+    """What protocol a dependency speaks (its address is written accordingly)."""
 
     REDIS = "redis"
     HTTP = "http"
@@ -359,26 +464,7 @@ class SimulateSpec(_Spec):
         return self
 
 
-class DependencySpec(_Spec):
-    """A service the versions call, by name: faults target it, ``${deps.NAME.url}`` addresses it.
-
-    In simulated mode a ``redis`` dependency is a fresh fakeredis server per run and an ``http``
-    one is served in memory by ``simulate``; ``latency`` is each call's latency on virtual time,
-    drawn from the run's seed.
-    """
-
-    kind: DependencyKind
-    latency: LatencySpec | None = None
-    simulate: SimulateSpec | None = None
-
-    @model_validator(mode="after")
-    def _simulated(self) -> DependencySpec:
-        if self.simulate is not None and self.kind is not DependencyKind.HTTP:
-            raise ValueError(f"simulate serves http dependencies; a {self.kind.value} dependency has none")
-        return self
-
-
-_VERSION_FAULTS = frozenset(
+_MODEL_FAULTS = frozenset(
     {
         ScenarioFaultKind.OUTAGE,
         ScenarioFaultKind.ERRORS,
@@ -387,7 +473,27 @@ _VERSION_FAULTS = frozenset(
         ScenarioFaultKind.CORRUPT,
     }
 )
-_DEPENDENCY_FAULTS = {
+LIVE_ONLY_FAULT_KINDS = frozenset(
+    {
+        ScenarioFaultKind.BANDWIDTH,
+        ScenarioFaultKind.RESET,
+        ScenarioFaultKind.TIMEOUT,
+        ScenarioFaultKind.SLICER,
+    }
+)
+"""Fault kinds the live fault proxy's toxics carry out; on a version they need live mode."""
+_LIVE_DEPENDENCY_FAULTS = (
+    frozenset(
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.ERRORS,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.BROWNOUT,
+        }
+    )
+    | LIVE_ONLY_FAULT_KINDS
+)
+SIMULATED_DEPENDENCY_FAULTS = {
     DependencyKind.REDIS: frozenset(
         {
             ScenarioFaultKind.OUTAGE,
@@ -419,17 +525,174 @@ _DEPENDENCY_FAULTS = {
         }
     ),
 }
+"""What the real-code engine's simulated dependencies can suffer, by kind (:mod:`harness.runtime`)."""
 
 
 class FaultSpec(_Spec):
-    """A window of trouble: ``kind`` hits ``target`` (a version or dependency) at ``at`` for ``duration``."""
+    """A window of trouble: ``kind`` hits ``target`` (a version or dependency) at ``at`` for ``duration``.
+
+    In live mode a fault on a dependency is carried out by the fault proxy between each traffic
+    group and that dependency: ``outage`` refuses and drops connections, ``errors`` and ``reset``
+    reset them (each connection with probability ``rate``), ``latency`` delays data (plus
+    ``jitter``), ``brownout`` does both, ``bandwidth`` throttles to ``bandwidth`` KB/s,
+    ``timeout`` stops data and closes the connection after ``timeout`` (0: holds it), ``slicer``
+    cuts data into small delayed pieces.
+    """
 
     kind: ScenarioFaultKind
+    """What the fault does."""
     target: str = Field(min_length=1, max_length=200)
+    """A version or a dependency."""
     at: Duration
+    """When the fault starts, from the start of the run."""
     duration: Duration
+    """How long it lasts."""
     rate: Probability = 1.0
+    """The share of requests (simulated) or connections (live proxy) it hits."""
     latency: Duration = 0.0
+    """Added latency, for ``latency`` and ``brownout``."""
+    jitter: Duration = 0.0
+    """Live: random extra latency up to this much (seeded per connection), for latency and brownout."""
+    bandwidth: float | None = Field(default=None, gt=0.0, le=1e9)
+    """Live: kilobytes per second, for ``bandwidth``."""
+    timeout: Duration = 0.0
+    """Live: for ``timeout``, close the connection after this long without data (0: hold it open)."""
+    groups: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    """The traffic groups whose path to the target gets the fault: versions by name, or ``control``
+    and ``experiment`` in an experiment flow. Default: every group."""
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> FaultSpec:
+        kind = self.kind
+        if kind is ScenarioFaultKind.BANDWIDTH and self.bandwidth is None:
+            raise ValueError("a bandwidth fault needs bandwidth (kilobytes per second), e.g. bandwidth: 64")
+        if self.bandwidth is not None and kind is not ScenarioFaultKind.BANDWIDTH:
+            raise ValueError(f"bandwidth is for kind bandwidth, not {kind.value}")
+        if self.jitter and kind not in (ScenarioFaultKind.LATENCY, ScenarioFaultKind.BROWNOUT):
+            raise ValueError(f"jitter is for kinds latency and brownout, not {kind.value}")
+        if self.timeout and kind is not ScenarioFaultKind.TIMEOUT:
+            raise ValueError(f"timeout is for kind timeout, not {kind.value}")
+        if self.groups is not None and len(set(self.groups)) != len(self.groups):
+            raise ValueError(f"groups {self.groups} name a group more than once")
+        return self
+
+
+_DEPENDENCY_URL = {
+    DependencyKind.REDIS: (r"^rediss?://[^/:]+:\d+(/\d*)?$", "redis://127.0.0.1:6379/0"),
+    DependencyKind.HTTP: (r"^https?://[^/:]+:\d+(/.*)?$", "http://127.0.0.1:9100"),
+    DependencyKind.TCP: (r"^(tcp://)?[^/:]+:\d+$", "127.0.0.1:5432"),
+}
+
+
+class DependencySpec(_Spec):
+    """Something the versions call (a Redis, a downstream API, any TCP server), named by faults and templates.
+
+    In live mode it is real: attach to a running one by ``url``, or name the entry of ``services:``
+    that starts it. The harness puts one fault proxy per traffic group in front of it and hands each
+    group its proxy's address through ``${deps.NAME.url|host|port}``.
+
+    In simulated mode (callable and ASGI versions) a ``redis`` dependency is a fresh fakeredis
+    server per run and an ``http`` one is served in memory by ``simulate``; ``latency`` is each
+    call's latency on virtual time, drawn from the run's seed.
+    """
+
+    kind: DependencyKind
+    """The protocol: redis, http or tcp."""
+    url: str | None = Field(default=None, max_length=2000)
+    """Live: the address of a running dependency (``redis://127.0.0.1:6379/0``, ``http://127.0.0.1:9100``,
+    ``127.0.0.1:5432`` for tcp)."""
+    service: str | None = Field(default=None, min_length=1, max_length=100)
+    """Live: the entry of ``services:`` that provides it (a shared service, started once)."""
+    latency: LatencySpec | None = None
+    """Simulated: each call's latency on virtual time."""
+    simulate: SimulateSpec | None = None
+    """Simulated: what serves an http dependency (a model, an ASGI app or a callable)."""
+
+    @model_validator(mode="after")
+    def _address(self) -> DependencySpec:
+        if self.simulate is not None and self.kind is not DependencyKind.HTTP:
+            raise ValueError(f"simulate serves http dependencies; a {self.kind.value} dependency has none")
+        if self.url is not None and self.service is not None:
+            raise ValueError("a dependency has a url (attach) or a service (start it), not both")
+        if self.url is not None:
+            pattern, example = _DEPENDENCY_URL[self.kind]
+            if re.match(pattern, self.url) is None:
+                raise ValueError(
+                    f"url {self.url!r} is not a {self.kind.value} address with host and port; "
+                    f"write for example {example}"
+                )
+        return self
+
+
+class ReadySpec(_Spec):
+    """How the harness knows a started service is ready: an HTTP path answering below 400, or an open port."""
+
+    http: str | None = Field(default=None, pattern=r"^/", max_length=2000)
+    """A path to GET on the service (``/health``) until it answers with a status below 400."""
+    tcp: bool = False
+    """Ready once the service's port accepts a connection."""
+    timeout: Duration = 10.0
+    """How long to wait before the run fails with the service's log tail."""
+
+    @model_validator(mode="after")
+    def _one_probe(self) -> ReadySpec:
+        if (self.http is None) == (not self.tcp):
+            raise ValueError("ready needs exactly one of http: /path or tcp: true")
+        if self.timeout <= 0:
+            raise ValueError("ready.timeout must be > 0, for example 10s")
+        return self
+
+
+class ServiceSpec(_Spec):
+    """A process of the system under test that live mode starts (``command``) or attaches to (``url``).
+
+    A started service is a template: one instance per traffic group that uses it (each with that
+    group's ``${port}`` and dependency addresses), or one for all when ``shared`` (a dependency
+    server). Its output goes to a log file in the report folder; it is stopped on every exit path.
+    """
+
+    command: list[Annotated[str, Field(max_length=10_000)]] | None = Field(
+        default=None, min_length=1, max_length=1000
+    )
+    """The program and its arguments (no shell); may use ``${port}``, ``${group}``, ``${version}``,
+    ``${vars.NAME}`` and ``${deps.NAME.url|host|port}``."""
+    url: str | None = Field(default=None, pattern=r"^[a-z]+://[^/:]+:\d+", max_length=2000)
+    """Attach to a service already running here; it is never started or stopped by the harness."""
+    env: dict[str, Annotated[str, Field(max_length=10_000)]] = Field(default_factory=dict, max_length=1000)
+    """Environment variables added to the harness's own; values may use the same placeholders."""
+    cwd: str | None = Field(default=None, max_length=4096)
+    """The working directory, relative to the current one (default: the current one)."""
+    ready: ReadySpec | None = None
+    """The readiness probe (default for a started service: its port accepts connections, 10 s)."""
+    stop_timeout: Duration = 5.0
+    """How long a stopped service may take to exit after SIGTERM before it is killed."""
+    shared: bool = False
+    """One instance for every group (a dependency server such as redis-server) instead of one per group."""
+
+    @model_validator(mode="after")
+    def _command_or_url(self) -> ServiceSpec:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("a service needs exactly one of command (start it) or url (attach to it)")
+        if self.url is not None and (self.env or self.cwd is not None or self.shared):
+            raise ValueError("env, cwd and shared are for started services; an attached one (url) has none")
+        if self.command is not None and "port" not in self.placeholders():
+            raise ValueError(
+                "a started service must listen on ${port} (in command or env), so the harness "
+                "knows its address, e.g. [redis-server, --port, '${port}']"
+            )
+        return self
+
+    def texts(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """Every templated text with its location: command items, then env values."""
+        out: list[tuple[tuple[str | int, ...], str]] = [
+            (("command", i), item) for i, item in enumerate(self.command or ())
+        ]
+        out.extend((("env", key), value) for key, value in self.env.items())
+        return out
+
+    def placeholders(self) -> set[str]:
+        """The names this service's command and environment refer to."""
+        return {name for _, text in self.texts() for name in template_names(text)}
 
 
 class ResilienceSpec(_Spec):
@@ -574,18 +837,73 @@ class FlowKind(enum.StrEnum):
     CANARY = "canary"
     CHAMPION_CHALLENGER = "champion_challenger"
     ROLLBACK = "rollback"
+    EXPERIMENT = "experiment"
+
+
+EXPERIMENT_GROUPS = ("control", "experiment")
+"""The two groups of an experiment flow, both running the stable version."""
+SHADOW_SECONDARY = "secondary"
+"""Live shadow flows: the group of the second instance of the stable version (noise cancellation)."""
+
+
+class AbortSpec(_Spec):
+    """The user-harm budget of an experiment: the experiment group crossing it aborts the experiment.
+
+    A window's harm counts only when it is demonstrably over budget at the experiment's ``alpha``
+    (a one-sided exact binomial test for the error rate, a distribution-free lower confidence
+    bound for the p99), so a few unlucky requests in a small group do not abort.
+    """
+
+    error_rate: Fraction | None = None
+    """The highest error rate users of the experiment group may see (``5%``)."""
+    p99: Duration | None = None
+    """The highest p99 latency users of the experiment group may see (``800ms``)."""
+
+    @model_validator(mode="after")
+    def _some_budget(self) -> AbortSpec:
+        if self.error_rate is None and self.p99 is None:
+            raise ValueError("abort needs error_rate, p99 or both, for example {error_rate: 5%}")
+        return self
+
+
+class ExperimentSpec(_Spec):
+    """A ChAP-style chaos experiment: control and experiment groups of the stable version.
+
+    ``share`` percent of traffic goes to each group; the rest stays on the stable version. Faults
+    naming ``groups: [experiment]`` reach only the experiment group's path. After ``windows``
+    windows the experiment is judged against the control with the calibrated canary judge (p95
+    latency and error rate, within the allowances below); it is aborted at the first window whose
+    harm crosses ``abort``: every fault removed, all traffic sent back to the stable version.
+    """
+
+    share: float = Field(default=5.0, gt=0.0, le=50.0)
+    """Percent of traffic sent to each of the control and experiment groups."""
+    windows: int | None = Field(default=None, ge=1, le=100_000)
+    """Windows the experiment runs before it is judged (default: every window of the run)."""
+    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+    """Significance level of the judge and of the abort tests."""
+    max_latency_increase: float = Field(default=0.1, ge=0.0, le=10.0)
+    """The p95 latency increase of experiment over control that still passes (0.1: +10%)."""
+    max_error_rate_ratio: float = Field(default=1.25, ge=1.0, le=100.0)
+    """The error rate ratio of experiment over control that still passes."""
+    abort: AbortSpec = Field(default_factory=lambda: AbortSpec(error_rate=0.05))
+    """The harm budget (default: an error rate of 5%)."""
 
 
 class FlowSpec(_Spec):
     """The flow and its configuration; only the block matching ``kind`` is read."""
 
     kind: FlowKind = FlowKind.NONE
+    """Which flow runs: none, shadow, canary, champion_challenger, rollback or experiment."""
     stable: str = "v1"
+    """The version serving users now."""
     candidate: str | None = None
+    """The version being rolled out (every flow but experiment needs one)."""
     canary: CanarySpec = Field(default_factory=CanarySpec)
     shadow: ShadowSpec = Field(default_factory=ShadowSpec)
     champion: ChampionSpec = Field(default_factory=ChampionSpec)
     rollback: RollbackSpec = Field(default_factory=RollbackSpec)
+    experiment: ExperimentSpec = Field(default_factory=ExperimentSpec)
 
 
 _LATENCY_PROBES = frozenset({"p50", "p95", "p99"})
@@ -606,6 +924,9 @@ class SteadyStateProbe(_Spec):
     min: float | None = None
     phase: Literal["before", "during", "after", "always"] = "always"
     settle: Duration = 0.0
+    group: str | None = Field(default=None, min_length=1, max_length=100)
+    """Measure only this traffic group (a version, or ``control``/``experiment`` in an experiment
+    flow) instead of everything users saw."""
 
     @field_validator("max", "min", mode="before")
     @classmethod
@@ -645,6 +966,13 @@ class OutcomeExpectations(_Spec):
     state_restored: bool | None = None
     max_retry_ratio: float | None = Field(default=None, ge=0.0)
     breaker_opened: bool | None = None
+    aborted: bool | None = None
+    """Experiment flows: whether the experiment was aborted for crossing its harm budget."""
+    aborted_within: Duration | None = None
+    """Experiment flows: the abort came at most this long after the run started."""
+    experiment: Literal["passed", "rejected", "aborted"] | None = None
+    """Experiment flows: the verdict (passed: no harm beyond the allowances; rejected: harm
+    beyond them but within the abort budget; aborted)."""
 
 
 class Expectations(_Spec):
@@ -687,6 +1015,7 @@ class Scenario(_Spec):
     dependencies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$")], DependencySpec] = (
         Field(default_factory=dict, max_length=100)
     )
+    """What the versions call, by name (faults and ``${deps.NAME...}`` refer to these names)."""
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
     faults: list[FaultSpec] = Field(default_factory=list)
     resilience: ResilienceSpec | None = None
@@ -694,6 +1023,8 @@ class Scenario(_Spec):
     expectations: Expectations = Field(default_factory=Expectations)
     baseline: str | None = None
     live: LiveSpec | None = None
+    services: dict[str, ServiceSpec] = Field(default_factory=dict, max_length=100)
+    """Live mode: the processes the harness starts or attaches to, by name."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Scenario:
@@ -710,9 +1041,11 @@ class Scenario(_Spec):
             ref = getattr(self.flow, role)
             if ref is not None and ref not in names:
                 raise ValueError(f"flow.{role}={ref!r} is not a declared version; versions: {sorted(names)}")
-        if self.flow.kind is not FlowKind.NONE and self.flow.candidate is None:
+        if self.flow.kind not in (FlowKind.NONE, FlowKind.EXPERIMENT) and self.flow.candidate is None:
             raise ValueError(f"flow.kind={self.flow.kind.value!r} needs flow.candidate")
         self._check_lineage(names)
+        self._check_groups(names)
+        self._check_services()
         dependencies = {
             d for v in self.versions.values() if v.model is not None for d in v.model.dependencies
         }
@@ -746,9 +1079,22 @@ class Scenario(_Spec):
             self._check_fault_kind(index, fault)
 
     def fault_kinds(self, target: str) -> frozenset[ScenarioFaultKind]:
-        """The fault kinds ``target`` can suffer: a version's, or those of a declared dependency's kind."""
+        """The fault kinds ``target`` can suffer in some mode (:func:`harness.scenario.modes` narrows
+        them to what the chosen mode carries out)."""
         declared = self.dependencies.get(target)
-        return _VERSION_FAULTS if declared is None else _DEPENDENCY_FAULTS[declared.kind]
+        if declared is None:
+            return _MODEL_FAULTS | LIVE_ONLY_FAULT_KINDS if target in self.versions else _MODEL_FAULTS
+        return SIMULATED_DEPENDENCY_FAULTS[declared.kind] | _LIVE_DEPENDENCY_FAULTS
+
+    @staticmethod
+    def model_fault_kinds() -> frozenset[ScenarioFaultKind]:
+        """The fault kinds every version and modelled dependency suffers in simulated mode."""
+        return _MODEL_FAULTS
+
+    def simulated_fault_kinds(self, target: str) -> frozenset[ScenarioFaultKind]:
+        """The fault kinds simulated mode carries out on ``target``."""
+        declared = self.dependencies.get(target)
+        return _MODEL_FAULTS if declared is None else SIMULATED_DEPENDENCY_FAULTS[declared.kind]
 
     def _check_fault_kind(self, index: int, fault: FaultSpec) -> None:
         """A fault's kind must be one its target can suffer (a version, or a dependency of a kind)."""
@@ -769,6 +1115,120 @@ class Scenario(_Spec):
     def real_code(self) -> bool:
         """Whether any version runs the user's code (callable or ASGI app)."""
         return any(v.real_code for v in self.versions.values())
+
+    @property
+    def groups(self) -> dict[str, str]:
+        """Traffic group -> the version it runs, in routing order.
+
+        Every version is its own group, except in an experiment flow: the stable version's users,
+        then ``control`` and ``experiment``, both running the stable version.
+        """
+        if self.flow.kind is FlowKind.EXPERIMENT:
+            stable = self.flow.stable
+            return {stable: stable, **dict.fromkeys(EXPERIMENT_GROUPS, stable)}
+        return {name: name for name in self.versions}
+
+    @property
+    def live_groups(self) -> dict[str, str]:
+        """The groups live mode runs: :attr:`groups`, and for a shadow flow a second instance of the
+        stable version (``secondary``) that gets every mirrored request, for noise cancellation."""
+        groups = self.groups
+        if self.flow.kind is FlowKind.SHADOW:
+            groups[SHADOW_SECONDARY] = self.flow.stable
+        return groups
+
+    def _check_groups(self, names: set[str]) -> None:
+        """Experiment groups do not shadow versions; faults and probes name known groups."""
+        reserved = {FlowKind.EXPERIMENT: EXPERIMENT_GROUPS, FlowKind.SHADOW: (SHADOW_SECONDARY,)}
+        if self.flow.kind in reserved:
+            for group in reserved[self.flow.kind]:
+                if group in names:
+                    raise _located(
+                        ("versions", group),
+                        f"{group!r} is a group of the {self.flow.kind.value} flow; "
+                        "give the version another name",
+                        group,
+                    )
+        groups = sorted(self.groups)
+        for i, fault in enumerate(self.faults):
+            for j, group in enumerate(fault.groups or ()):
+                if group not in groups:
+                    raise _located(
+                        ("faults", i, "groups", j),
+                        f"{group!r} is not a traffic group; groups: {groups}",
+                        group,
+                    )
+        for i, probe in enumerate(self.expectations.steady_state):
+            if probe.group is not None and probe.group not in groups:
+                raise _located(
+                    ("expectations", "steady_state", i, "group"),
+                    f"{probe.group!r} is not a traffic group; groups: {groups}",
+                    probe.group,
+                )
+
+    def _check_services(self) -> None:
+        """Versions and dependencies name declared services; every service is used; templates resolve."""
+        services = sorted(self.services)
+        users: dict[str, list[str]] = {name: [] for name in self.services}
+        for name, dep in self.dependencies.items():
+            if dep.service is None:
+                continue
+            where = ("dependencies", name, "service")
+            spec = self.services.get(dep.service)
+            if spec is None:
+                raise _located(where, f"{dep.service!r} is not a service; services: {services}", dep.service)
+            if spec.command is not None and not spec.shared:
+                raise _located(
+                    where,
+                    f"a dependency's service is started once for every group: mark services.{dep.service} "
+                    "shared: true",
+                    dep.service,
+                )
+            users[dep.service].append(f"dependency {name}")
+        for name, version in self.versions.items():
+            service = version.http.service if version.http is not None else None
+            if service is None:
+                continue
+            if service not in self.services:
+                raise _located(
+                    ("versions", name, "http", "service"),
+                    f"{service!r} is not a service; services: {services}",
+                    service,
+                )
+            users[service].append(f"version {name}")
+        for name, used_by in users.items():
+            if not used_by:
+                raise _located(
+                    ("services", name),
+                    f"service {name!r} is used by no version (http: {{service: {name}}}) and no dependency",
+                    name,
+                )
+            self._check_templates(name)
+
+    def _check_templates(self, service: str) -> None:
+        """Each placeholder of ``service`` names something every instance of it will have."""
+        spec = self.services[service]
+        if spec.shared:
+            known = {"port"}
+        else:
+            known = {"port", "group", "version"}
+            known |= {f"deps.{d}.{part}" for d in self.dependencies for part in DEPENDENCY_PARTS}
+            known |= {f"vars.{v}" for v in self._vars_of(service)}
+        for location, text in spec.texts():
+            try:
+                check_template(text, known)
+            except TemplateError as exc:
+                hint = " (a shared service has only ${port})" if spec.shared else ""
+                raise _located(("services", service, *location), f"{exc}{hint}", text) from None
+
+    def _vars_of(self, service: str) -> set[str]:
+        """The ``vars`` every version started from ``service`` defines (the ones all instances have)."""
+        sets = [
+            set(v.http.vars)
+            for v in self.versions.values()
+            if v.http is not None and v.http.service == service
+        ]
+        return set.intersection(*sets) if sets else set()
 
     def _check_lineage(self, names: set[str]) -> None:
         """A rollback lineage includes the candidate, and every possible target serves traffic."""
@@ -819,10 +1279,24 @@ class Scenario(_Spec):
             update={
                 "duration": self.duration * k,
                 "window": self.live.window,
-                "traffic": self.traffic.model_copy(update={"rate": self.live.rate, "profile": "constant"}),
+                "traffic": self._compressed_traffic(k),
                 "faults": [scaled(f, at=f.at, duration=f.duration) for f in self.faults],
                 "flow": flow,
                 "expectations": expectations,
+            }
+        )
+
+    def _compressed_traffic(self, k: float) -> TrafficSpec:
+        """The traffic at ``live.rate``, its shape kept: peaks scaled with the rate, times with ``k``."""
+        assert self.live is not None
+        traffic = self.traffic
+        scale = self.live.rate / traffic.rate
+        return traffic.model_copy(
+            update={
+                "rate": self.live.rate,
+                "peak": None if traffic.peak is None else traffic.peak * scale,
+                "at": traffic.at * k,
+                "length": traffic.length * k,
             }
         )
 

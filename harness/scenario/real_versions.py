@@ -28,11 +28,13 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
 from harness.runtime import AsgiApp, FailurePolicy
 from harness.scenario.imports import resolve_callable
+from harness.scenario.live_versions import request_path, wire_request
 from harness.scenario.model import AsgiSpec, CallableSpec, LatencySpec, ModelSpec, RequestKind
 
 __all__ = [
@@ -207,11 +209,16 @@ def fresh_import(target: str) -> Any:
 
 
 def _encode(request: dict[str, Any], kind: RequestKind) -> tuple[str, list[tuple[bytes, bytes]], bytes]:
-    path = kind.path.format_map(request) if "{" in kind.path else kind.path
-    headers = [(k.lower().encode(), v.encode()) for k, v in kind.headers.items()]
+    """The request as live mode sends it (:func:`wire_request`): path with its query, headers, body."""
+    wire = wire_request(kind, request)
+    path = request_path(kind, request) or "/"
+    params = wire.get("params")
+    if params:
+        path += ("&" if "?" in path else "?") + urlencode(params)
+    headers = [(k.lower().encode(), str(v).encode()) for k, v in wire["headers"].items()]
     body = b""
-    if kind.method in {"POST", "PUT", "PATCH"}:
-        body = json.dumps(request, separators=(",", ":")).encode()
+    if "json" in wire:
+        body = json.dumps(wire["json"], separators=(",", ":")).encode()
         if not any(k == b"content-type" for k, _ in headers):
             headers.append((b"content-type", b"application/json"))
     headers.append((b"host", b"app.sim"))
@@ -239,7 +246,7 @@ class AsgiVersion(RealVersion):
         loop = asyncio.get_running_loop()
         start = loop.time()
         path, headers, body = _encode(request, kind)
-        response = await self.app.request(kind.method, path, headers, body)
+        response = await self.app.request(kind.method.value, path, headers, body)
         latency = loop.time() - start
         if response.error is not None:
             return Served(latency, True, self.policy.check(self.name, response.error), response.status)

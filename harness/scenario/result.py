@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from harness.expectation import ExpectationResult
-from harness.journal import Journal
+from harness.journal import Event, Journal, canonical_json
 from harness.mode import Mode
 from harness.rollout.contract import Decision
 from harness.scenario.dependency import DependencyStats
@@ -17,7 +19,38 @@ from harness.scenario.expectations import UserWindow
 from harness.scenario.flows import FlowOutcome
 from harness.scenario.model import Scenario
 
-__all__ = ["RunResult", "VersionPoint", "replay_command"]
+__all__ = ["REPLAY_KINDS", "RunResult", "VersionPoint", "replay_command", "replay_digest"]
+
+REPLAY_KINDS = frozenset(
+    {"routing", "fault.on", "fault.off", "fault.skipped", "faults.cleared", "proxy.toxic", "decision"}
+)
+"""The journal events a seed decides (the replay digest covers these)."""
+
+
+def _decided(event: Event) -> dict[str, Any]:
+    data = dict(event.data)
+    if event.kind == "decision":  # the action and split, not the measurements quoted as reasons
+        data = {k: data.get(k) for k in ("action", "weights", "terminal")}
+    return {"t": round(event.t, 6), "kind": event.kind, "source": event.source, "data": data}
+
+
+def replay_digest(journal: Journal) -> str:
+    """SHA-256 over the journal's :data:`REPLAY_KINDS` events, ordered by time then content.
+
+    Events at one instant are concurrent (a live run's proxy may journal a toxic's removal before
+    or after the window's decision at the same scheduled time), so their order is not part of what
+    the seed decides.
+    """
+    lines = sorted(
+        (round(event.t, 6), canonical_json(_decided(event)))
+        for event in journal
+        if event.kind in REPLAY_KINDS
+    )
+    h = hashlib.sha256()
+    for _, line in lines:
+        h.update(line.encode())
+        h.update(b"\n")
+    return h.hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +106,14 @@ class RunResult:
     started_at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
 
     def attach_source(self, source: str) -> None:
-        """Record the scenario file this run came from (for the replay command and journal)."""
+        """Record the scenario file this run came from (for the replay command and journal).
+
+        The journal also records the working directory, so a relative ``source`` can be found
+        from elsewhere.
+        """
         self.source = source
         self.journal.meta["source"] = source
+        self.journal.meta["cwd"] = os.getcwd()
 
     @property
     def passed(self) -> bool:
@@ -86,6 +124,15 @@ class RunResult:
     def digest(self) -> str:
         """SHA-256 of the canonical journal."""
         return self.journal.digest()
+
+    @property
+    def replay_digest(self) -> str:
+        """SHA-256 of what a seed decides: routing, fault and proxy events, the flow's decisions.
+
+        Measured latencies are left out, so two live runs with one seed give the same replay digest
+        while their journal digests differ; in simulated mode it is as reproducible as the digest.
+        """
+        return replay_digest(self.journal)
 
     @property
     def failed(self) -> list[ExpectationResult]:

@@ -27,17 +27,28 @@ BoolArray = npt.NDArray[np.bool_]
 
 @dataclass(slots=True)
 class Outcomes:
-    """What happened to the requests one version served in one window."""
+    """What happened to the requests one version served in one window.
+
+    The arrays hold one entry per request, or, when ``totals`` is set, one per request of a
+    uniform random sample of the window's requests (a window too large to keep whole, see
+    :mod:`harness.scenario.chunks`); ``totals`` is then ``(requests, errors)`` of the whole window.
+    """
 
     latencies: FloatArray
     errors: BoolArray
     metrics: dict[str, FloatArray] = field(default_factory=dict)
     responses: list[Any] | None = None
+    totals: tuple[int, int] | None = None
 
     @property
     def requests(self) -> int:
         """How many requests these outcomes cover."""
-        return int(self.latencies.size)
+        return int(self.latencies.size) if self.totals is None else self.totals[0]
+
+    @property
+    def failures(self) -> int:
+        """How many of them failed."""
+        return int(self.errors.sum()) if self.totals is None else self.totals[1]
 
     @classmethod
     def empty(cls) -> Outcomes:

@@ -1,6 +1,7 @@
 """Hypothesis strategies for fault schedules, and counterexamples written back as scenario files.
 
-Write properties over every schedule of faults, not just the ones you thought of::
+Write properties over every schedule of faults, not just the ones you thought of. State the
+property as expectations, so the file a failure leaves behind checks it too::
 
     from hypothesis import given, settings
     from harness.scenario import load_scenario, run_scenario
@@ -10,38 +11,64 @@ Write properties over every schedule of faults, not just the ones you thought of
 
     @settings(max_examples=25, deadline=None)
     @given(with_faults(BASE, targets=["redis"], kinds=["outage"], max_duration=30))
-    def test_canary_never_promotes_an_erroring_version(scenario):
-        with counterexample_on_failure(scenario, "reports/counterexample.yaml"):
-            result = run_scenario(scenario, seed=1)
-            assert not (result.outcome.promoted and result.summary()["user_error_rate"] > 0.02)
+    def test_users_never_see_more_than_two_percent_errors(scenario):
+        expect = {"outcome": {"max_user_error_rate": 0.02}}
+        with counterexample_on_failure(scenario, "reports/counterexample.yaml", seed=1, expect=expect) as run:
+            result = run_scenario(run)
+            assert result.passed, result.explain()
 
 Hypothesis shrinks a failing schedule toward fewer, shorter, earlier windows; its final replay is
-the minimal one, so the file left behind is the minimal counterexample, runnable with
-``harness run``.
+the minimal one, so the file left behind is the minimal counterexample, with the seed that failed
+and the property among its expectations: ``harness run reports/counterexample.yaml`` fails the
+same way (exit 1, naming the expectation).
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from harness._checks import Interval, invalid, one_of, within
 from harness.atomic import write_atomic
 from harness.errors import InvalidConfig
-from harness.scenario.model import FaultSpec, Scenario, ScenarioFaultKind
+from harness.scenario.expectations import unproducible
+from harness.scenario.loader import check_runnable
+from harness.scenario.model import (
+    TEXT_CONTEXT,
+    Expectations,
+    FaultSpec,
+    Scenario,
+    ScenarioFaultKind,
+)
+from harness.seeding import parse_seed
 from harness.units import format_duration
 
-__all__ = ["counterexample_on_failure", "fault_specs", "fault_windows", "scenario_yaml", "with_faults"]
+__all__ = [
+    "SIMULATED_KINDS",
+    "counterexample_on_failure",
+    "fault_specs",
+    "fault_windows",
+    "scenario_yaml",
+    "with_faults",
+]
+
+SIMULATED_KINDS: tuple[ScenarioFaultKind, ...] = tuple(
+    k for k in ScenarioFaultKind if k in Scenario.model_fault_kinds()
+)
+"""The fault kinds simulated mode carries out on every version (the default of the schedule
+strategies; :func:`with_faults` also generates the kinds a declared dependency suffers)."""
 
 
 def fault_specs(
     targets: Sequence[str],
     *,
-    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = SIMULATED_KINDS,
     horizon: float,
     max_duration: float,
     min_duration: float = 1.0,
@@ -82,7 +109,7 @@ def fault_specs(
 def fault_windows(
     targets: Sequence[str],
     *,
-    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
+    kinds: Sequence[ScenarioFaultKind | str] = SIMULATED_KINDS,
     horizon: float,
     max_duration: float,
     max_faults: int = 3,
@@ -107,9 +134,13 @@ def with_faults(
     """``scenario`` with its fault schedule replaced (or extended) by a generated one.
 
     ``targets`` defaults to every version and dependency (declared or modelled) of the scenario;
-    each generated fault has a kind its target can suffer (``Scenario.fault_kinds``), so a
-    simulated Redis gets ``readonly`` or ``drop`` and a version never does. The scenarios are
-    validated, so the schedules drive the real-code engine as well as the vectorised one.
+    each generated fault has a kind simulated mode carries out on its target
+    (``Scenario.simulated_fault_kinds``), so a simulated Redis gets ``readonly`` or ``drop`` and a
+    version never does. The scenarios are validated, so the schedules drive the real-code engine
+    as well as the vectorised one. Schedules under which a steady-state probe of the scenario has
+    nothing to measure (a ``during`` probe and no fault, an ``after`` probe and a fault to the end)
+    are not generated: ``run_scenario`` refuses them. Expectations no schedule can make measurable
+    (a breaker without ``resilience:``) are refused here, as ``InvalidScenario``.
     """
     known = (
         set(scenario.versions)
@@ -124,16 +155,19 @@ def with_faults(
     per_target = [
         fault_specs([t], kinds=usable, horizon=scenario.duration, max_duration=max_duration)
         for t in chosen
-        if (usable := [k for k in parsed if k in scenario.fault_kinds(t)])
+        if (usable := [k for k in parsed if k in scenario.simulated_fault_kinds(t)])
     ]
     if not per_target:
         raise InvalidConfig(f"none of the kinds {[k.value for k in parsed]} can act on targets {chosen}")
     schedules = st.lists(st.one_of(per_target), max_size=max_faults).map(
         lambda fs: sorted(fs, key=lambda f: f.at)
     )
+    without_probes = scenario.expectations.model_copy(update={"steady_state": []})
+    check_runnable(scenario.model_copy(update={"expectations": without_probes}))
     base = list(scenario.faults) if keep_existing else []
     data = scenario.model_dump(exclude={"faults"})
-    return schedules.map(lambda faults: Scenario.model_validate({**data, "faults": base + faults}))
+    generated = schedules.map(lambda faults: Scenario.model_validate({**data, "faults": base + faults}))
+    return generated.filter(lambda s: not unproducible(s))
 
 
 def scenario_yaml(scenario: Scenario) -> str:
@@ -146,11 +180,59 @@ def scenario_yaml(scenario: Scenario) -> str:
 
 
 @contextlib.contextmanager
-def counterexample_on_failure(scenario: Scenario, path: str | Path) -> Iterator[None]:
-    """Write ``scenario`` to ``path`` (atomically) if the block raises, then re-raise."""
+def counterexample_on_failure(
+    scenario: Scenario,
+    path: str | Path,
+    *,
+    seed: int,
+    expect: Expectations | Mapping[str, Any] | None = None,
+) -> Iterator[Scenario]:
+    """Yield the scenario to check; if the block raises, write it to ``path`` (atomically) and re-raise.
+
+    The scenario yielded is ``scenario`` with ``seed`` as its seed and ``expect`` (the property,
+    as an :class:`~harness.scenario.model.Expectations` or its mapping, durations as text) added
+    to its expectations: outcome fields replace the scenario's, steady-state probes are appended.
+    Run it as it is (``run_scenario(run)``) and assert ``result.passed``: the file then holds
+    exactly what failed, and ``harness run`` on it fails the same way. A property asserted in the
+    block but not given as ``expect`` is not in the file.
+    """
+    checked = _with_property(scenario, seed, expect)
     try:
-        yield
+        yield checked
     except BaseException:
-        header = "# A counterexample found by Hypothesis; replay with: harness run " + str(path) + "\n"
-        write_atomic(path, header + scenario_yaml(scenario))
+        names = _expectation_names(checked)
+        header = (
+            f"# A counterexample found by Hypothesis at seed {seed}, checking: {names}.\n"
+            f"# Replay with: harness run {path}\n"
+        )
+        write_atomic(path, header + scenario_yaml(checked))
         raise
+
+
+def _with_property(
+    scenario: Scenario, seed: int, expect: Expectations | Mapping[str, Any] | None
+) -> Scenario:
+    seed = parse_seed(seed)
+    if expect is None:
+        extra = Expectations()
+    elif isinstance(expect, Expectations):
+        extra = expect
+    else:
+        try:
+            extra = Expectations.model_validate(expect, context=TEXT_CONTEXT)
+        except ValidationError as exc:
+            raise invalid("expect", expect, "scenario expectations", str(exc.errors()[0]["msg"])) from None
+    own = scenario.expectations
+    outcome = own.outcome.model_copy(update=extra.outcome.model_dump(exclude_unset=True))
+    merged = own.model_copy(
+        update={"outcome": outcome, "steady_state": [*own.steady_state, *extra.steady_state]}
+    )
+    checked = scenario.model_copy(update={"seed": seed, "expectations": merged})
+    check_runnable(checked, source="expect")
+    return checked
+
+
+def _expectation_names(scenario: Scenario) -> str:
+    outcome = scenario.expectations.outcome.model_dump(exclude_none=True)
+    probes = [p.name for p in scenario.expectations.steady_state]
+    return ", ".join([*outcome, *probes]) or "its own expectations (none)"

@@ -4,7 +4,7 @@
 
 - ``GET /health``: the latest :class:`HealthReport` as JSON; 200 when HEALTHY or DEGRADED,
   503 when UNHEALTHY (as Spring Boot's actuator and Kubernetes probes expect). Before the
-  first round, one round runs on demand.
+  first round, one round runs on demand; requests that arrive while it runs share it.
 - ``GET /health/live``: 200 while the process serves requests.
 - ``GET /health/ready``: 200 unless the latest report is UNHEALTHY (503).
 - ``GET /metrics``: the Prometheus exposition of a :class:`PrometheusSink`, when given one.
@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
@@ -34,24 +35,45 @@ def _code(status: HealthStatus) -> int:
     return 503 if status is HealthStatus.UNHEALTHY else 200
 
 
-async def _report(monitor: HealthMonitor) -> HealthReport:
-    latest = monitor.latest
-    return latest if latest is not None else await monitor.run_round()
+class _OnDemand:
+    """The latest report, or the one round on demand that every waiting request shares."""
+
+    __slots__ = ("_monitor", "_round")
+
+    def __init__(self, monitor: HealthMonitor) -> None:
+        self._monitor = monitor
+        self._round: asyncio.Task[HealthReport] | None = None
+
+    async def report(self) -> HealthReport:
+        latest = self._monitor.latest
+        if latest is not None:
+            return latest
+        if self._round is None:
+            self._round = asyncio.ensure_future(self._monitor.run_round())
+            self._round.add_done_callback(self._finished)
+        return await asyncio.shield(self._round)  # a request that goes away leaves the round running
+
+    def _finished(self, task: asyncio.Task[HealthReport]) -> None:
+        self._round = None
+        if not task.cancelled():
+            task.exception()  # retrieved here too: every request that awaited it may have gone
 
 
 def health_app(monitor: HealthMonitor, *, metrics: PrometheusSink | None = None) -> web.Application:
     """The aiohttp application serving ``monitor``'s health (and ``metrics``, if given)."""
     from aiohttp import web
 
+    rounds = _OnDemand(monitor)
+
     async def health(request: web.Request) -> web.Response:
-        report = await _report(monitor)
+        report = await rounds.report()
         return web.json_response(report.as_dict(), status=_code(report.status))
 
     async def live(request: web.Request) -> web.Response:
         return web.json_response({"status": "up"})
 
     async def ready(request: web.Request) -> web.Response:
-        report = await _report(monitor)
+        report = await rounds.report()
         body = {"status": report.status.value, "score": report.score, "unhealthy": list(report.unhealthy)}
         return web.json_response(body, status=_code(report.status))
 

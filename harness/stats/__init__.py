@@ -1,5 +1,7 @@
-"""Statistics for rollout decisions and performance gates: rank and proportion tests, location
-shifts with intervals, a Kayenta-style canary judge, sequential tests and an HDR latency recorder.
+"""Statistics for rollout decisions and performance gates: tolerance tests on the effect named
+(ratios of means and quantiles, error-rate ratios, CLES), rank and proportion tests, location
+shifts with intervals, t intervals with the run as the unit, a Kayenta-style canary judge,
+sequential tests and an HDR latency recorder.
 
 Every method names its reference and is tested against an independent oracle (scipy, R's
 algorithms, brute force). Names load on first use, so ``import harness.stats.histogram`` does not
@@ -20,7 +22,6 @@ if TYPE_CHECKING:
         CanaryJudge,
         Classification,
         Counts,
-        Direction,
         JudgeConfig,
         JudgeResult,
         MetricConfig,
@@ -29,7 +30,13 @@ if TYPE_CHECKING:
         judge_metric,
         mann_whitney_judge,
     )
-    from harness.stats.proportions import ProportionMethod, ProportionResult, proportion_test
+    from harness.stats.proportions import (
+        ProportionMethod,
+        ProportionResult,
+        RateRatio,
+        proportion_test,
+        rate_ratio,
+    )
     from harness.stats.ranks import (
         Alternative,
         MannWhitneyResult,
@@ -39,8 +46,11 @@ if TYPE_CHECKING:
         mann_whitney,
         u_test,
     )
+    from harness.stats.runs import known_noise_shift, paired_t_shift, pooled_t_shift, welch_t_shift
     from harness.stats.sequential import SequentialConfig, SequentialTest
     from harness.stats.shifts import Shift, median_interval_from_summary, paired_hodges_lehmann
+    from harness.stats.stratified import StratifiedOddsTest
+    from harness.stats.tolerance import Direction, ToleranceResult, effect_test, judge_tolerance
     from harness.stats.verdict import Verdict
 
 __all__ = [
@@ -62,22 +72,32 @@ __all__ = [
     "ProportionResult",
     "RankMethod",
     "RateInterval",
+    "RateRatio",
     "SequentialConfig",
     "SequentialTest",
     "Shift",
+    "StratifiedOddsTest",
+    "ToleranceResult",
     "UTest",
     "Verdict",
     "clopper_pearson_interval",
     "effect_size",
+    "effect_test",
     "exceeds_rate",
     "hodges_lehmann",
     "judge_metric",
+    "judge_tolerance",
+    "known_noise_shift",
     "mann_whitney",
     "mann_whitney_judge",
     "median_interval_from_summary",
     "paired_hodges_lehmann",
+    "paired_t_shift",
+    "pooled_t_shift",
     "proportion_test",
+    "rate_ratio",
     "u_test",
+    "welch_t_shift",
     "wilson_interval",
 ]
 
@@ -85,13 +105,16 @@ _MODULES = {
     "harness.stats.binomial": "RateInterval clopper_pearson_interval exceeds_rate wilson_interval",
     "harness.stats.effects": "EffectSize effect_size",
     "harness.stats.histogram": "LatencyRecorder LatencySummary",
-    "harness.stats.judge": "CanaryJudge Classification Counts Direction JudgeConfig JudgeResult "
+    "harness.stats.judge": "CanaryJudge Classification Counts JudgeConfig JudgeResult "
     "MetricConfig MetricResult NanStrategy judge_metric mann_whitney_judge",
-    "harness.stats.proportions": "ProportionMethod ProportionResult proportion_test",
+    "harness.stats.proportions": "ProportionMethod ProportionResult RateRatio proportion_test rate_ratio",
     "harness.stats.ranks": "Alternative MannWhitneyResult RankMethod UTest hodges_lehmann mann_whitney "
     "u_test",
+    "harness.stats.runs": "known_noise_shift paired_t_shift pooled_t_shift welch_t_shift",
     "harness.stats.sequential": "SequentialConfig SequentialTest",
     "harness.stats.shifts": "Shift median_interval_from_summary paired_hodges_lehmann",
+    "harness.stats.stratified": "StratifiedOddsTest",
+    "harness.stats.tolerance": "Direction ToleranceResult effect_test judge_tolerance",
     "harness.stats.verdict": "Verdict",
 }
 _HOMES = {name: module for module, names in _MODULES.items() for name in names.split()}

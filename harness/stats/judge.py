@@ -1,11 +1,16 @@
-"""A Kayenta-style canary judge that pairs every significance test with an effect size.
+"""A Kayenta-style canary judge that tests each metric's tolerance on the effect the user named.
 
 Each metric is classified PASS, HIGH, LOW or NO_DATA. A sample metric is HIGH only when the
-Mann-Whitney test says the candidate is stochastically larger (one-sided p below ``alpha``) *and*
-the configured effect size (mean ratio by default) exceeds ``allowed_increase``; LOW likewise. The
-pairing is what Kayenta's rank-only classifier misses: spinnaker/spinnaker#6278, where a canary of
-seven 100s and three 1s against ten 1s (a 70-fold mean increase) was judged PASS. A count metric
-(errors of requests) uses the two-proportion test with the rate ratio as effect size.
+one-sided ``1 - alpha`` lower confidence bound of its configured effect (mean ratio by default;
+median, p90, p95, p99 ratio; or CLES) is above ``allowed_increase``: the null hypothesis is that
+the candidate is inside the tolerance (:mod:`harness.stats.tolerance`). LOW likewise with the
+upper bound below ``allowed_decrease``; ``Direction.EITHER`` gives each side ``alpha / 2``. A p95
+allowance is thus tested on the p95, so a tail-only regression with an unchanged median is
+caught, and a candidate inside the allowance is flagged at most ``alpha`` of the time. A count
+metric (errors of requests) tests the error-rate ratio with the exact conditional test. Kayenta's
+rank-only classifier passed spinnaker/spinnaker#6278, a canary of seven 100s and three 1s against
+ten 1s (a 70-fold mean increase); here it is HIGH. The Mann-Whitney CLES and the Hodges-Lehmann
+shift are still reported as the location effect.
 Metric classifications roll up into weighted group scores and a 0-100 score with pass and
 marginal thresholds, as in Kayenta; a HIGH/LOW critical metric fails the whole judgement.
 """
@@ -24,9 +29,11 @@ import numpy.typing as npt
 
 from harness._checks import Interval, integer, invalid, non_negative, one_of, within
 from harness.errors import InvalidConfig
-from harness.stats.effects import EffectSize, effect_size
-from harness.stats.proportions import proportion_test
-from harness.stats.ranks import Alternative, hodges_lehmann_estimate, u_test_sorted
+from harness.stats.effects import EffectSize
+from harness.stats.proportions import rate_ratio
+from harness.stats.ranks import hodges_lehmann_estimate, u_test_sorted
+from harness.stats.ratios import RatioPivot
+from harness.stats.tolerance import Direction, EffectTest, ToleranceResult, effect_test, judge_tolerance
 from harness.stats.verdict import Verdict
 
 __all__ = [
@@ -45,14 +52,6 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 _SHIFT_POINTS = 1000
-
-
-class Direction(enum.Enum):
-    """Which change of a metric is bad."""
-
-    INCREASE = "increase"
-    DECREASE = "decrease"
-    EITHER = "either"
 
 
 class NanStrategy(enum.Enum):
@@ -110,10 +109,11 @@ def _check_effect_limits(name: str, effect: EffectSize, up: float, down: float) 
 class MetricConfig:
     """How one metric is judged.
 
-    ``allowed_increase`` / ``allowed_decrease`` bound the effect size that still passes even when
-    the difference is statistically significant (ratios for the ratio effects, probabilities for
-    CLES). ``outlier_iqr`` removes values beyond that many IQRs outside the quartiles (Tukey
-    fences) from both samples before testing; ``None`` keeps them.
+    ``allowed_increase`` / ``allowed_decrease`` are the tolerance: the effect the candidate may
+    have and still pass (ratios for the ratio effects, probabilities for CLES); the metric fails
+    only when a confidence bound of the effect lies beyond them. ``outlier_iqr`` removes values
+    beyond that many IQRs outside the quartiles (Tukey fences) from both samples before testing;
+    ``None`` keeps them.
     """
 
     name: str
@@ -154,7 +154,7 @@ class JudgeConfig:
     alpha: float = 0.05
     pass_threshold: float = 95.0
     marginal_threshold: float = 75.0
-    shift_estimate: bool = True
+    shift_estimate: bool = True  # also report the location effect (HL shift, Mann-Whitney CLES)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", tuple(self.metrics))
@@ -208,7 +208,13 @@ class JudgeConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MetricResult:
-    """One metric's classification and every statistic that produced it."""
+    """One metric's classification and every statistic that produced it.
+
+    ``effect_size`` is the estimate of the configured effect; ``low`` and ``high`` its one-sided
+    confidence bounds at ``level`` (``alpha``, or ``alpha / 2`` per side for ``Direction.EITHER``);
+    ``p_value`` the p-value of the tolerance test that decided (see
+    :attr:`ToleranceResult.p_value`); ``message`` says all of it in words.
+    """
 
     name: str
     group: str
@@ -220,6 +226,10 @@ class MetricResult:
     alpha: float
     allowed_increase: float
     allowed_decrease: float
+    low: float = math.nan
+    high: float = math.nan
+    level: float = math.nan
+    method: str = ""
     shift: float = math.nan
     cles: float = math.nan
     n_candidate: int = 0
@@ -227,6 +237,11 @@ class MetricResult:
     candidate_mean: float = math.nan
     baseline_mean: float = math.nan
     message: str = ""
+
+    @property
+    def bound(self) -> float:
+        """The bound compared with the allowance that decided (the upper one for LOW)."""
+        return self.high if self.classification is Classification.LOW else self.low
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (NaN as None)."""
@@ -295,22 +310,57 @@ def _thin(sorted_arr: FloatArray) -> FloatArray:
     return sorted_arr[idx]
 
 
-def _classify(
-    cfg: MetricConfig, p_high: float, p_low: float, eff: float, alpha: float
-) -> tuple[Classification, str]:
-    high_ok = cfg.direction in (Direction.INCREASE, Direction.EITHER)
-    low_ok = cfg.direction in (Direction.DECREASE, Direction.EITHER)
-    if high_ok and p_high < alpha and eff > cfg.allowed_increase:
-        return Classification.HIGH, (
-            f"candidate higher: p={p_high:.3g} < {alpha:g} and "
-            f"{cfg.effect.value}={eff:.4g} > {cfg.allowed_increase:g}"
-        )
-    if low_ok and p_low < alpha and eff < cfg.allowed_decrease:
-        return Classification.LOW, (
-            f"candidate lower: p={p_low:.3g} < {alpha:g} and "
-            f"{cfg.effect.value}={eff:.4g} < {cfg.allowed_decrease:g}"
-        )
-    return Classification.PASS, f"p_high={p_high:.3g}, p_low={p_low:.3g}, {cfg.effect.value}={eff:.4g}"
+_CLASSIFICATION = {
+    Direction.INCREASE: Classification.HIGH,
+    Direction.DECREASE: Classification.LOW,
+    None: Classification.PASS,
+}
+
+
+def _base(cfg: MetricConfig, alpha: float, effect: EffectSize | None, n_x: int, n_y: int) -> dict[str, Any]:
+    return {
+        "name": cfg.name,
+        "group": cfg.group,
+        "critical": cfg.critical,
+        "effect": effect,
+        "alpha": alpha,
+        "allowed_increase": cfg.allowed_increase,
+        "allowed_decrease": cfg.allowed_decrease,
+        "n_candidate": n_x,
+        "n_baseline": n_y,
+    }
+
+
+def _no_data(base: dict[str, Any], message: str) -> MetricResult:
+    return MetricResult(
+        classification=Classification.NO_DATA, effect_size=math.nan, p_value=math.nan, message=message, **base
+    )
+
+
+def _tested(cfg: MetricConfig, test: EffectTest, quantity: str, alpha: float) -> ToleranceResult:
+    return judge_tolerance(
+        test,
+        quantity=quantity,
+        direction=cfg.direction,
+        allowed_increase=cfg.allowed_increase,
+        allowed_decrease=cfg.allowed_decrease,
+        alpha=alpha,
+    )
+
+
+def _from_tolerance(t: ToleranceResult, base: dict[str, Any], **extra: Any) -> MetricResult:
+    return MetricResult(
+        classification=_CLASSIFICATION[t.exceeded],
+        effect_size=t.estimate,
+        p_value=t.p_value,
+        low=t.low,
+        high=t.high,
+        level=t.level,
+        method=t.method,
+        message=t.sentence(),
+        **base,
+        **extra,
+    )
 
 
 def _judge_samples(
@@ -319,87 +369,56 @@ def _judge_samples(
     x, y = _clean(x_raw, cfg), _clean(y_raw, cfg)
     if cfg.outlier_iqr is not None:
         x, y = _drop_outliers(x, cfg.outlier_iqr), _drop_outliers(y, cfg.outlier_iqr)
-    x, y = np.sort(x), np.sort(y)
-    base: dict[str, Any] = {
-        "name": cfg.name,
-        "group": cfg.group,
-        "critical": cfg.critical,
-        "effect": cfg.effect,
-        "alpha": alpha,
-        "allowed_increase": cfg.allowed_increase,
-        "allowed_decrease": cfg.allowed_decrease,
-        "n_candidate": int(x.size),
-        "n_baseline": int(y.size),
-    }
-    if min(x.size, y.size) < cfg.min_samples:
-        return MetricResult(
-            classification=Classification.NO_DATA,
-            effect_size=math.nan,
-            p_value=math.nan,
-            message=f"fewer than min_samples={cfg.min_samples} values",
-            **base,
+    base = _base(cfg, alpha, cfg.effect, int(x.size), int(y.size))
+    if min(x.size, y.size) < max(cfg.min_samples, 2):
+        return _no_data(base, f"fewer than min_samples={max(cfg.min_samples, 2)} values")
+    test = effect_test(cfg.effect, x, y)
+    if isinstance(test, RatioPivot) and not test.baseline > 0 <= test.candidate:
+        return _no_data(
+            base,
+            f"{cfg.effect.value} needs a positive baseline and a non-negative candidate "
+            f"(got {test.baseline:.4g} and {test.candidate:.4g}); use effect=cles for signed metrics",
         )
-    res = u_test_sorted(x, y)
-    eff = effect_size(cfg.effect, x, y)
-    cls, msg = _classify(cfg, res.p_greater, res.p_less, eff, alpha)
-    hl = hodges_lehmann_estimate(_thin(x), _thin(y)) if shift else math.nan
-    # The reported shift uses at most 1,000 evenly spaced order statistics per sample.
-    p = res.p_less if cls is Classification.LOW else res.p_greater
-    if cls is Classification.PASS and cfg.direction is not Direction.INCREASE:
-        p = res.p_less if cfg.direction is Direction.DECREASE else min(res.p_greater, res.p_less)
-    return MetricResult(
-        classification=cls,
-        effect_size=eff,
-        p_value=p,
-        shift=hl,
-        cles=res.cles,
+    return _from_tolerance(
+        _tested(cfg, test, cfg.effect.value.replace("_", " "), alpha),
+        base,
         candidate_mean=float(x.mean()),
         baseline_mean=float(y.mean()),
-        message=msg,
-        **base,
+        **(_location(x, y) if shift else {}),
     )
 
 
+def _location(x: FloatArray, y: FloatArray) -> dict[str, float]:
+    """The location effect: Hodges-Lehmann shift and Mann-Whitney CLES.
+
+    The shift uses at most 1,000 evenly spaced order statistics per sample.
+    """
+    xs, ys = np.sort(x), np.sort(y)
+    return {"shift": hodges_lehmann_estimate(_thin(xs), _thin(ys)), "cles": u_test_sorted(xs, ys).cles}
+
+
 def _judge_counts(cfg: MetricConfig, x: Counts, y: Counts, alpha: float) -> MetricResult:
-    base: dict[str, Any] = {
-        "name": cfg.name,
-        "group": cfg.group,
-        "critical": cfg.critical,
-        "effect": None,
-        "alpha": alpha,
-        "allowed_increase": cfg.allowed_increase,
-        "allowed_decrease": cfg.allowed_decrease,
-        "n_candidate": x.total,
-        "n_baseline": y.total,
-    }
-    if min(x.total, y.total) < cfg.min_samples:
-        return MetricResult(
-            classification=Classification.NO_DATA,
-            effect_size=math.nan,
-            p_value=math.nan,
-            message=f"fewer than min_samples={cfg.min_samples} requests",
-            **base,
-        )
-    hi = proportion_test(x.events, x.total, y.events, y.total, alternative=Alternative.GREATER)
-    lo = proportion_test(x.events, x.total, y.events, y.total, alternative=Alternative.LESS)
-    cls, msg = _classify(cfg, hi.p_value, lo.p_value, hi.ratio, alpha)
-    msg = msg.replace(cfg.effect.value, "rate_ratio")
-    return MetricResult(
-        classification=cls,
-        effect_size=hi.ratio,
-        p_value=lo.p_value if cls is Classification.LOW else hi.p_value,
-        candidate_mean=hi.rate_x,
-        baseline_mean=hi.rate_y,
-        shift=hi.difference,
-        message=msg + (" (exact)" if hi.exact else ""),
-        **base,
+    base = _base(cfg, alpha, None, x.total, y.total)
+    if min(x.total, y.total) < cfg.min_samples or min(x.total, y.total) == 0:
+        return _no_data(base, f"fewer than min_samples={cfg.min_samples} requests")
+    test = rate_ratio(x.events, x.total, y.events, y.total)
+    return _from_tolerance(
+        _tested(cfg, test, "error-rate ratio", alpha),
+        base,
+        candidate_mean=test.rate_x,
+        baseline_mean=test.rate_y,
+        shift=test.rate_x - test.rate_y,
     )
 
 
 def judge_metric(
     cfg: MetricConfig, candidate: object, baseline: object, *, alpha: float = 0.05, shift: bool = True
 ) -> MetricResult:
-    """Classify one metric from the candidate's and baseline's data (arrays, or :class:`Counts`)."""
+    """Classify one metric from the candidate's and baseline's data (arrays, or :class:`Counts`).
+
+    ``shift=False`` skips the location effect (Hodges-Lehmann shift and Mann-Whitney CLES), the
+    only part that sorts the samples.
+    """
     if candidate is None or baseline is None:
         return MetricResult(
             name=cfg.name,
@@ -434,7 +453,11 @@ def mann_whitney_judge(
     allowed_decrease: float = 0.9,
     alpha: float = 0.05,
 ) -> MetricResult:
-    """Judge one metric: rank test at ``alpha`` combined with an effect-size limit."""
+    """Judge one metric's tolerance at ``alpha`` (the Mann-Whitney CLES and HL shift are reported too).
+
+    The decision is the tolerance test of ``effect`` (:mod:`harness.stats.tolerance`); the name
+    stays from when a Mann-Whitney test decided.
+    """
     cfg = MetricConfig(
         name=name,
         direction=one_of("direction", direction, Direction),

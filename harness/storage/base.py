@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any, Protocol, runtime_checkable
+import sys
+from typing import TYPE_CHECKING, Any, Protocol, cast, runtime_checkable
 
 from harness._checks import invalid, positive
 from harness.errors import InvalidConfig
 
-__all__ = ["JSONValue", "Storage", "decode", "encode", "validate_key", "validate_ttl"]
+if TYPE_CHECKING:
+    from harness.storage.redis import RedisStorage
+
+__all__ = ["JSONValue", "Storage", "as_redis", "decode", "encode", "validate_key", "validate_ttl"]
 
 JSONValue = Any
 """A value that round-trips through JSON: None, bool, int, float, str, lists and str-keyed dicts."""
@@ -35,6 +39,17 @@ def decode(raw: str | bytes | None) -> JSONValue:
     if raw is None:
         return None
     return json.loads(raw)
+
+
+def as_redis(storage: object) -> RedisStorage | None:
+    """``storage`` when it is a ``RedisStorage``, else ``None``, without importing the Redis client.
+
+    No ``RedisStorage`` exists before its module is loaded, so an unloaded module means "not Redis".
+    """
+    module = sys.modules.get("harness.storage.redis")
+    if module is None or not isinstance(storage, module.RedisStorage):
+        return None
+    return cast("RedisStorage", storage)
 
 
 def validate_key(key: str) -> str:

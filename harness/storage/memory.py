@@ -13,6 +13,7 @@ from typing import Any
 from harness.atomic import write_atomic
 from harness.clock import Clock, SystemClock
 from harness.errors import InvalidConfig
+from harness.inputs import parse_json
 from harness.storage.base import JSONValue, decode, encode, validate_key, validate_ttl
 
 __all__ = ["MemoryStorage"]
@@ -181,10 +182,7 @@ class MemoryStorage:
             raise InvalidConfig(f"{os.fspath(path)}: no such storage file.", field="path") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise InvalidConfig(f"{os.fspath(path)}: cannot read: {exc}", field="path") from None
-        try:
-            data = json.loads(text)
-        except ValueError as exc:
-            raise InvalidConfig(f"{os.fspath(path)}: not JSON: {exc}", field="path") from None
+        data = parse_json(text, source=os.fspath(path))
         if not isinstance(data, Mapping):
             raise InvalidConfig(f"{os.fspath(path)}: not a MemoryStorage snapshot.", field="path")
         return cls.from_snapshot(data, clock=clock)

@@ -2,28 +2,59 @@
 
 Multi-step operations (compare-and-set, incr-with-expiry) are single Lua scripts, so they are
 atomic across every process sharing the server.
+
+Every failure of the server is a :class:`~harness.errors.StorageUnavailable` whose ``failure``
+says which: unreachable, timed out, read-only replica, out of memory, or another error reply
+(a missing database, an unknown script, a key of the wrong type). No ``redis`` exception leaves
+this module, so callers handle one error type for every way the storage can let them down.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
+import redis
 import redis.asyncio as aioredis
 import redis.exceptions
 
-from harness._checks import invalid
-from harness.errors import InvalidConfig, StorageUnavailable
+from harness._checks import invalid, positive
+from harness.errors import InvalidConfig, StorageFailure, StorageUnavailable
 from harness.storage.base import JSONValue, decode, encode, validate_key, validate_ttl
 
 if TYPE_CHECKING:
     import fakeredis
 
-__all__ = ["RedisStorage", "redact_url"]
+__all__ = ["RedisStorage", "Script", "redact_url", "storage_failure"]
 
 _T = TypeVar("_T")
+Script = Callable[[Sequence[str], Sequence[Any]], Awaitable[Any]]
+"""A Lua script bound to a storage: ``await script(keys, args)``; failures are ``StorageUnavailable``."""
+
+_FAILURES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], StorageFailure], ...] = (
+    ((redis.exceptions.TimeoutError, TimeoutError), StorageFailure.TIMEOUT),
+    (redis.exceptions.ReadOnlyError, StorageFailure.READ_ONLY),
+    (redis.exceptions.OutOfMemoryError, StorageFailure.OUT_OF_MEMORY),
+    ((redis.exceptions.ConnectionError, OSError), StorageFailure.UNREACHABLE),
+)
+_ADVICE = {
+    StorageFailure.UNREACHABLE: "is unreachable",
+    StorageFailure.TIMEOUT: "is unreachable: no answer within the command timeout",
+    StorageFailure.READ_ONLY: "is a read-only replica",
+    StorageFailure.OUT_OF_MEMORY: "is out of memory",
+    StorageFailure.ERROR_RESPONSE: "answered with an error",
+}
+
+
+def storage_failure(exc: BaseException) -> StorageFailure:
+    """Which :class:`~harness.errors.StorageFailure` a ``redis`` (or socket) exception is."""
+    for kinds, failure in _FAILURES:
+        if isinstance(exc, kinds):
+            return failure
+    return StorageFailure.ERROR_RESPONSE
+
 
 _CAS = """
 local cur = redis.call('GET', KEYS[1])
@@ -50,6 +81,7 @@ return value
 """
 
 _GLOB = re.compile(r"([*?\[\]\\])")
+_NOT_A_COUNTER = re.compile(r"not an integer|WRONGTYPE")
 
 
 def redact_url(url: str) -> str:
@@ -70,6 +102,16 @@ def _px(ttl: float | None) -> str:
         return ""
     assert ttl is not None
     return str(max(1, round(ttl * 1000)))
+
+
+def _driver_info() -> dict[str, Any]:
+    """redis-py >= 8 reads its package metadata for every new connection unless told its version:
+    milliseconds with the event loop blocked, each time a pool opens a connection."""
+    try:
+        from redis.driver_info import DriverInfo
+    except ImportError:  # redis-py before 8: no metadata read per connection
+        return {}
+    return {"driver_info": DriverInfo(lib_version=redis.__version__)}
 
 
 def _bad_url(url: str, why: str) -> InvalidConfig:
@@ -130,14 +172,22 @@ class RedisStorage:
         connect_timeout: float = 2.0,
         command_timeout: float = 5.0,
     ) -> RedisStorage:
-        """Storage on the Redis server at ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
+        """Storage on the Redis server at ``url`` (``redis://``, ``rediss://`` or ``unix://``).
+
+        ``connect_timeout`` and ``command_timeout`` bound every connection attempt and every
+        command, in seconds; both must be positive (a zero or missing timeout would let a hung
+        server hang its callers).
+        """
         _validate_url(url)
+        positive("connect_timeout", connect_timeout, "for example 2.0", unit="seconds")
+        positive("command_timeout", command_timeout, "for example 5.0", unit="seconds")
         try:
             client = aioredis.Redis.from_url(
                 url,
                 socket_connect_timeout=connect_timeout,
                 socket_timeout=command_timeout,
                 decode_responses=True,
+                **_driver_info(),
             )
         except ValueError as exc:
             raise InvalidConfig(
@@ -167,12 +217,28 @@ class RedisStorage:
     async def _call(self, op: Callable[[], Awaitable[_T]]) -> _T:
         try:
             return await op()
-        except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError) as exc:
-            raise StorageUnavailable(
-                f"Redis at {self.url} is unreachable ({type(exc).__name__}: {exc}); "
-                "check that the server runs and the URL is right.",
-                url=self.url,
-            ) from exc
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
+
+    def _unavailable(self, exc: BaseException) -> StorageUnavailable:
+        failure = storage_failure(exc)
+        advice = "check that the server runs and the URL is right"
+        if failure is not StorageFailure.UNREACHABLE and failure is not StorageFailure.TIMEOUT:
+            advice = "the server refused the command"
+        return StorageUnavailable(
+            f"Redis at {self.url} {_ADVICE[failure]} ({type(exc).__name__}: {exc}); {advice}.",
+            url=self.url,
+            failure=failure,
+        )
+
+    def script(self, source: str) -> Script:
+        """The Lua ``source`` registered on this server, run through this storage's error handling."""
+        registered = self._client.register_script(source)
+
+        async def run(keys: Sequence[str], args: Sequence[Any]) -> Any:
+            return await self._call(lambda: registered(keys=list(keys), args=list(args)))
+
+        return run
 
     async def get(self, key: str) -> JSONValue:
         """The value under ``key``, or ``None``."""
@@ -193,9 +259,15 @@ class RedisStorage:
         """Atomically add ``amount``; ``ttl`` applies when the key is created."""
         k, px = self.key(key), _px(ttl)
         try:
-            return int(await self._call(lambda: self._incr(keys=[k], args=[amount, px])))
+            return int(await self._incr(keys=[k], args=[amount, px]))
+        except (redis.exceptions.ReadOnlyError, redis.exceptions.OutOfMemoryError) as exc:
+            raise self._unavailable(exc) from exc
         except redis.exceptions.ResponseError as exc:
+            if _NOT_A_COUNTER.search(str(exc)) is None:
+                raise self._unavailable(exc) from exc
             raise InvalidConfig(f"incr({key!r}): {exc}", field="key", value=key) from None
+        except (redis.exceptions.RedisError, OSError) as exc:
+            raise self._unavailable(exc) from exc
 
     async def compare_and_set(
         self, key: str, expected: JSONValue, new: JSONValue, *, ttl: float | None = None

@@ -57,10 +57,10 @@ def test_the_wheel_ships_the_scenarios_and_an_installed_wheel_finds_them(tmp_pat
     )
     (wheel,) = wheels.glob("chaos_harness-*.whl")
     with zipfile.ZipFile(wheel) as archive:
-        shipped = sorted(
-            Path(name).name for name in archive.namelist() if name.startswith("harness/examples/scenarios/")
-        )
-    assert shipped == NAMES
+        prefix = "harness/examples/scenarios/"
+        shipped = sorted(name.removeprefix(prefix) for name in archive.namelist() if name.startswith(prefix))
+    folder = ROOT / "harness" / "examples" / "scenarios"
+    assert shipped == sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*.yaml"))
 
     target = tmp_path / "site"
     subprocess.run(

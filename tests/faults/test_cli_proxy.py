@@ -54,8 +54,8 @@ def test_duration_stops_the_server(capsys: pytest.CaptureFixture[str]) -> None:
 @pytest.mark.parametrize(
     ("content", "suffix", "message"),
     [
-        ("{not json", ".json", "not valid JSON"),
-        ("a: [", ".yaml", "not valid YAML"),
+        ("{not json", ".json", "not JSON"),
+        ("a: [", ".yaml", "YAML syntax error"),
         ('[{"upstream": "x:1"}]', ".json", "missing required field: name at proxy 1"),
         ('{"name": "x"}', ".json", "cannot unmarshal object"),
     ],

@@ -12,7 +12,7 @@ import pytest
 import redis.exceptions
 
 from harness.clock import VirtualClock
-from harness.errors import InvalidConfig, StorageUnavailable, UsageError
+from harness.errors import InvalidConfig, StorageFailure, StorageUnavailable, UsageError
 from harness.faults import (
     ClockJump,
     FaultyClock,
@@ -33,8 +33,10 @@ async def test_readonly_on_writes_only() -> None:
     try:
         await storage.set("k", 1)
         with inject_redis(storage.client, rf.readonly(commands={"SET"})) as core:
-            with pytest.raises(redis.exceptions.ReadOnlyError):
+            with pytest.raises(StorageUnavailable) as raised:
                 await storage.set("k", 2)
+            assert raised.value.failure is StorageFailure.READ_ONLY
+            assert isinstance(raised.value.__cause__, redis.exceptions.ReadOnlyError)
             assert await storage.get("k") == 1
         await storage.set("k", 3)
         assert await storage.get("k") == 3
@@ -53,6 +55,9 @@ async def test_error_kinds_are_redis_py_exceptions() -> None:
             (rf.timeout(), redis.exceptions.TimeoutError),
             (rf.oom(), redis.exceptions.OutOfMemoryError),
             (rf.drop_connection(), redis.exceptions.ConnectionError),
+            (rf.noscript(commands=()), redis.exceptions.NoScriptError),
+            (rf.wrong_type(), redis.exceptions.ResponseError),
+            (rf.missing_database(), redis.exceptions.ResponseError),
         ]
         for fault, error in cases:
             with inject_redis(storage.client, fault), pytest.raises(error):
@@ -70,9 +75,11 @@ async def test_lua_backed_operations_are_faulted_by_command_name() -> None:
     try:
         with (
             inject_redis(storage.client, rf.oom(commands={"EVALSHA", "EVAL"})),
-            pytest.raises(redis.exceptions.OutOfMemoryError),
+            pytest.raises(StorageUnavailable) as raised,
         ):
             await storage.compare_and_set("k", None, 1)
+        assert raised.value.failure is StorageFailure.OUT_OF_MEMORY
+        assert isinstance(raised.value.__cause__, redis.exceptions.OutOfMemoryError)
         assert await storage.compare_and_set("k", None, 1)
     finally:
         await storage.close()

@@ -7,13 +7,14 @@ import signal
 import subprocess
 import sys
 import textwrap
+import tracemalloc
 from pathlib import Path
 
 import pytest
 
 from harness.atomic import write_atomic
-from harness.errors import InvalidConfig
-from harness.journal import Event, Journal
+from harness.errors import InvalidConfig, InvalidInput
+from harness.journal import Event, Journal, JournalFile, canonical_json
 
 
 def test_write_atomic_replaces_content_and_leaves_no_temp_files(tmp_path: Path) -> None:
@@ -129,3 +130,64 @@ def test_open_atomic_appears_whole_at_the_end_and_not_at_all_on_error(tmp_path: 
         interrupted()
     assert target.read_text() == "one\ntwo\n"
     assert [p.name for p in tmp_path.iterdir()] == ["runs.jsonl"]
+
+
+def _events_file(path: Path, events: int) -> Path:
+    """A journal of ``events`` window events, written a line at a time (as large as a long run's)."""
+    with path.open("w") as handle:
+        handle.write('{"journal": 1, "meta": {"seed": 1}}\n')
+        for i in range(events):
+            event = Event(
+                t=i * 0.5, kind="window", source="version/v1", data={"requests": 1000 + i, "p99": 0.25}
+            )
+            handle.write(canonical_json(event.to_dict()) + "\n")
+    return path
+
+
+def test_a_journal_file_is_digested_as_it_was_written(tmp_path: Path) -> None:
+    """The streamed digest of a written journal is the in-memory one (events appended out of order)."""
+    j = Journal(meta={"seed": 3})
+    j.record(5.0, "window", "engine", requests=3)
+    j.record(1.0, "fault.on", "faults/redis")
+    j.record(5.0, "decision", "canary", action="hold")
+    path = j.write(tmp_path / "journal.jsonl")
+    recorded = JournalFile(path)
+    assert recorded.meta == {"seed": 3}
+    assert recorded.digest() == j.digest() == Journal.read(path).digest()
+    assert list(recorded.events()) == j.events
+
+
+def test_reading_a_journal_takes_the_same_memory_whatever_its_size(tmp_path: Path) -> None:
+    """Digesting 10 MB or 40 MB of journal keeps well under 1 MiB (Journal.read held ~12x the file)."""
+    peaks = []
+    for events in (50_000, 200_000):
+        path = _events_file(tmp_path / f"{events}.jsonl", events)
+        tracemalloc.start()
+        try:
+            JournalFile(path).digest()
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    print(f"peak traced memory: {peaks[0] / 1024:.0f} KiB (50 k events), {peaks[1] / 1024:.0f} KiB (200 k)")
+    assert max(peaks) < 2**20
+
+
+@pytest.mark.parametrize(
+    ("t", "message"),
+    [
+        ('"inf"', "t: t='inf' must be a finite number"),
+        ('"nan"', "t: t='nan' must be a finite number"),
+        ("1e999", "1e999 is beyond the range of a float"),
+        ("NaN", "NaN is not a JSON number"),
+    ],
+)
+def test_non_finite_timestamps_are_refused_with_their_line(tmp_path: Path, t: str, message: str) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_text(
+        '{"journal": 1, "meta": {}}\n{"t": 0, "kind": "k", "source": "s"}\n{"t": '
+        + t
+        + ', "kind": "k", "source": "s"}\n'
+    )
+    with pytest.raises(InvalidInput, match=message) as caught:
+        JournalFile(path).digest()
+    assert str(caught.value).startswith(f"{path}:3: ")

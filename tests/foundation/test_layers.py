@@ -44,6 +44,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         "foundation",
         (
             "harness._checks",
+            "harness._extras",
             "harness._lazy",
             "harness._version",
             "harness.atomic",
@@ -51,6 +52,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "harness.conditions",
             "harness.errors",
             "harness.expectation",
+            "harness.inputs",
             "harness.journal",
             "harness.mode",
             "harness.seeding",
@@ -71,6 +73,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
         (
             "harness",
             "harness.__main__",
+            "harness._entry",
             "harness.cli",
             "harness.examples",
             "harness.pytest_fixtures",

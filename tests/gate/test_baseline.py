@@ -93,7 +93,7 @@ def test_metrics_file(tmp_path: Path) -> None:
         ('{"benchmarks": [{"name": "x"}]}', r"benchmarks\[0\] is malformed"),
         ('{"benchmarks": []}', "has no metrics"),
         ('{"format": "chaos-harness.baseline", "format_version": 7, "metrics": {}}', "format_version=7"),
-        ('{"format": "chaos-harness.metrics", "metrics": {"x": "fast"}}', "must be a number"),
+        ('{"format": "chaos-harness.metrics", "metrics": {"x": "fast"}}', "x=.fast. must be a finite number"),
         (
             '{"format": "chaos-harness.metrics", "metrics": {"x": {"value": 1, "direction": "up"}}}',
             "valid: lower",

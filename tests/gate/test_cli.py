@@ -27,15 +27,74 @@ def _bench(tmp_path: Path, name: str, slowdown: float, seed: int) -> Path:
     return write_json(tmp_path / name, pytest_benchmark_doc({NAME: QUIET.run(rng, slowdown)}))
 
 
-def test_ten_percent_regression_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """A 10% slowdown against a 5% rule exits 1 and names the benchmark."""
-    code = main(
-        ["gate", str(_bench(tmp_path, "a.json", 0, 1)), str(_bench(tmp_path, "b.json", 0.10, 2)), "-t", "5%"]
-    )
-    assert code == 1
+def test_ten_percent_regression_beyond_the_stated_noise_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One run per side, run-to-run noise stated as 1%: a 10% slowdown against a 5% rule exits 1."""
+    a, b = _bench(tmp_path, "a.json", 0, 1), _bench(tmp_path, "b.json", 0.10, 2)
+    assert main(["gate", str(a), str(b), "-t", "5%", "--noise", "1%"]) == 1
     out = capsys.readouterr().out
     assert "regression" in out
-    assert "test_hot_path" in out
+    assert "test_hot" in out
+
+
+def test_one_run_per_side_is_inconclusive_and_says_how_to_decide(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without a known noise the same slowdown exits 0 as inconclusive, with the deciding commands."""
+    a, b = _bench(tmp_path, "a.json", 0, 1), _bench(tmp_path, "b.json", 0.10, 2)
+    assert main(["gate", str(a), str(b), "-t", "5%"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "inconclusive" in out
+    assert "harness gate --ab 'CMD_BASELINE' 'CMD_CURRENT' --runs 10" in out
+    assert f"harness gate {a} {b} -t 5% --noise " not in out, "the advice keeps only the files"
+    assert f"harness gate {a} {b} --noise " in out
+    assert main(["gate", str(a), str(b), "-t", "5%", "--strict"]) == 1
+
+
+def test_several_runs_per_side_from_quoted_globs(tmp_path: Path) -> None:
+    """Five result files per side: the runs decide, without any stated noise."""
+    for i in range(5):
+        _bench(tmp_path, f"base-{i}.json", 0, 10 + i)
+        _bench(tmp_path, f"cur-{i}.json", 0.30, 20 + i)
+    data = tmp_path / "gate.json"
+    assert (
+        main(["gate", str(tmp_path / "base-*.json"), str(tmp_path / "cur-*.json"), "--json", str(data)]) == 1
+    )
+    (row,) = json.loads(data.read_text())["comparisons"]
+    assert (row["method"], row["basis"]) == ("welch t on log run medians (5 vs 5 runs)", "runs")
+    assert main(["gate", str(tmp_path / "base-*.json"), str(tmp_path / "base-*.json")]) == 0
+
+
+def test_update_from_several_runs_stores_their_noise(tmp_path: Path) -> None:
+    """A baseline promoted from five runs judges one later run with the runs' measured noise."""
+    for i in range(5):
+        _bench(tmp_path, f"base-{i}.json", 0, 10 + i)
+    baseline = tmp_path / "main.json"
+    assert main(["gate", str(baseline), str(tmp_path / "base-*.json"), "--update"]) == 0
+    assert len(Baseline.load(baseline).metrics[NAME].runs) == 5
+    assert main(["gate", str(baseline), str(_bench(tmp_path, "slow.json", 0.5, 3))]) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["a.json", "b.json", "c.json"], "quote a glob"),
+        (["{tmp}/none-*.json", "{tmp}/a.json"], "matches no file"),
+        (["{tmp}/a.json", "{tmp}/a.json", "--noise", "lots"], "--noise='lots' must be a percentage (5%)"),
+        (["{tmp}/a.json", "{tmp}/a.json", "--noise", "150%"], "--noise='150%' must be below 100%"),
+        (["{tmp}/a.json", "{tmp}/a.json", "--runs", "5"], "--runs re-runs the --ab commands"),
+        (["{tmp}/base-*.json", "{tmp}/a.json", "--update"], "is a pattern"),
+    ],
+)
+def test_bad_sides_and_flags_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    """An unquoted glob, a pattern that matches nothing, a bad --noise: exit 2 with the fix."""
+    _bench(tmp_path, "a.json", 0, 1)
+    _bench(tmp_path, "base-0.json", 0, 1)
+    assert main(["gate", *(a.format(tmp=tmp_path) for a in args)]) == 2
+    assert message in _err(capsys)
 
 
 def test_a_a_exits_0(tmp_path: Path) -> None:
@@ -47,7 +106,9 @@ def test_markdown_and_json_written(tmp_path: Path) -> None:
     """--markdown writes the summary for a CI job summary; --json the machine-readable result."""
     summary, data = tmp_path / "summary.md", tmp_path / "gate.json"
     a, b = _bench(tmp_path, "a.json", 0, 1), _bench(tmp_path, "b.json", 0.10, 2)
-    main(["gate", str(a), str(b), "-t", "5%", "--markdown", str(summary), "--json", str(data)])
+    main(
+        ["gate", str(a), str(b), "-t", "5%", "--noise", "1%", "--markdown", str(summary), "--json", str(data)]
+    )
     assert summary.read_text().startswith("### ❌ Gate failed")
     doc = json.loads(data.read_text())
     assert doc["passed"] is False
@@ -60,7 +121,7 @@ def test_markdown_and_json_written(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        ("{not json", "is not JSON"),
+        ("{not json", "not JSON"),
         ('{"hello": 1}', "is not a pytest-benchmark JSON"),
     ],
 )
@@ -99,7 +160,7 @@ def test_update_promotes_current(tmp_path: Path) -> None:
     baseline = tmp_path / "baselines" / "main.json"
     slow = _bench(tmp_path, "b.json", 0.5, 2)
     assert main(["gate", str(baseline), str(_bench(tmp_path, "a.json", 0, 1)), "--update"]) == 0
-    assert main(["gate", str(baseline), str(slow), "-t", "5%"]) == 1
+    assert main(["gate", str(baseline), str(slow), "-t", "5%", "--noise", "2%"]) == 1
     assert main(["gate", str(baseline), str(slow), "--update"]) == 0
     assert main(["gate", str(baseline), str(slow)]) == 0
     assert Baseline.load(baseline).name == "main"
@@ -115,9 +176,19 @@ def test_ab_mode_times_commands(tmp_path: Path) -> None:
         "json.dump(doc, open(sys.argv[1], 'w'))\n"
     )
     a = f"{sys.executable} {script} {{out}} 1.0"
-    same = main(["gate", "--ab", a, a, "--rounds", "8"])
-    slower = main(["gate", "--ab", a, f"{sys.executable} {script} {{out}} 1.3", "--rounds", "8"])
+    same = main(["gate", "--ab", a, a, "--runs", "8"])
+    slower = main(["gate", "--ab", a, f"{sys.executable} {script} {{out}} 1.3", "--runs", "8"])
     assert (same, slower) == (0, 1)
+
+
+def test_ab_old_rounds_flag_still_works_and_says_its_new_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--rounds is the old name of --runs, kept for one release."""
+    assert main(["gate", "--ab", "true", "true", "--rounds", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "--rounds is now --runs" in out
+    assert "interleaved 2 runs per side" in out
 
 
 def test_ab_with_files_is_a_usage_error(tmp_path: Path) -> None:
@@ -128,7 +199,7 @@ def test_ab_with_files_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_ab_failing_command_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A command that fails stops the comparison with its exit status."""
-    code = main(["gate", "--ab", f"{sys.executable} -c 'raise SystemExit(3)'", "true", "--rounds", "2"])
+    code = main(["gate", "--ab", f"{sys.executable} -c 'raise SystemExit(3)'", "true", "--runs", "2"])
     assert code == 2
     assert "exited with 3" in _err(capsys)
 

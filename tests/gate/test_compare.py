@@ -23,9 +23,10 @@ def test_all_is_sorted_and_resolves() -> None:
 
 
 def test_ten_percent_slowdown_regresses_at_five_percent() -> None:
-    """A clear 10% slowdown on a quiet machine fails a 5% rule."""
+    """A clear 10% slowdown fails a 5% rule when runs are known to repeat (noise 0)."""
     rng = np.random.default_rng(1)
-    result = compare(sample_set(QUIET.run(rng)), sample_set(QUIET.run(rng, 0.10)), [Rule.parse("5%")])
+    base, cur = sample_set(QUIET.run(rng)), sample_set(QUIET.run(rng, 0.10))
+    result = compare(base, cur, [Rule.parse("5%")], noise=0.0)
     assert result.exit_code == 1
     (c,) = result.regressions
     assert 0.05 < c.change < 0.16
@@ -57,7 +58,7 @@ def test_large_but_noisy_change_passes() -> None:
 def test_improvement_is_reported_not_failed() -> None:
     """Getting faster is an improvement."""
     rng = np.random.default_rng(3)
-    result = compare(sample_set(QUIET.run(rng)), sample_set(QUIET.run(rng, -0.3)))
+    result = compare(sample_set(QUIET.run(rng)), sample_set(QUIET.run(rng, -0.3)), noise=0.0)
     assert result.passed
     assert result.comparisons[0].verdict is Change.IMPROVEMENT
 
@@ -67,23 +68,23 @@ def test_higher_is_better_direction() -> None:
     base = Baseline(metrics={"rps": Metric(name="rps", median=1000.0, direction=Better.HIGHER)})
     worse = Baseline(metrics={"rps": Metric(name="rps", median=800.0, direction=Better.HIGHER)})
     better = Baseline(metrics={"rps": Metric(name="rps", median=1300.0, direction=Better.HIGHER)})
-    assert not compare(base, worse).passed
-    assert compare(base, better).passed
+    assert not compare(base, worse, noise=0.0).passed
+    assert compare(base, better, noise=0.0).passed
 
 
 def test_signed_rule_overrides_direction() -> None:
     """'-10%' judges a metric as higher-is-better whatever its default."""
     base = Baseline(metrics={"x": Metric(name="x", median=10.0)})
     cur = Baseline(metrics={"x": Metric(name="x", median=8.0)})
-    assert compare(base, cur).passed
-    assert not compare(base, cur, [Rule.parse("x:-10%")]).passed
+    assert compare(base, cur, noise=0.0).passed
+    assert not compare(base, cur, [Rule.parse("x:-10%")], noise=0.0).passed
 
 
 def test_absolute_threshold() -> None:
     """'+0.01' on an error rate that goes from 0 to 0.02 regresses; relative rules cannot express it."""
     base = Baseline(metrics={"error_rate": Metric(name="error_rate", median=0.0)})
     cur = Baseline(metrics={"error_rate": Metric(name="error_rate", median=0.02)})
-    result = compare(base, cur, [Rule.parse("error_rate:+0.01")])
+    result = compare(base, cur, [Rule.parse("error_rate:+0.01")], noise=0.0)
     assert result.regressions[0].change == pytest.approx(0.02)
 
 
@@ -91,7 +92,7 @@ def test_every_matching_rule_is_checked() -> None:
     """Several expressions all apply; the strictest matching one fails the metric."""
     base = Baseline(metrics={"a": Metric(name="a", median=1.0), "b": Metric(name="b", median=1.0)})
     cur = Baseline(metrics={"a": Metric(name="a", median=1.07), "b": Metric(name="b", median=1.07)})
-    result = compare(base, cur, [Rule.parse("*:10%"), Rule.parse("b:5%")])
+    result = compare(base, cur, [Rule.parse("*:10%"), Rule.parse("b:5%")], noise=0.0)
     assert [c.name for c in result.regressions] == ["b"]
 
 
@@ -99,7 +100,7 @@ def test_summary_only_metrics_use_the_conservative_rule() -> None:
     """Without samples the gate falls back to the summary rule, and says so."""
     base = Baseline(metrics={"t": Metric(name="t", median=1.0, iqr=0.02, count=50, unit="s")})
     cur = Baseline(metrics={"t": Metric(name="t", median=1.3, iqr=0.02, count=50, unit="s")})
-    (c,) = compare(base, cur).comparisons
+    (c,) = compare(base, cur, noise=0.0).comparisons
     assert c.method == "summary"
     assert c.verdict is Change.REGRESSION
 
@@ -118,16 +119,18 @@ def test_unit_mismatch_is_a_usage_error() -> None:
         compare(a, b)
 
 
-def test_missing_and_new_metrics_are_listed() -> None:
-    """Metrics on one side only are reported, not failed."""
+def test_missing_metrics_fail_unless_allowed_and_new_ones_are_listed() -> None:
+    """A baseline metric the current results lack fails the gate; a new metric is only listed."""
     a = Baseline(metrics={"x": Metric(name="x", median=1.0), "gone": Metric(name="gone", median=1.0)})
     b = Baseline(metrics={"x": Metric(name="x", median=1.0), "fresh": Metric(name="fresh", median=1.0)})
     result = compare(a, b)
-    assert result.missing == ("gone",)
-    assert result.new == ("fresh",)
+    assert (result.missing, result.new) == (("gone",), ("fresh",))
+    assert (result.passed, result.exit_code) == (False, 1)
     text = gate_markdown(result)
+    assert text.startswith("### ❌ Gate failed: 1 missing from the current results")
     assert "`gone`" in text
     assert "`fresh`" in text
+    assert compare(a, b, allow_missing=True).passed
 
 
 @pytest.mark.parametrize("text", ["", "abc", "10%%", "x:", "*:ten", "-", "1e999%"])
@@ -155,7 +158,7 @@ def test_markdown_leads_with_regressions() -> None:
     """The Markdown summary says it failed and lists the regression first."""
     base = Baseline(metrics={"a": Metric(name="a", median=1.0), "z": Metric(name="z", median=1.0)})
     cur = Baseline(metrics={"a": Metric(name="a", median=1.0), "z": Metric(name="z", median=2.0)})
-    text = gate_markdown(compare(base, cur))
+    text = gate_markdown(compare(base, cur, noise=0.0))
     assert text.startswith("### ❌ Gate failed: 1 of 2 metrics regressed")
     rows = [line for line in text.splitlines() if line.startswith(("| a", "| z"))]
     assert rows[0].startswith("| z")
@@ -166,8 +169,8 @@ def test_a_duration_rule_converts_to_the_metric_unit() -> None:
     for unit, scale in (("s", 1.0), ("ms", 1000.0)):
         base = Baseline(metrics={"p99": Metric(name="p99", median=0.010 * scale, unit=unit)})
         cur = Baseline(metrics={"p99": Metric(name="p99", median=0.013 * scale, unit=unit)})
-        assert not compare(base, cur, [Rule.parse("p99:+2ms")]).passed
-        assert compare(base, cur, [Rule.parse("p99:+5ms")]).passed
+        assert not compare(base, cur, [Rule.parse("p99:+2ms")], noise=0.0).passed
+        assert compare(base, cur, [Rule.parse("p99:+5ms")], noise=0.0).passed
     assert Rule.parse("p99:+2ms").describe() == "+0.002s"
 
 

@@ -12,6 +12,7 @@ import yaml
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
 from harness.health import ConfigChange, ConfigSource, ConfigStore
+from harness.health.config import MAX_DEPTH
 from harness.storage import MemoryStorage
 
 
@@ -297,3 +298,131 @@ def test_unchanged_writes_make_no_version() -> None:
     version = store.version
     assert store.set("a", 2) == version
     assert len(store.snapshots()) == 2
+
+
+def test_snapshot_history_cannot_be_changed_from_outside() -> None:
+    """Appending to a list in a snapshot fails, and a later rollback restores the original list."""
+    store = ConfigStore({"hosts": ["a"], "db": {"pool": {"size": 1}}})
+    first = store.version
+    store.set("hosts", ["a", "b"])
+    snapshot = store.snapshots()[0]
+    with pytest.raises(AttributeError):
+        snapshot.values["hosts"].append("evil")  # type: ignore[attr-defined]
+    with pytest.raises(TypeError):
+        snapshot.values["db.pool.size"] = 99  # type: ignore[index]
+    with pytest.raises(TypeError):
+        snapshot.layers[ConfigSource.DEFAULTS]["hosts"] = ["evil"]  # type: ignore[index]
+    store.rollback(first)
+    assert store["hosts"] == ["a"]
+    assert isinstance(store["hosts"], list)
+    store.get("hosts").append("x")
+    assert store.snapshots()[-1].values["hosts"] == ("a",)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        [],
+        "chaos-harness-config/1",
+        {"format": "chaos-harness-config/1", "layers": {"override": ["a", "b"]}},
+        {"format": "chaos-harness-config/1", "layers": {"override": "a=b"}},
+        {"format": "chaos-harness-config/1", "layers": {"override": {"a": {"b": 3}, 7: 1}}},
+        {"format": "chaos-harness-config/1", "layers": {"nowhere": {"a": 1}}},
+    ],
+    ids=["list", "string", "layer-list", "layer-string", "key-int", "unknown-layer"],
+)
+def test_import_of_a_wrong_shape_is_invalid_config(data: Any) -> None:
+    """Every malformed export is InvalidConfig, never AttributeError or TypeError; nothing changes."""
+    store = ConfigStore({"a": 1})
+    version = store.version
+    with pytest.raises(InvalidConfig):
+        store.import_data(data)
+    assert store.version == version
+
+
+@pytest.mark.parametrize("bad", [2.5, 0, -1, True, "3", None])
+def test_max_versions_must_be_a_positive_integer(bad: Any) -> None:
+    """max_versions=2.5 (and friends) is InvalidConfig naming the field."""
+    with pytest.raises(InvalidConfig, match="max_versions"):
+        ConfigStore(max_versions=bad)
+
+
+def test_deeply_nested_values_are_invalid_config() -> None:
+    """Nesting beyond MAX_DEPTH from the environment, a file or set() is InvalidConfig, not RecursionError."""
+    store = ConfigStore({"a": 1})
+    deep_json = "[" * 100_000 + "]" * 100_000
+    with pytest.raises(InvalidConfig, match="APP_DEEP"):
+        store.load_env("APP_", {"APP_DEEP": deep_json})
+    with pytest.raises(InvalidConfig, match="nested more than"):
+        store.load_env("APP_", {"APP_DEEP": "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1)})
+    nested: Any = 1
+    for _ in range(5000):
+        nested = {"x": nested}
+    with pytest.raises(InvalidConfig, match="nested more than"):
+        store.load_mapping(nested, source=ConfigSource.FILE)
+    listed: Any = 1
+    for _ in range(5000):
+        listed = [listed]
+    with pytest.raises(InvalidConfig, match="nested more than"):
+        store.set("deep", listed)
+    assert store.as_dict() == {"a": 1}
+    store.load_env("APP_", {"APP_OK": "[" * MAX_DEPTH + "]" * MAX_DEPTH})
+
+
+def test_callbacks_arrive_in_version_order_with_concurrent_writers() -> None:
+    """Eight threads write at once; every callback sees versions strictly increasing."""
+    import sys
+    import threading
+
+    store = ConfigStore()
+    seen: list[int] = []
+    store.on_change(lambda c: seen.append(c.version))
+    start = threading.Barrier(8)
+
+    def writer(n: int) -> None:
+        start.wait(timeout=30)
+        for i in range(50):
+            store.set(f"w{n}.k{i}", i)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads as often as possible: the race shows at once
+    try:
+        threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    finally:
+        sys.setswitchinterval(interval)
+    assert seen == list(range(2, 402))
+
+
+def test_callbacks_arrive_in_version_order_with_concurrent_tasks() -> None:
+    """Tasks interleaving writes with awaits see their callbacks in version order too."""
+    import asyncio
+
+    store = ConfigStore()
+    seen: list[int] = []
+    store.on_change(lambda c: seen.append(c.version))
+
+    async def writer(n: int) -> None:
+        for i in range(50):
+            store.set(f"t{n}.k{i}", i)
+            await asyncio.sleep(0)
+
+    async def main() -> None:
+        await asyncio.gather(*(writer(n) for n in range(4)))
+
+    asyncio.run(main())
+    assert seen == list(range(2, 202))
+
+
+def test_a_callback_writing_to_the_store_is_delivered_after_the_current_change() -> None:
+    """A write from inside a callback is delivered after the change that caused it, in order."""
+    store = ConfigStore({"a": 1, "b": 0})
+    order: list[tuple[str, int]] = []
+    store.on_change(lambda c: order.append((c.key, c.version)))
+    store.on_change(lambda c: store.set("b", c.new * 10), key="a")
+    store.set("a", 2)
+    assert order == [("a", 2), ("b", 3)]
+    assert store.as_dict() == {"a": 2, "b": 20}

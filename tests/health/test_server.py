@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import Awaitable, Callable
+
 import aiohttp
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.errors import InvalidConfig
 from harness.health import CallableCheck, HealthMonitor, HealthStatus, PrometheusSink
 from harness.servers import serve_health
+from harness.servers.health import health_app
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-async def get(session: aiohttp.ClientSession, url: str) -> tuple[int, str]:
-    async with session.get(url, timeout=aiohttp.ClientTimeout(total=5)) as response:
+async def get(session: aiohttp.ClientSession, url: str, *, seconds: float = 5) -> tuple[int, str]:
+    async with session.get(url, timeout=aiohttp.ClientTimeout(total=seconds)) as response:
         return response.status, await response.text()
 
 
@@ -58,3 +67,36 @@ async def test_bad_port_is_a_usage_error() -> None:
     """An out-of-range port is refused with the value."""
     with pytest.raises(InvalidConfig, match="port=70000"):
         await serve_health(HealthMonitor(), port=70000)
+
+
+async def test_concurrent_requests_before_the_first_round_share_one_round() -> None:
+    """100 requests at once before any round: one round runs and every request gets its report."""
+    arrived = 0
+    everyone_in = asyncio.Event()
+    probes = 0
+
+    async def slow_check() -> bool:
+        nonlocal probes
+        probes += 1
+        await everyone_in.wait()
+        return True
+
+    @web.middleware
+    async def count_arrivals(request: web.Request, handler: Handler) -> web.StreamResponse:
+        nonlocal arrived
+        arrived += 1
+        if arrived == 100:
+            everyone_in.set()  # the check resumes only after this request, too, waits for a report
+        return await handler(request)
+
+    monitor = HealthMonitor()
+    monitor.register(CallableCheck("db", slow_check))
+    app = health_app(monitor)
+    app.middlewares.append(count_arrivals)
+    async with TestServer(app) as server, aiohttp.ClientSession() as session:
+        answers = await asyncio.gather(
+            *(get(session, str(server.make_url("/health")), seconds=60) for _ in range(100))
+        )
+    assert probes == 1
+    assert {status for status, _ in answers} == {200}
+    assert {json.loads(text)["round"] for _, text in answers} == {1}

@@ -13,6 +13,8 @@ from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
 from harness.examples.sample_service import SampleService
 from harness.load import (
+    EXIT_DRIVER_BOUND,
+    EXIT_NO_SUCCESS,
     ArrivalProcess,
     CallableTarget,
     ConstantArrival,
@@ -126,6 +128,26 @@ def test_a_blocking_target_makes_the_run_invalid(virtual_clock: VirtualClock) ->
     result = _run(virtual_clock, config, blocking)
     assert not result.valid
     assert any("scheduling lag p99" in r for r in result.invalid_reasons)
+    assert result.exit_code == EXIT_DRIVER_BOUND
+    assert result.verdict().startswith("INVALID (the driver measured itself): scheduling lag p99")
+
+
+def test_a_run_in_which_every_request_failed_is_not_a_pass(virtual_clock: VirtualClock) -> None:
+    """Nothing about the service was measured: exit EXIT_NO_SUCCESS, failures broken down by label."""
+
+    async def refused() -> None:
+        await asyncio.sleep(0.001)
+        raise ConnectionRefusedError("nobody listens")
+
+    config = DriverConfig(profile=ConstantArrival(rate=50, duration=2))
+    result = _run(virtual_clock, config, refused)
+    assert result.valid
+    assert result.thresholds.passed  # no threshold was given: only the run's own validity fails
+    assert result.exit_code == EXIT_NO_SUCCESS
+    assert result.failed_statuses == {"ConnectionRefusedError": 100}
+    assert result.verdict() == (
+        "NO REQUEST SUCCEEDED (all 100 failed): nothing about the service's latency was measured"
+    )
 
 
 def test_poisson_runs_replay_from_the_seed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 
 import harness.load
 from harness.cli import main
-from harness.load import ConstantArrival, ThresholdsFailed
+from harness.load import EXIT_DRIVER_BOUND, EXIT_NO_SUCCESS, ConstantArrival, ThresholdsFailed
 from harness.pytest_fixtures.load import LoadRunner
 
 BASE = ("-p", "no:locust", "-p", "no:cacheprovider", "-o", "asyncio_default_fixture_loop_scope=function")
@@ -94,7 +95,9 @@ def test_marker_bounds_and_remote_refusal(pytester: pytest.Pytester) -> None:
 def test_cli_drive_reports_and_exits_99_on_a_failed_threshold(sample_server: str, tmp_path: Path) -> None:
     """harness load drive prints corrected percentiles, writes JSON, and exits 99 when a threshold fails."""
     out = tmp_path / "r.json"
+    # A latency target of 10s tolerates 1 s of scheduling lag: a busy machine leaves the run valid.
     args = ["load", "drive", f"{sample_server}/ping", "--rate", "50", "--duration", "1s", "--json", str(out)]
+    args += ["--latency-target", "10s"]
     assert main([*args, "--threshold", "error_rate < 1%"]) == 0
     data = json.loads(out.read_text())
     assert data["completed"] == 50
@@ -108,10 +111,48 @@ def test_cli_drive_reads_a_profile_file(sample_server: str, tmp_path: Path) -> N
     profile = tmp_path / "step.yaml"
     profile.write_text("kind: step\nstart_rate: 20\nstep: 20\nstep_duration: 500ms\nsteps: 2\n")
     out = tmp_path / "r.json"
-    assert (
-        main(["load", "drive", f"{sample_server}/ping", "--profile", str(profile), "--json", str(out)]) == 0
-    )
+    args = ["load", "drive", f"{sample_server}/ping", "--profile", str(profile), "--json", str(out)]
+    assert main([*args, "--latency-target", "10s"]) == 0
     assert json.loads(out.read_text())["completed"] == 30
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_cli_drive_exits_96_and_breaks_failures_down_when_no_request_succeeded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every request refused: not a pass and not "valid"; the failures are counted by error type."""
+    out = tmp_path / "r.json"
+    url = f"http://127.0.0.1:{_closed_port()}/"
+    code = main(["load", "drive", url, "--rate", "20", "--duration", "500ms", "--json", str(out)])
+    assert code == EXIT_NO_SUCCESS == 96
+    printed = capsys.readouterr().out
+    assert "NO REQUEST SUCCEEDED (all 10 failed)" in printed
+    assert "valid" not in printed.replace("NO REQUEST", "")
+    data = json.loads(out.read_text())
+    assert data["exit_code"] == 96
+    ((label, count),) = data["failed_statuses"].items()
+    assert count == 10
+    assert f"failed     {label}: 10" in printed
+
+
+@pytest.mark.slow
+def test_cli_drive_exits_95_when_the_driver_was_late(
+    sample_server: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A latency target of 1us: any event-loop wake-up is later than its 10% share, so the run is
+    driver-bound and exits 95 whatever its thresholds say, printing why."""
+    args = ["load", "drive", f"{sample_server}/ping", "--rate", "50", "--duration", "1s"]
+    code = main([*args, "--latency-target", "1us", "--threshold", "p99 < 10s"])
+    assert code == EXIT_DRIVER_BOUND == 95
+    printed = capsys.readouterr().out
+    assert "INVALID (the driver measured itself): scheduling lag p99" in printed
+    assert "threshold p99 < 10s: observed" in printed
 
 
 def test_cli_rejects_bad_profile_files_with_exit_2(tmp_path: Path) -> None:

@@ -64,8 +64,26 @@ def test_evaluation_reports_each_outcome_and_the_exit_code() -> None:
     assert not bad.passed
     assert bad.exit_code == EXIT_THRESHOLDS == 99
     assert [o.threshold.metric for o in bad.failed] == ["p99"]
-    with pytest.raises(ThresholdsFailed, match=r"p99 < 300ms: observed 0.41") as info:
+    with pytest.raises(ThresholdsFailed, match=r"p99 < 300ms: observed 410ms") as info:
         bad.raise_for_failures()
     assert isinstance(info.value, Finding)
     assert info.value.observed == 0.41
     assert info.value.limit == pytest.approx(0.3)
+
+
+@pytest.mark.parametrize(
+    ("text", "observed", "shown"),
+    [
+        ("p99 < 1ms", 0.011823, "p99 < 1ms: observed 11.82ms (FAILED)"),
+        ("p99 < 2s", 0.5, "p99 < 2s: observed 0.5s (ok)"),
+        ("service_p50 < 300us", 0.000125, "service_p50 < 300us: observed 125us (ok)"),
+        ("error_rate < 1%", 0.025, "error_rate < 1%: observed 2.5% (FAILED)"),
+        ("error_rate < 0.01", 0.025, "error_rate < 0.01: observed 0.025 (FAILED)"),
+        ("rps > 100", 99.5, "rps > 100: observed 99.5 (FAILED)"),
+    ],
+)
+def test_outcomes_show_the_observed_value_in_the_unit_the_threshold_was_written_in(
+    text: str, observed: float, shown: str
+) -> None:
+    threshold = Threshold.parse(text)
+    assert threshold.check({threshold.metric: observed}).describe() == shown

@@ -107,7 +107,7 @@ def _bench_run(pytester: pytest.Pytester, n: int, *args: str) -> pytest.RunResul
 
 @pytest.mark.slow
 def test_baseline_save_then_compare(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Save a baseline, fail against a 20x slower implementation."""
+    """Save a baseline, fail against a 20x slower implementation beyond a stated 5% run-to-run noise."""
     # pytest-benchmark turns itself off inside an xdist worker; the inner run is not one.
     monkeypatch.delenv("PYTEST_XDIST_WORKER", raising=False)
     _bench_run(pytester, 2000, "--baseline-save=main").assert_outcomes(passed=1)
@@ -116,11 +116,18 @@ def test_baseline_save_then_compare(pytester: pytest.Pytester, monkeypatch: pyte
     assert doc["format"] == "chaos-harness.baseline"
     assert Baseline.load(saved).metrics["test_bench.py::test_hot"].count == 30
 
+    undecided = _bench_run(pytester, 40000, "--baseline-compare=main")
+    assert undecided.ret == pytest.ExitCode.OK, "one run per side, noise unknown: inconclusive"
+    undecided.stdout.fnmatch_lines(["*1 inconclusive: one run per side*--baseline-noise=5%*"])
+
     summary = pytester.path / "gate.md"
-    slower = _bench_run(pytester, 40000, "--baseline-compare=main", f"--baseline-markdown={summary}")
+    slower = _bench_run(
+        pytester, 40000, "--baseline-compare=main", "--baseline-noise=5%", f"--baseline-markdown={summary}"
+    )
     assert slower.ret == pytest.ExitCode.TESTS_FAILED
-    slower.stdout.fnmatch_lines(["*chaos-harness baseline*", "*test_hot*regression*"])
+    slower.stdout.fnmatch_lines(["*chaos-harness baseline*", "*Gate failed: 1 of 1 metrics regressed*"])
     assert summary.read_text().startswith("### ❌ Gate failed: 1 of 1 metrics regressed")
+    assert "| test_bench.py::test_hot |" in summary.read_text()
 
 
 def test_no_benchmark_results_is_a_usage_error(pytester: pytest.Pytester) -> None:
@@ -147,6 +154,13 @@ def test_baseline_needs_enabled_benchmarks(pytester: pytest.Pytester) -> None:
     result = pytester.runpytest(*BASE, "--benchmark-disable", "--baseline-save=main")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["*add --benchmark-enable*"])
+
+
+def test_bad_baseline_noise(pytester: pytest.Pytester) -> None:
+    """A noise that is not a percentage or fraction is refused before collection."""
+    result = _bench_run(pytester, 10, "--baseline-save=main", "--baseline-noise=lots")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["*--baseline-noise='lots' must be a percentage (5%) or a fraction*"])
 
 
 def test_bad_baseline_name(pytester: pytest.Pytester) -> None:

@@ -89,13 +89,32 @@ def test_markdown_lists_failures_and_replay() -> None:
     text = render_markdown(canary_report(seed=9))
     assert "❌ failed" in text
     assert "harness run scenarios/canary-redis-outage.yaml --seed 9" in text
-    assert "| stable p99 < 250ms | ❌ fail |" in text
+    assert "| stable p99 &lt; 250ms | ❌ fail |" in text  # rendered as "<"
 
 
 def test_markdown_escapes_table_cells() -> None:
     """A pipe in a name does not break the table."""
     report = RunReport(scenario="s", seed=1, passed=True, summary={"a|b": 1.0})
     assert "| a\\|b | 1 |" in render_markdown(report)
+
+
+def test_markdown_escapes_html_in_names_and_descriptions() -> None:
+    """summary.md carries no raw markup from scenario, expectation or metric names, as report.html."""
+    report = RunReport(
+        scenario="<img src=x onerror=alert(1)>",
+        description="<script>alert(2)</script> & more",
+        seed=1,
+        passed=True,
+        summary={"<b>p99</b>": 1.0},
+    )
+    text = render_markdown(report)
+    assert "<" not in text.replace("&lt;", "")
+    assert "## &lt;img src=x onerror=alert(1)&gt;: ✅ passed" in text
+    assert "&lt;script&gt;alert(2)&lt;/script&gt; &amp; more" in text
+    assert "| &lt;b&gt;p99&lt;/b&gt; | 1 |" in text
+    canary = render_markdown(canary_report())
+    assert "<with markup" not in canary
+    assert "&lt;with markup &amp; quotes" in canary
 
 
 def test_html_is_self_contained() -> None:

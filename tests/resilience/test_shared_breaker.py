@@ -104,6 +104,8 @@ def test_losing_publisher_adopts_the_winner(virtual_clock: VirtualClock) -> None
             for _ in range(5):
                 with pytest.raises((ConnectionError, CircuitOpenError)):
                     await decorated()
+        assert a.breaker.state is b.breaker.state is CircuitState.OPEN  # both tripped locally
+        await asyncio.sleep(0.1)  # the background syncs run: a publishes first, b adopts
         entries = await assert_log_complete(a)
         assert [(e["from"], e["to"], e["by"]) for e in entries] == [("closed", "open", "a")]
         assert b.breaker.state is CircuitState.OPEN
@@ -181,7 +183,9 @@ def test_storage_outage_falls_back_to_local_breaking(virtual_clock: VirtualClock
                 await shared.acall(fail)
         with pytest.raises(CircuitOpenError):
             await shared.acall(ok)
+        await asyncio.sleep(0.01)  # the background sync runs, off the callers' path, and fails
         assert shared.storage_errors >= 1
+        assert shared.degraded
         await asyncio.sleep(2.0)
         for _ in range(3):
             assert await shared.acall(ok) == "ok"
@@ -217,10 +221,14 @@ def test_outage_during_open_publishes_when_storage_returns(virtual_clock: Virtua
             with pytest.raises(ConnectionError):
                 await shared.acall(fail)
         assert shared.breaker.state is CircuitState.OPEN
+        await asyncio.sleep(0.01)  # the background sync fails: the transition waits in the outbox
+        assert shared.degraded
         storage.down = False
         await asyncio.sleep(0.6)
         with pytest.raises(CircuitOpenError):
-            await shared.acall(fail)
+            await shared.acall(fail)  # starts the next background sync
+        await asyncio.sleep(0.1)
+        assert not shared.degraded
         entries = await assert_log_complete(shared)
         assert [(e["from"], e["to"]) for e in entries] == [("closed", "open")]
         await other.sync()

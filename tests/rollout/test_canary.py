@@ -17,6 +17,7 @@ from harness.rollout import (
     Verdict,
     VersionModel,
     VersionWindow,
+    synthetic_window,
 )
 from harness.slo import SLO
 from harness.stats import JudgeConfig, MetricConfig
@@ -256,11 +257,19 @@ def test_sequential_monitor_rolls_back_before_the_measurement_ends() -> None:
     final = flow.history[-1]
     assert flow.outcome is Outcome.ROLLED_BACK
     assert len(flow.history) < 6
-    failed = [r for r in final.failed if r.statistic == "always_valid_p"]
-    assert failed
-    assert failed[0].threshold == 0.005
+    failed = [r for r in final.failed if r.statistic == "always_valid_bound"]
+    assert [r.metric for r in failed] == ["error_rate"]
+    assert failed[0].value > failed[0].threshold == 1.25
+    assert "level 0.005" in failed[0].message
+    assert flow.levels.sequential == 0.005
+    assert flow.levels.judge == pytest.approx(0.04 / 2)
     with pytest.raises(InvalidConfig, match=r"sequential\.alpha"):
         canary_config(sequential=SequentialConfig(alpha=0.05))
+    with pytest.raises(InvalidConfig, match="no always-valid bound"):
+        canary_config(
+            judge=JudgeConfig(metrics=(MetricConfig(name="latency"),)),
+            sequential=SequentialConfig(alpha=0.01),
+        )
 
 
 def test_pausing_inside_the_fast_rollback_window_resumes_watching() -> None:
@@ -278,3 +287,51 @@ def test_pausing_inside_the_fast_rollback_window_resumes_watching() -> None:
     assert flow.phase is CanaryPhase.WATCHING
     assert flow.observe(window(40, v2=good)).action is Action.COMPLETE
     assert flow.promoted
+
+
+def test_an_early_rejection_for_a_faster_candidate_never_becomes_a_rollback() -> None:
+    """10% faster at first, then 3% slower (inside 5%): the monitor never rolls it back.
+
+    The two-sided monitor it replaces rejected in the candidate-better direction early and rolled
+    back once the estimate later turned positive.
+    """
+    from harness.stats import SequentialConfig
+
+    cfg = canary_config(steps=(SetWeight(50), Analysis(windows=20)), sequential=SequentialConfig(alpha=0.01))
+    flow = CanaryFlow(cfg)
+    rng = np.random.default_rng(20261203)
+    fast, slightly_slow = VersionModel(latency_factor=0.9), VersionModel(latency_factor=1.03)
+    t = 0.0
+    for i in range(21):
+        models = {"v1": VersionModel(), "v2": fast if i < 3 else slightly_slow}
+        flow.observe(
+            synthetic_window(rng, start=t, end=t + 10, requests=10_000, weights=flow.weights, models=models)
+        )
+        t += 10
+    assert flow.promoted
+    monitor = [r for d in flow.history for r in d.reasons if r.statistic == "always_valid_bound"]
+    assert monitor
+    assert all(r.verdict is Verdict.PASS for r in monitor)
+
+
+def test_a_candidate_meeting_a_tight_slo_is_rarely_rolled_back() -> None:
+    """1% errors against a 99% SLO (exactly met): at most alpha of 300 canaries roll back (was 57%)."""
+    slo = SLO(name="availability", objective=0.99)
+    runs, rolled = 300, 0
+    for seed in range(runs):
+        cfg = canary_config(judge=None, slos=(slo,))
+        flow = run_canary(CanaryFlow(cfg), seed=10_000 + seed, candidate=VersionModel(), sample=10)
+        rolled += flow.rolled_back
+    assert rolled / runs <= 0.05 + 3 * (0.05 * 0.95 / runs) ** 0.5
+
+
+def test_a_candidate_missing_its_slo_is_rolled_back() -> None:
+    """3% errors against a 99% SLO: rolled back at the first measurement, the reason names the test."""
+    slo = SLO(name="availability", objective=0.99)
+    flow = run_canary(
+        CanaryFlow(canary_config(judge=None, slos=(slo,))), seed=9, candidate=VersionModel(error_rate=0.03)
+    )
+    assert flow.rolled_back
+    failed = [r for r in flow.history[-1].failed if r.metric == "availability"]
+    assert "exact binomial" in failed[0].message
+    assert flow.levels.slo == pytest.approx(0.05 / 2)

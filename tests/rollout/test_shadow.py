@@ -135,3 +135,36 @@ def test_bad_configuration(kwargs: dict[str, object], match: str) -> None:
     base.update(kwargs)
     with pytest.raises(InvalidConfig, match=match):
         ShadowConfig(**base)  # type: ignore[arg-type]
+
+
+def test_a_difference_on_top_of_noise_in_the_same_exchanges_is_caught_by_the_paired_test() -> None:
+    """Noise in 30% of exchanges and the candidate also in 3% more: only the paired counts see it.
+
+    Unpaired, 33% against 30% of 600 is within noise (z = 1.1); paired, 18 exchanges where only the
+    candidate differs and none where only the secondary does is far beyond the 1% margin.
+    """
+    flow = ShadowFlow(ShadowConfig(primary="a", candidate="b", windows=1, min_exchanges=1))
+    for i in range(600):
+        noisy = i % 10 < 3
+        extra = i % 100 in (5, 6, 7)
+        flow.add(
+            Exchange(
+                primary={"x": 0},
+                secondary={"x": 1 if noisy else 0},
+                candidate={"x": 1 if noisy or extra else 0},
+            )
+        )
+    (report,) = flow.report()
+    assert (report.candidate_diffs, report.noise_diffs) == (198, 180)
+    assert (report.candidate_only, report.noise_only) == (18, 0)
+    assert report.regression
+
+
+def test_a_candidate_inside_the_margin_is_not_a_regression() -> None:
+    """Half a percent of extra differences with a 1% margin: not a regression, however many exchanges."""
+    flow = ShadowFlow(ShadowConfig(primary="a", candidate="b", windows=1, min_exchanges=1))
+    for i in range(20_000):
+        flow.add(Exchange(primary={"x": 0}, secondary={"x": 0}, candidate={"x": int(i % 200 == 0)}))
+    (report,) = flow.report()
+    assert report.candidate_only == 100
+    assert not report.regression

@@ -58,6 +58,49 @@ def test_replay_verifies_the_digest(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "digest mismatch" in capsys.readouterr().out
 
 
+def _run_in(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run a copy of GOOD as ``s.yaml`` from ``folder`` (a relative path); the journal written."""
+    folder.mkdir()
+    shutil.copy(GOOD, folder / "s.yaml")
+    monkeypatch.chdir(folder)
+    assert main(["run", "s.yaml", "--report", "out"]) == 0
+    (journal,) = (folder / "out").glob("*/*/journal.jsonl")
+    return journal
+
+
+def test_replay_works_from_any_directory_without_the_scenario_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The journal records the scenario that ran: it replays from elsewhere, the file deleted."""
+    journal = _run_in(tmp_path / "project", monkeypatch)
+    (tmp_path / "project" / "s.yaml").unlink()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    capsys.readouterr()
+    assert main(["replay", str(journal)]) == 0
+    assert "matches" in capsys.readouterr().out
+
+
+def test_a_journal_without_its_scenario_finds_the_file_from_the_recorded_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A journal that records only the file's relative path resolves it where the run was started."""
+    journal = _run_in(tmp_path / "project", monkeypatch)
+    header, *events = journal.read_text().splitlines()
+    meta = json.loads(header)
+    del meta["meta"]["spec"]
+    assert meta["meta"]["source"] == "s.yaml"
+    journal.write_text("\n".join([json.dumps(meta), *events]) + "\n")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert main(["replay", str(journal)]) == 0
+    del meta["meta"]["cwd"], meta["meta"]["source"]
+    journal.write_text("\n".join([json.dumps(meta), *events]) + "\n")
+    capsys.readouterr()
+    assert main(["replay", str(journal)]) == 2
+    assert "records neither the scenario nor its file; pass --scenario PATH" in capsys.readouterr().err
+
+
 def test_bad_file_exits_2_naming_file_line_and_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import InvalidConfig
+from harness.errors import InvalidConfig, InvalidScenario
 from harness.scenario import load_scenario, parse_scenario, run_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -115,7 +115,7 @@ def test_http_versions_need_live_mode() -> None:
     sc = parse_scenario(
         "name: h\ndescription: d\nduration: 10s\nversions:\n  v1: {http: {url: 'http://127.0.0.1:9/x'}}\n"
     )
-    with pytest.raises(InvalidConfig, match="--mode live"):
+    with pytest.raises(InvalidScenario, match=r"versions\.v1\.http: an HTTP version runs in live mode only"):
         run_scenario(sc)
 
 
@@ -123,7 +123,7 @@ def test_model_versions_need_simulated_mode() -> None:
     sc = parse_scenario(
         "name: m\ndescription: d\nduration: 10s\nversions:\n  v1: {model: {}}\nlive: {window: 1s}\n"
     )
-    with pytest.raises(InvalidConfig, match="live mode needs callable or http"):
+    with pytest.raises(InvalidScenario, match=r"versions\.v1\.model: .*live mode needs callable or http"):
         run_scenario(sc, mode="live")
 
 

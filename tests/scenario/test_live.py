@@ -106,3 +106,53 @@ def test_live_mode_needs_a_live_section() -> None:
     sc = load_scenario(ROOT / "scenarios" / "canary-good.yaml")
     with pytest.raises(Exception, match="no live section"):
         run_scenario(sc, mode="live")
+
+
+def test_one_seed_gives_one_replay_digest_and_another_seed_another(sample_http: str) -> None:
+    """The replay digest covers routing, fault, proxy-toxic and flow-decision events, not the
+    measurements: two real-time runs with seed 9 agree, seed 10 differs, and the journal digests
+    (which include measured latencies) differ between the two seed-9 runs."""
+    text = f"""
+name: http-digest
+description: a fixed split over HTTP with a latency window on one version
+duration: 40s
+window: 10s
+versions:
+  a: {{http: {{url: "{sample_http}/v/good/checkout"}}}}
+  b: {{http: {{url: "{sample_http}/v/good/checkout"}}}}
+faults:
+  - {{kind: latency, target: b, at: 10s, duration: 20s, latency: 5ms}}
+flow: {{kind: champion_challenger, stable: a, candidate: b, champion: {{metric: latency, windows: 100}}}}
+live: {{window: 1s, rate: 100}}
+"""
+    scenario = parse_scenario(text)
+    first, second, other = (run_scenario(scenario, seed=s, mode="live") for s in (9, 9, 10))
+    kinds = {e.kind for e in first.journal}
+    assert {"routing", "fault.on", "fault.off", "proxy.toxic", "decision"} <= kinds
+    assert first.replay_digest == second.replay_digest
+    assert first.replay_digest != other.replay_digest
+    assert first.digest != second.digest
+
+
+def test_the_replay_digest_ignores_the_order_of_events_at_one_instant() -> None:
+    """A proxy thread may journal a toxic's removal before or after the window's decision at the
+    same scheduled time: one seed still gives one replay digest. A different time or action does not."""
+    from harness.journal import Journal
+    from harness.scenario.result import replay_digest
+
+    def journal(order: list[int], when: float = 3.0, action: str = "continue") -> Journal:
+        events = [
+            (when, "proxy.toxic", "proxy/version-b", {"action": "remove", "fault": 0}),
+            (when, "decision", "flow/canary", {"action": action, "weights": {"a": 50.0}, "terminal": False}),
+            (when, "fault.off", "faults/b", {"index": 0}),
+        ]
+        j = Journal()
+        for i in order:
+            t, kind, source, data = events[i]
+            j.record(t, kind, source, **data)
+        return j
+
+    digests = {replay_digest(journal(order)) for order in ([0, 1, 2], [1, 0, 2], [2, 1, 0])}
+    assert len(digests) == 1
+    assert replay_digest(journal([0, 1, 2], when=4.0)) not in digests
+    assert replay_digest(journal([0, 1, 2], action="rollback")) not in digests

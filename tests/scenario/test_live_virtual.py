@@ -178,8 +178,11 @@ live: {{window: 2s, rate: 100, connections: 8}}
     assert all(p.p50 == pytest.approx(MIRROR_TIMEOUT) for p in shadow if p.requests)
     run_end = result.journal.of_kind("run.end")[0].data
     duration = 36.0
-    assert run_end["mirrors_started"] <= 8 * (duration / MIRROR_TIMEOUT + 1)
-    assert run_end["mirrors_dropped"] > 10 * run_end["mirrors_started"]
+    # The hanging candidate's mirrors hold at most 8 slots for MIRROR_TIMEOUT each; the secondary
+    # (a second instance of the fast primary, for noise cancellation) answers in 10 ms.
+    hanging = sum(p.requests for p in shadow)
+    assert hanging <= 8 * (duration / MIRROR_TIMEOUT + 1)
+    assert run_end["mirrors_dropped"] > 10 * hanging
 
 
 def test_http_versions_refuse_virtual_time() -> None:

@@ -81,6 +81,113 @@ def test_absurd_traffic_volume_is_refused() -> None:
         parse_scenario(text, source="big.yaml")
 
 
+NO_FLOW = GOOD.replace("flow: {kind: canary, stable: v1, candidate: v2}\n", "")
+
+
+@pytest.mark.parametrize(
+    ("text", "expect", "field", "message"),
+    [
+        (GOOD, "breaker_opened: true", "breaker_opened", "no breaker to measure without a resilience: block"),
+        (
+            GOOD,
+            "max_retry_ratio: 0.1",
+            "max_retry_ratio",
+            "no retries to measure without a resilience: block",
+        ),
+        (NO_FLOW, "promoted: true", "promoted", "flow.kind is 'none'"),
+        (GOOD, "winner: v2", "winner", "only a champion_challenger flow decides winner"),
+        (GOOD, "no_winner: true", "no_winner", "only a champion_challenger flow decides no_winner"),
+        (GOOD, "detected_fields: [total]", "detected_fields", "only a shadow flow decides detected_fields"),
+        (GOOD, "clean_fields: [total]", "clean_fields", "only a shadow flow decides clean_fields"),
+        (GOOD, "state_restored: true", "state_restored", "only a rollback flow decides state_restored"),
+        (GOOD, "rolled_back_to: v1", "rolled_back_to", "only a rollback flow decides rolled_back_to"),
+        (NO_FLOW, "rolled_back: false", "rolled_back", "only a canary or rollback flow decides"),
+        (NO_FLOW, "rolled_back_within: 1m", "rolled_back_within", "only a canary or rollback flow"),
+    ],
+)
+def test_an_expectation_the_scenario_cannot_produce_is_refused_at_load(
+    text: str, expect: str, field: str, message: str
+) -> None:
+    """It would pass (or fail) whatever the system did: refused with its line and field, not run."""
+    document = text + f"expectations:\n  outcome:\n    {expect}\n"
+    with pytest.raises(InvalidScenario, match=message) as info:
+        parse_scenario(document, source="vacuous.yaml")
+    assert info.value.location == f"expectations.outcome.{field}"
+    assert info.value.line == document.count("\n")
+    assert str(info.value).startswith(f"vacuous.yaml:{info.value.line}: expectations.outcome.{field}: ")
+
+
+@pytest.mark.parametrize(
+    ("extra", "location", "message"),
+    [
+        (
+            "flow: {kind: champion_challenger, stable: v1, candidate: v2}\n"
+            "expectations: {outcome: {winner: v1}}\n",
+            "expectations.outcome.winner",
+            "'v1' can never be the winner",
+        ),
+        (
+            "flow: {kind: shadow, stable: v1, candidate: v2, shadow: {ignore: [latency_ms]}}\n"
+            "expectations: {outcome: {detected_fields: [latency_ms]}}\n",
+            "expectations.outcome.detected_fields.0",
+            "is in flow.shadow.ignore, so it is never compared",
+        ),
+        (
+            "flow: {kind: shadow, stable: v1, candidate: v2}\n"
+            "expectations: {outcome: {clean_fields: [colour]}}\n",
+            "expectations.outcome.clean_fields.0",
+            "field 'colour' is in no response",
+        ),
+        (
+            "expectations: {steady_state: [{name: calm, metric: error_rate, max: 0.1, phase: during}]}\n",
+            "expectations.steady_state.0.phase",
+            "phase 'during' is measured around faults; this scenario has none",
+        ),
+        (
+            "faults: [{kind: errors, target: v1, at: 0s, duration: 2m}]\n"
+            "expectations: {steady_state: [{name: calm, metric: error_rate, max: 0.1, phase: after}]}\n",
+            "expectations.steady_state.0.phase",
+            "no 10s window lies after the faults",
+        ),
+    ],
+)
+def test_expectations_no_run_can_exercise_are_refused(extra: str, location: str, message: str) -> None:
+    with pytest.raises(InvalidScenario, match=message) as info:
+        parse_scenario(NO_FLOW + extra, source="vacuous.yaml")
+    assert info.value.location == location
+
+
+def test_producible_expectations_still_load() -> None:
+    resilience = "resilience: {dependency: redis}\n"
+    text = (
+        GOOD.replace("model: {}", "model: {dependencies: [redis]}")
+        + resilience
+        + "expectations: {outcome: {promoted: true, rolled_back: false, breaker_opened: false, "
+        "max_retry_ratio: 0.5}}\n"
+    )
+    scenario = parse_scenario(text)
+    assert scenario.expectations.outcome.breaker_opened is False
+
+
+@pytest.mark.parametrize(
+    "candidate",
+    [
+        '{http: {url: "http://127.0.0.1:9/"}}',
+        '{callable: {target: "harness.examples.scenario_versions:slow"}}',
+    ],
+)
+def test_a_shadow_expectation_on_real_responses_loads(candidate: str) -> None:
+    """A live service's or a callable's response fields are known only when it runs: not refused."""
+    text = (
+        "name: s\ndescription: d\nduration: 1m\n"
+        f"versions:\n  v1: {candidate}\n  v2: {candidate}\n"
+        "flow: {kind: shadow, stable: v1, candidate: v2}\n"
+        "expectations: {outcome: {detected_fields: [price], clean_fields: [currency]}}\n"
+    )
+    scenario = parse_scenario(text)
+    assert scenario.expectations.outcome.detected_fields == ["price"]
+
+
 def test_a_good_file_loads(tmp_path: Path) -> None:
     path = tmp_path / "ok.yaml"
     path.write_text(GOOD)

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.errors import InvalidConfig
-from harness.scenario import ScenarioFaultKind, load_scenario, parse_scenario, run_scenario
+from harness.cli import main
+from harness.errors import InvalidConfig, InvalidScenario
+from harness.scenario import Scenario, ScenarioFaultKind, load_scenario, parse_scenario, run_scenario
 from harness.scenario.strategies import counterexample_on_failure, scenario_yaml, with_faults
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,14 +44,18 @@ def test_redis_outages_never_get_a_canary_promoted_while_users_see_errors(scenar
     assert not (result.outcome.promoted and result.summary()["user_error_rate"] > 0.02)
 
 
-def test_a_failing_property_shrinks_to_a_minimal_timeline_written_as_a_scenario(tmp_path: Path) -> None:
+def test_a_failing_property_shrinks_to_a_minimal_timeline_written_as_a_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Without a fallback, any long enough outage fails users; Hypothesis finds and shrinks it, and
-    the file left behind is the minimal schedule, loadable and failing the same way."""
+    the file left behind is the minimal schedule with the seed that failed and the property as an
+    expectation: ``harness run`` on it fails the same way (exit 1, naming the expectation)."""
     assert SMALL.resilience is not None
     fragile = SMALL.model_copy(
         update={"resilience": SMALL.resilience.model_copy(update={"fallback_latency": None})}
     )
     out = tmp_path / "counterexample.yaml"
+    expect = {"outcome": {"max_user_error_rate": 0.05}}
 
     @settings(
         max_examples=40,
@@ -67,22 +72,56 @@ def test_a_failing_property_shrinks_to_a_minimal_timeline_written_as_a_scenario(
             max_duration=20,
         )
     )
-    def users_never_see_errors(scenario: object) -> None:
-        with counterexample_on_failure(scenario, out):  # type: ignore[arg-type]
-            result = run_scenario(scenario, seed=1)  # type: ignore[arg-type]
-            assert result.summary()["user_error_rate"] <= 0.05
+    def users_never_see_errors(scenario: Scenario) -> None:
+        with counterexample_on_failure(scenario, out, seed=2, expect=expect) as run:
+            result = run_scenario(run)
+            assert result.passed, result.explain()
 
     with pytest.raises(AssertionError):
         users_never_see_errors()
+    assert out.read_text().startswith(
+        "# A counterexample found by Hypothesis at seed 2, checking: max_user_error_rate.\n"
+        f"# Replay with: harness run {out}\n"
+    )
     minimal = load_scenario(out)
-    assert len(minimal.faults) == 1
+    assert minimal.seed == 2
+    assert minimal.expectations.outcome.max_user_error_rate == 0.05
     (fault,) = minimal.faults
-    assert fault.kind is ScenarioFaultKind.OUTAGE
-    assert fault.at == 0.0
-    assert fault.rate == 1.0
-    assert run_scenario(minimal, seed=1).summary()["user_error_rate"] > 0.05
+    assert (fault.kind, fault.at, fault.rate) == (ScenarioFaultKind.OUTAGE, 0.0, 1.0)
+    capsys.readouterr()
+    assert main(["run", str(out), "--no-report"]) == 1
+    printed = capsys.readouterr().out
+    assert "FAIL" in printed
+    assert "user error rate" in printed
+    assert f"replay with: harness run {out} --seed 2" in printed
 
 
+def test_the_property_joins_the_scenarios_own_expectations() -> None:
+    """Outcome fields given replace the scenario's, probes are appended, and the seed is the one given."""
+    probe = {"name": "fast", "metric": "p99", "max": "50ms"}
+    with counterexample_on_failure(
+        SMALL,
+        "unused.yaml",
+        seed=7,
+        expect={"outcome": {"max_user_error_rate": 0.1}, "steady_state": [probe]},
+    ) as checked:
+        pass
+    assert checked.seed == 7
+    assert checked.expectations.outcome.max_user_error_rate == 0.1
+    (written,) = checked.expectations.steady_state
+    assert (written.name, written.max) == ("fast", 0.05)
+
+
+def test_a_property_the_scenario_cannot_produce_is_refused() -> None:
+    expect = {"outcome": {"promoted": True}}
+    with (
+        pytest.raises(InvalidScenario, match="only a canary or champion_challenger"),
+        counterexample_on_failure(SMALL, "unused.yaml", seed=1, expect=expect),
+    ):
+        pass
+
+
+@settings(deadline=None)  # parsing is not timed here; a busy machine took 310 ms for one example
 @given(with_faults(SMALL, max_faults=4))
 def test_generated_scenarios_round_trip_through_yaml(scenario: object) -> None:
     text = scenario_yaml(scenario)  # type: ignore[arg-type]
@@ -94,6 +133,7 @@ def test_unknown_targets_are_refused() -> None:
         with_faults(SMALL, targets=["kafka"])
 
 
+@settings(deadline=None)
 @given(st.data())
 def test_windows_start_inside_the_run(data: st.DataObject) -> None:
     scenario = data.draw(with_faults(SMALL, max_faults=3))

@@ -131,7 +131,7 @@ def test_the_readme_swarm_commands_use_real_options() -> None:
     readme = (ROOT / "README.md").read_text()
     lines = [line for line in readme.splitlines() if line.lstrip().startswith("harness swarm ")]
     assert any("harness swarm scenarios/ --seeds 1..200 --workers 2" in line for line in lines)
-    command = get_command(app).commands["swarm"]  # type: ignore[attr-defined]
+    command = get_command(app).get_command(None, "swarm")  # type: ignore[attr-defined]
     known = {opt for param in command.params for opt in param.opts}
     used = {flag for line in lines for flag in re.findall(r"(--[a-z-]+)", line.split("#")[0])}
     assert used
