@@ -10,7 +10,7 @@ interval, the target and whether it is met, and the CPU seconds per row. The gat
         [--workers K | --scheduler tcp://HOST:PORT]
 
 With ``--workers K`` (a local Dask cluster) or ``--scheduler tcp://HOST:PORT`` (a running one) the
-batches go through ``harness.swarm.swarm_map``: the same rows, computed on the cluster.
+batches of both tables go through ``harness.swarm.swarm_map``: the same rows, computed on the cluster.
 
 ``calibrate(map=...)`` takes any callable that maps a function over the batches and returns the
 results in order: ``builtins.map`` (default), a process pool's ``map``, or for Dask
@@ -24,15 +24,15 @@ from __future__ import annotations
 
 import argparse
 import builtins
-import contextlib
 import importlib
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from harness.rollout.calibration import CASES, SEED, Case, Row, calibration_matrix, format_matrix
+from harness.swarm import swarm_mapper
 
 
 def calibrate(
@@ -47,28 +47,16 @@ def calibrate(
     return calibration_matrix(cases, runs=runs, seed=seed, batch=batch, map=map)
 
 
-@contextlib.contextmanager
-def _mapper(workers: int | None, scheduler: str | None) -> Iterator[Callable[..., Iterable[Any]]]:
-    """The built-in ``map``, or ``swarm_map`` on a Dask cluster when one is asked for."""
-    if workers is None and scheduler is None:
-        yield builtins.map
-        return
-    from harness.swarm import swarm_client, swarm_map
-
-    with swarm_client(workers=workers, scheduler=scheduler) as client:
-        yield swarm_map(client, batch=1)  # each item is already a batch of runs
-
-
-def _gate_section(draws: int) -> str:
+def _gate_section(draws: int, mapper: Callable[..., Iterable[Any]]) -> str:
     """The gate's rows in their own table, or a note when the gate calibration is not there."""
-    sys.path.insert(0, str(Path(__file__).parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # by name, so Dask workers import it
     try:
-        gate = importlib.import_module("gate_calibration")
+        gate = importlib.import_module("benchmarks.gate_calibration")
     except ImportError as exc:  # pragma: no cover - depends on the checkout
         return f"gate: skipped ({exc})"
     if not hasattr(gate, "calibrate_gate"):
         return "gate: skipped (benchmarks/gate_calibration.py has no calibrate_gate)"
-    rows = gate.calibrate_gate(draws=draws)
+    rows = gate.calibrate_gate(draws=draws, map=mapper)
     lines = [str(gate.format_table(rows))]
     if hasattr(gate, "targets"):
         lines += ["targets:", *gate.targets(rows)]
@@ -85,9 +73,10 @@ def main() -> None:
     parser.add_argument("--scheduler", default=None, help="run on the Dask cluster at tcp://HOST:PORT")
     args = parser.parse_args()
     started, cpu = time.perf_counter(), time.process_time()
-    with _mapper(args.workers, args.scheduler) as mapper:
+    with swarm_mapper(workers=args.workers, scheduler=args.scheduler) as mapper:
         rows = calibrate(runs=args.runs, seed=args.seed, map=mapper)
-    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+        gate = None if args.no_gate else _gate_section(args.gate_draws, mapper)
     print(
         f"rollout calibration: {args.runs} runs per row, alpha 0.05; run r of a row draws from "
         f"Seeds({args.seed}).numpy('calibration/<section>/<case>/<requests>/r'); "
@@ -99,9 +88,9 @@ def main() -> None:
     for r in missed:
         print(f"  MISSED {r.case.section} / {r.case.name} at {r.case.requests:,d}: {r.rate:.3f}")
     print(f"{len(rows)} rows x {args.runs} runs took {cpu:.0f} s of CPU on one core ({elapsed:.0f} s wall)")
-    if not args.no_gate:
+    if gate is not None:
         print()
-        print(_gate_section(args.gate_draws))
+        print(gate)
 
 
 if __name__ == "__main__":

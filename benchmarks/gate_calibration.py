@@ -26,9 +26,11 @@ side's runs pooled. Every rate has a 95% Wilson interval. Targets: coverage >= 9
 side under 5% offsets; A/A alarms <= 2% with one run per side under 5% offsets; a 20% slowdown
 caught >= 90% with 5 runs per side.
 
-Run: ``.venv/bin/python benchmarks/gate_calibration.py [--draws 1000]``. ``calibrate_gate(map=...)``
-takes any callable that maps a function over the batches and returns the results in order: a process
-pool's ``map``, or for Dask ``lambda f, batches: client.gather(client.map(f, list(batches)))``.
+Run: ``.venv/bin/python benchmarks/gate_calibration.py [--draws 1000] [--workers K | --scheduler
+tcp://HOST:PORT]``; with ``--workers`` (a local Dask cluster) or ``--scheduler`` (a running one) the
+batches run on the cluster through ``harness.swarm.swarm_map``, with the same table (every batch has
+its own seed). ``calibrate_gate(map=...)`` takes any callable that maps a function over the batches
+and returns the results in order: a process pool's ``map``, or ``swarm_map(client)``.
 """
 
 from __future__ import annotations
@@ -36,9 +38,12 @@ from __future__ import annotations
 import argparse
 import builtins
 import enum
+import importlib
+import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -301,9 +306,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draws", type=int, default=1000, help="comparisons per condition and row")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--workers", type=int, default=None, help="run on a local Dask cluster of K workers")
+    parser.add_argument("--scheduler", default=None, help="run on the Dask cluster at tcp://HOST:PORT")
     args = parser.parse_args()
+    from harness.swarm import swarm_mapper
+
     started, cpu = time.perf_counter(), time.process_time()
-    rows = calibrate_gate(draws=args.draws, seed=args.seed)
+    with swarm_mapper(workers=args.workers, scheduler=args.scheduler) as mapper:
+        rows = calibrate_gate(draws=args.draws, seed=args.seed, map=mapper)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(
         f"harness gate calibration: {args.draws} A/A and {args.draws} +20% comparisons per row, "
@@ -313,8 +323,12 @@ def main() -> None:
     print(format_table(rows))
     print("targets:")
     print("\n".join(targets(rows)))
-    print(f"took {cpu:.0f} s of CPU on one core ({elapsed:.0f} s wall)")
+    where = "in this process" if args.workers is None and args.scheduler is None else "in the client process"
+    print(f"took {cpu:.0f} s of CPU {where} ({elapsed:.0f} s wall)")
 
 
 if __name__ == "__main__":
-    main()
+    # Run as benchmarks.gate_calibration, so Dask workers (started in this folder's parent, the
+    # project root) import the batch function and its types by name instead of unpickling copies.
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    importlib.import_module("benchmarks.gate_calibration").main()

@@ -100,7 +100,9 @@ def judge(  # noqa: PLR0917 - typer maps each parameter to a CLI option
 
 def serve(
     prometheus: Annotated[str, typer.Option(help="Prometheus URL the judge queries.")],
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8099,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port on 127.0.0.1 (0 picks a free one).")
+    ] = 8099,
     max_latency_increase: Annotated[float, typer.Option(help="p95 increase that still passes.")] = 0.1,
     max_error_rate_ratio: Annotated[float, typer.Option(help="Error rate ratio that still passes.")] = 1.25,
     alpha: Annotated[float, typer.Option(help="Significance level per metric.")] = 0.05,

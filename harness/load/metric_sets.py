@@ -8,7 +8,6 @@ Prometheus (:mod:`harness.load.prometheus`). :func:`judge_sets` runs the calibra
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from harness._checks import invalid
 from harness.errors import InvalidConfig
+from harness.inputs import parse_json
 from harness.stats import CanaryJudge, Counts, EffectSize, JudgeConfig, JudgeResult, MetricConfig
 
 __all__ = ["JudgeAllowances", "MetricSet", "judge_sets", "read_metric_set"]
@@ -46,15 +46,11 @@ class MetricSet:
 def read_metric_set(path: Path) -> MetricSet:
     """A metric set from a JSON file ``{"latency": [seconds...], "errors": n, "requests": m}``."""
     try:
-        data = json.loads(path.read_text())
-    except OSError as exc:
-        raise InvalidConfig(
-            f"{path}: cannot read: {exc.strerror or exc}", field="path", value=str(path)
-        ) from None
-    except json.JSONDecodeError as exc:
-        raise InvalidConfig(
-            f"{path}:{exc.lineno}: not JSON: {exc.msg}", field="path", value=str(path)
-        ) from None
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InvalidConfig(f"{path}: cannot read: {reason}", field="path", value=str(path)) from None
+    data = parse_json(text, source=str(path))  # NaN, huge numbers and deep nesting: file:line, exit 2
     if not isinstance(data, dict) or set(data) - {"latency", "errors", "requests"}:
         raise InvalidConfig(
             f'{path}: a metric set is {{"latency": [seconds...], "errors": n, "requests": m}}', field="path"

@@ -66,6 +66,11 @@ class PrometheusSource:
 
     def __init__(self, url: str, *, timeout: float = 10.0, queries: PromQueries | None = None) -> None:
         positive("timeout", timeout, "seconds one query may take")
+        parts = urllib.parse.urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise UsageError(
+                f"prometheus={url!r} must be an http(s) URL with a host, for example http://127.0.0.1:9090"
+            )
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.queries = queries or PromQueries()

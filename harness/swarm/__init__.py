@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from harness.swarm.plan import SeedRange, SwarmScenario, flow_alpha, load_swarm_scenarios
     from harness.swarm.render import render_swarm_html, render_swarm_markdown, swarm_json, write_swarm_reports
     from harness.swarm.search import Counterexample, SearchResult, SearchSettings, run_search
-    from harness.swarm.stream import swarm_map
+    from harness.swarm.stream import swarm_map, swarm_mapper
     from harness.swarm.tally import ScenarioStats, flakiness_level
     from harness.swarm.task import SeedCrash, SeedRun
 
@@ -51,6 +51,7 @@ __all__ = [
     "swarm_client",
     "swarm_json",
     "swarm_map",
+    "swarm_mapper",
     "write_swarm_reports",
 ]
 
@@ -60,7 +61,7 @@ _MODULES = {
     "harness.swarm.plan": "SeedRange SwarmScenario flow_alpha load_swarm_scenarios",
     "harness.swarm.render": "render_swarm_html render_swarm_markdown swarm_json write_swarm_reports",
     "harness.swarm.search": "Counterexample SearchResult SearchSettings run_search",
-    "harness.swarm.stream": "swarm_map",
+    "harness.swarm.stream": "swarm_map swarm_mapper",
     "harness.swarm.tally": "ScenarioStats flakiness_level",
     "harness.swarm.task": "SeedCrash SeedRun",
 }

@@ -4,11 +4,14 @@
 (what ``map`` promises). Both keep at most ``in_flight`` tasks on the cluster, so the client holds
 a bounded number of futures and results however many jobs there are, and both cancel what is in
 flight when the consumer stops early, raises, or is interrupted (Ctrl-C).
-:func:`swarm_map` is a drop-in ``map`` for seeded calibration loops.
+:func:`swarm_map` is a drop-in ``map`` for seeded calibration loops; :func:`swarm_mapper` gives
+the built-in ``map``, or ``swarm_map`` on a local or remote cluster, from command-line options.
 """
 
 from __future__ import annotations
 
+import builtins
+import contextlib
 import functools
 import itertools
 from collections import deque
@@ -20,7 +23,15 @@ from harness._checks import integer
 if TYPE_CHECKING:
     from distributed import Client, Future
 
-__all__ = ["Mapper", "completed", "default_in_flight", "ordered", "swarm_map", "worker_threads"]
+__all__ = [
+    "Mapper",
+    "completed",
+    "default_in_flight",
+    "ordered",
+    "swarm_map",
+    "swarm_mapper",
+    "worker_threads",
+]
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -119,6 +130,25 @@ def swarm_map(client: Client, *, batch: int = 100, in_flight: int | None = None)
             yield from results
 
     return mapper
+
+
+@contextlib.contextmanager
+def swarm_mapper(
+    *, workers: int | None = None, scheduler: str | None = None, batch: int = 1
+) -> Iterator[Callable[..., Iterable[Any]]]:
+    """The built-in ``map`` when neither ``workers`` nor ``scheduler`` is given, else :func:`swarm_map`
+    on a local cluster of ``workers`` processes or on the cluster at ``scheduler`` (closed on exit).
+
+    For calibration scripts whose ``--workers``/``--scheduler`` options pick where the batches run;
+    ``batch`` is items per task (1 when each item is already a batch of runs).
+    """
+    if workers is None and scheduler is None:
+        yield builtins.map
+        return
+    from harness.swarm.cluster import swarm_client
+
+    with swarm_client(workers=workers, scheduler=scheduler) as client:
+        yield swarm_map(client, batch=batch)
 
 
 def _chunk(items: Iterator[T], size: int) -> list[T]:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import re
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -146,21 +149,40 @@ def test_backend_unreachable_is_usage_error() -> None:
         Toxiproxy(f"http://127.0.0.1:{port}", timeout=2).proxies()
 
 
-real = backend_from_env()
+@pytest.fixture
+def toxiproxy_server() -> Iterator[Toxiproxy]:
+    """The Toxiproxy named by HARNESS_TOXIPROXY_URL, else ``harness proxy`` serving the API from a
+    separate process on a free 127.0.0.1 port: the HTTP backend always talks to a server over the wire."""
+    named = backend_from_env()
+    if named is not None:
+        yield named
+        return
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness", "proxy", "--port", "0", "--seed", "1"],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        match = re.search(r"listening on (http://127\.0\.0\.1:\d+)", line)
+        assert match, f"harness proxy printed {line!r}"
+        yield Toxiproxy(match.group(1))
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
 
 
-@pytest.mark.skipif(
-    real is None, reason="needs a real Toxiproxy server: set HARNESS_TOXIPROXY_URL=http://127.0.0.1:8474"
-)
-def test_real_toxiproxy_backend_round_trip() -> None:
-    """The same handle interface drives a real Toxiproxy server."""
-    assert real is not None
-    handle = real.create("harness-backend-test", "127.0.0.1:1")
+def test_toxiproxy_backend_round_trip_with_a_server_process(toxiproxy_server: Toxiproxy) -> None:
+    """The same handle interface drives a Toxiproxy API server in another process."""
+    handle = toxiproxy_server.create("harness-backend-test", "127.0.0.1:1")
     try:
         handle.add("latency", latency=10)
         assert [t.name for t in handle.toxics()] == ["latency_downstream"]
         handle.down()
+        assert not handle.refresh().enabled
         handle.up()
         assert handle.refresh().enabled
     finally:
         handle.delete()
+    assert "harness-backend-test" not in toxiproxy_server.proxies()

@@ -57,6 +57,12 @@ def _bad_storage(folder: Path) -> str:
     return _write(folder / "registry.json", '{"format": "memory_storage",\n "data": NaN}')
 
 
+def _metric_set(path: Path) -> str:
+    return _write(
+        path, json.dumps({"latency": [0.1 + i / 1000 for i in range(200)], "errors": 0, "requests": 200})
+    )
+
+
 def _tiny_scenario(folder: Path) -> str:
     return _write(folder / "tiny.yaml", SCENARIO)
 
@@ -169,6 +175,28 @@ CASES: dict[str, Case] = {
         says="No such option",
         ok=lambda d: ["scenarios", "schema"],
         inject="harness.cli.run:scenario_schema",
+    ),
+    "judge": Case(
+        bad=lambda d: [
+            "judge",
+            *("--baseline-file", _write(d / "b.json", '{"latency": [0.1],\n "errors": NaN}')),
+            *("--canary-file", _metric_set(d / "c.json")),
+        ],
+        says="b.json:2: NaN is not a JSON number",
+        ok=lambda d: [
+            "judge",
+            "--baseline-file",
+            _metric_set(d / "b.json"),
+            "--canary-file",
+            _metric_set(d / "c.json"),
+        ],
+        inject="harness.servers.judge:judgement",
+    ),
+    "judge serve": Case(
+        bad=lambda d: ["judge", "serve", "--prometheus", "file:///etc/passwd", "--port", "0"],
+        says="must be an http(s) URL with a host",
+        ok=lambda d: ["judge", "serve", "--prometheus", "http://127.0.0.1:9/", "--port", "0"],
+        inject="harness.servers.judge:judge_app",
     ),
     "load drive": Case(
         bad=lambda d: ["load", "drive", "http://127.0.0.1:9/", "--profile", _write(d / "p.yaml", DEEP_YAML)],

@@ -12,6 +12,7 @@ import pytest
 
 from harness.cli import main
 from harness.load.checks import CheckFailed, ResponseChecks, check_response, parse_json_field
+from harness.load.thresholds import EXIT_NO_SUCCESS
 
 
 class _Echo(BaseHTTPRequestHandler):
@@ -47,10 +48,10 @@ def echo() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-def _drive(echo: str, tmp_path: Path, *extra: str) -> dict[str, object]:
+def _drive(echo: str, tmp_path: Path, *extra: str, exit_code: int = 0) -> dict[str, object]:
     out = tmp_path / "result.json"
     code = main(["load", "drive", echo, "--rate", "40", "--duration", "1s", "--json", str(out), *extra])
-    assert code == 0
+    assert code == exit_code
     result: dict[str, object] = json.loads(out.read_text())
     return result
 
@@ -72,7 +73,9 @@ def test_drive_posts_the_body_with_headers_and_every_response_passes_its_checks(
 
 
 def test_a_response_failing_a_check_is_an_error_named_by_the_check(echo: str, tmp_path: Path) -> None:
-    result = _drive(echo, tmp_path, "--method", "PUT", "--body", "{}", "--json-field", "method=POST")
+    # every response fails its check, so no request succeeded: exit 96 (EXIT_NO_SUCCESS)
+    checks = ("--method", "PUT", "--body", "{}", "--json-field", "method=POST")
+    result = _drive(echo, tmp_path, *checks, exit_code=EXIT_NO_SUCCESS)
     assert result["sent"] == 40
     assert result["errors"] == 40
     assert result["statuses"] == {"JSON field 'method' is 'PUT', not 'POST'": 40}

@@ -189,3 +189,21 @@ def test_search_collects_each_distinct_shrunk_counterexample_once(
     assert len(minimal.faults) == 1
     assert (minimal.faults[0].at, minimal.faults[0].duration) == (0.0, 1.0)
     assert main(["run", str(found), "--no-report"]) == 1
+
+
+def test_gate_calibration_on_the_cluster_equals_the_local_table(dask_client: Client) -> None:
+    """The gate's calibration batches through swarm_map give the table the built-in map gives."""
+    from benchmarks.gate_calibration import Case, calibrate_gate
+
+    kwargs = {"draws": 6, "batch_size": 3, "seed": 11, "cases": (Case(0.02),)}
+    local = calibrate_gate(**kwargs)  # type: ignore[arg-type]
+    remote = calibrate_gate(**kwargs, map=swarm_map(dask_client, batch=1))  # type: ignore[arg-type]
+    assert remote == local
+    assert sum(row.aa.n for row in remote) == 6 * len(remote)
+
+
+def test_swarm_mapper_is_the_built_in_map_without_a_cluster() -> None:
+    from harness.swarm import swarm_mapper
+
+    with swarm_mapper() as mapper:
+        assert mapper is map
