@@ -73,8 +73,8 @@ def test_a_failing_schedule_shrinks_to_a_file_that_fails_the_same_way(tmp_path: 
     @settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(with_faults(base, targets=["redis"], kinds=[ScenarioFaultKind.OUTAGE], max_duration=10))
     def prop(scenario: Scenario) -> None:
-        with counterexample_on_failure(scenario, out):
-            assert run_scenario(scenario, seed=1).passed
+        with counterexample_on_failure(scenario, out, seed=1) as run:
+            assert run_scenario(run).passed
 
     with pytest.raises(AssertionError):
         prop()

@@ -3,3 +3,5 @@ timeout and retries, and a background refresher. It is ordinary service code (it
 from the harness) and runs unchanged under uvicorn against a real Redis, or simulated on virtual
 time by ``harness run`` (see ``harness/examples/scenarios/shop-*.yaml``).
 """
+
+__all__: list[str] = []  # an application, not a library: run it (app.py) or simulate it
