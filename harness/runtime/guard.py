@@ -35,6 +35,7 @@ run with it all the same.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import random
@@ -44,6 +45,7 @@ import sysconfig
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType, ModuleType
@@ -114,6 +116,8 @@ _SLEEP_FIX = "it would hold the event loop in real time; use await asyncio.sleep
 _UUID1_FIX = "it reads the host's clock and MAC address; use uuid.uuid4(), which draws from the run's seed"
 
 _TIME_NAMES = ("time", "time_ns", "monotonic", "monotonic_ns", "perf_counter", "perf_counter_ns")
+_TIME_NAMES_OF: weakref.WeakKeyDictionary[ModuleType, tuple[str, ...]] = weakref.WeakKeyDictionary()
+"""For each module scanned, the names that held a ``time`` function (a module is scanned once)."""
 
 
 class RealWorldGuard:
@@ -209,7 +213,11 @@ class RealWorldGuard:
             self._rebind(module, by_id)
 
     def _rebind(self, module: ModuleType | None, by_id: dict[int, Callable[[], Any]]) -> None:
-        """Point ``from time import monotonic``-style names of a non-stdlib module at the virtual clock."""
+        """Point ``from time import monotonic``-style names of a non-stdlib module at the virtual clock.
+
+        A module's names are scanned once (:data:`_TIME_NAMES_OF`); later runs look at the names
+        found then, so entering the guard costs little once the process has imported its modules.
+        """
         name = getattr(module, "__name__", None)
         if module is None or name is None or name.partition(".")[0] in sys.stdlib_module_names:
             return
@@ -218,7 +226,16 @@ class RealWorldGuard:
         namespace = getattr(module, "__dict__", None)
         if not isinstance(namespace, dict):
             return
-        for attr, value in list(namespace.items()):
+        try:
+            known = _TIME_NAMES_OF.get(module)
+        except TypeError:  # a module-like object that cannot be weakly referenced: scan it each time
+            known = None
+        if known is None:
+            known = tuple(attr for attr, value in list(namespace.items()) if id(value) in by_id)
+            with contextlib.suppress(TypeError):
+                _TIME_NAMES_OF[module] = known
+        for attr in known:
+            value = namespace.get(attr)
             replacement = by_id.get(id(value))
             if replacement is not None:
                 namespace[attr] = replacement

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -30,11 +31,13 @@ def _wall_clock(tmp_path: Path) -> Path:
 def test_the_check_catches_a_deliberately_non_deterministic_app(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """datetime.now() reads the wall clock: the runs part at the version's first window, exit 1."""
+    """datetime.now() reads the wall clock: the runs part at one of the version's windows, exit 1."""
     assert main(["run", str(_wall_clock(tmp_path)), "--check-determinism", "--no-report"]) == 1
     out = " ".join(capsys.readouterr().out.split())
     assert "NOT deterministic" in out
-    assert "first run: t=0s window version/v1" in out
+    # The first window's error counts of two runs agree by chance about 5% of the time (two draws
+    # of Binomial(210, 1/2)), so the journals may part at a later event: which one is not fixed.
+    assert re.search(r"first run: t=\d+s \w+ version/v1 .* second run: t=\d+s \w+ version/v1", out), out
 
 
 def test_the_check_passes_a_deterministic_app_and_names_no_difference() -> None:

@@ -111,3 +111,24 @@ def test_other_threads_are_not_affected() -> None:
         real = threading.Thread.__dict__["start"]
     del real
     assert seen == []
+
+
+def test_names_imported_from_time_read_virtual_time_in_every_run() -> None:
+    """A module that did ``from time import monotonic`` reads the run's clock inside each guard (its
+    names are found on the first scan and re-pointed on every later one) and the real clock after."""
+    import sys
+    import types
+
+    module = types.ModuleType("user_timing_module")
+    module.monotonic = time.monotonic  # type: ignore[attr-defined]
+    module.stamp = time.time  # type: ignore[attr-defined]
+    sys.modules[module.__name__] = module
+    try:
+        for start in (3.0, 7.0):
+            with RealWorldGuard(VirtualClock(start), random.Random(1)):
+                assert module.monotonic() == start  # type: ignore[attr-defined]
+                assert module.stamp() == EPOCH + start  # type: ignore[attr-defined]
+            assert module.monotonic is time.monotonic  # type: ignore[attr-defined]
+            assert module.stamp is time.time  # type: ignore[attr-defined]
+    finally:
+        del sys.modules[module.__name__]

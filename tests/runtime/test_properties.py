@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 
 from harness.cli import main
 from harness.scenario import Scenario, parse_scenario, run_scenario
@@ -37,6 +37,10 @@ expectations:
 """
 
 
+SEARCH = (Phase.generate, Phase.shrink)
+"""Without Phase.explain, which re-runs the failing scenario under a tracer many times (5x slower)."""
+
+
 def _shop(variant: str = "") -> Scenario:
     return parse_scenario(SHOP.format(variant=variant))
 
@@ -56,7 +60,9 @@ def test_generated_schedules_only_use_kinds_their_target_can_suffer() -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=6, deadline=None, database=None, suppress_health_check=list(HealthCheck), phases=SEARCH
+)
 @given(with_faults(_shop(), targets=["redis"], kinds=["outage", "readonly", "drop"], max_duration=10))
 def test_the_good_shop_survives_any_redis_fault_schedule(scenario: Scenario) -> None:
     """Whatever Redis outages, read-only spells and dropped connections happen, users see no error."""
@@ -70,8 +76,12 @@ def test_a_failing_schedule_shrinks_to_a_file_that_fails_the_same_way(tmp_path: 
     out = tmp_path / "counterexample.yaml"
     base = _shop(", SHOP_VARIANT: no-fallback")
 
-    @settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(with_faults(base, targets=["redis"], kinds=[ScenarioFaultKind.OUTAGE], max_duration=10))
+    @settings(
+        max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck), phases=SEARCH
+    )
+    @given(
+        with_faults(base, targets=["redis"], kinds=[ScenarioFaultKind.OUTAGE], max_duration=10, max_faults=1)
+    )
     def prop(scenario: Scenario) -> None:
         with counterexample_on_failure(scenario, out, seed=1) as run:
             assert run_scenario(run).passed
