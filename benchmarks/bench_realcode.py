@@ -93,7 +93,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--hour", action="store_true", help="also time one simulated hour of the shop")
     args = parser.parse_args()
-    shop = load_scenario(SHOP).model_copy(update={"duration": 120.0, "faults": []})
+    bundled = load_scenario(SHOP)
+    quiet = bundled.expectations.model_copy(update={"steady_state": []})  # its probes measure the faults
+    shop = bundled.model_copy(update={"duration": 120.0, "faults": [], "expectations": quiet})
     cases = [
         ("asgi: realistic app", parse_scenario(REALISTIC), 10_000),
         ("asgi: shop example", shop, 10_000),
