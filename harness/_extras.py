@@ -79,6 +79,12 @@ EXTRAS: Mapping[str, Extra] = MappingProxyType(
                 includes=("scenarios",),
                 provides="harness swarm: a scenario's seeds across Dask worker processes and machines",
             ),
+            Extra(
+                name="sim",
+                modules=("httpx", "starlette"),
+                includes=("scenarios", "redis"),
+                provides="real code (callables, ASGI apps) on virtual time with simulated Redis and HTTP",
+            ),
         )
     }
 )

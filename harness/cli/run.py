@@ -131,6 +131,14 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     ] = None,
     baseline: Annotated[str | None, typer.Option(help="Compare each run with this stored baseline.")] = None,
     baseline_dir: Annotated[Path, typer.Option(help="Where baselines live.")] = Path("benchmarks/baselines"),
+    check_determinism: Annotated[
+        bool,
+        typer.Option(
+            "--check-determinism",
+            help="Run each scenario twice (here and in a fresh process with another PYTHONHASHSEED) "
+            "and fail on the first journal event that differs.",
+        ),
+    ] = False,
 ) -> None:
     """Run chaos scenarios and check their expectations."""
     console = _console()
@@ -144,11 +152,17 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     scenarios = [(p, load_scenario(p)) for p in files]
     if (save_baseline or baseline) and len(scenarios) > 1:
         raise InvalidConfig("--save-baseline/--baseline take one scenario file at a time.", field="baseline")
+    if check_determinism and mode is not Mode.SIMULATED:
+        raise InvalidConfig("--check-determinism checks simulated runs; drop --mode live", field="mode")
     rows: list[tuple[RunResult, Path | None]] = []
     regressions = 0
     for path, scenario in scenarios:
         out = None if no_report else report_dir(report, scenario.name)
-        result = _run_one(path, scenario, seed, mode, console, out=out)
+        if check_determinism:
+            result, same = _twice(path, seed, console)
+            regressions += 0 if same else 1
+        else:
+            result = _run_one(path, scenario, seed, mode, console, out=out)
         if out is not None:
             write_scenario_reports(result, out)
         rows.append((result, out))
@@ -159,6 +173,14 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
         if baseline:
             regressions += _gate(result, baseline, baseline_dir, console)
     console.print(_summary_table(rows))
+    _print_details(rows, console)
+    failed = sum(1 for r, _ in rows if not r.passed)
+    console.print(f"{len(rows) - failed} passed, {failed} failed")
+    raise typer.Exit(EXIT_FINDING if failed or regressions else EXIT_OK)
+
+
+def _print_details(rows: list[tuple[RunResult, Path | None]], console: Console) -> None:
+    """Under the table: rollback targets, replay commands and digests, report folders."""
     for result, out in rows:
         target = result.outcome.details.get("target")
         if target:
@@ -171,9 +193,25 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
             console.print(f"{result.scenario.name}: replay digest {result.replay_digest}")
         if out is not None:
             console.print(f"[dim]{result.scenario.name}: reports in {out}[/]")
-    failed = sum(1 for r, _ in rows if not r.passed)
-    console.print(f"{len(rows) - failed} passed, {failed} failed")
-    raise typer.Exit(EXIT_FINDING if failed or regressions else EXIT_OK)
+
+
+def _twice(path: Path, seed: int | None, console: Console) -> tuple[RunResult, bool]:
+    """Run ``path`` twice (the second time in a fresh process); print the first difference, if any."""
+    from harness.scenario.determinism import check_determinism
+
+    report = check_determinism(path, seed=seed)
+    result = report.result
+    result.attach_source(str(path))
+    if report.deterministic:
+        console.print(f"{result.scenario.name}: deterministic (digest {report.digests[0][:16]} twice)")
+        return result, True
+    assert report.difference is not None
+    console.print(
+        f"[red]{result.scenario.name}: NOT deterministic[/] (digests {report.digests[0][:16]} and "
+        f"{report.digests[1][:16]}); the journals part at {report.difference.describe()}",
+        highlight=False,
+    )
+    return result, False
 
 
 def _gate(result: RunResult, name: str, folder: Path, console: Console) -> int:

@@ -7,6 +7,9 @@
 - ``harness.examples.scenario_versions``: those versions as scenario callables
   (``callable: {target: "harness.examples.scenario_versions:good"}``).
 - ``harness.examples.factories``: polyfactory factories of the sample service's request payloads.
+- ``harness.examples.shop``: a Starlette shop (Redis cache-aside with a fallback, a catalog call with
+  a timeout and retries, a background refresher) that the ``shop-*`` scenarios run in simulated
+  mode on virtual time (needs the ``sim`` extra).
 
 ``scenarios_dir()`` finds the scenario files through ``importlib.resources``, so they are found the
 same way from a clone, an editable install and an installed wheel. Importing this package imports

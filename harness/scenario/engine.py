@@ -1,4 +1,4 @@
-"""The simulated engine: a scenario on a virtual clock, seeded, vectorised, bit-for-bit reproducible.
+"""The simulated engine: model versions on a virtual clock, seeded, vectorised, bit-for-bit reproducible.
 
 Per window of virtual time the engine draws arrivals from the traffic profile, routes the whole
 window through the run's :class:`~harness.rollout.Router` in one call, lets each version serve
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
+from harness.errors import InvalidConfig
 from harness.mode import Mode
 from harness.rollout.contract import Action
 from harness.scenario.chunks import CHUNK, OutcomeSample, chunk_counts
@@ -23,7 +24,7 @@ from harness.scenario.model import FaultSpec, Scenario
 from harness.scenario.record import LATENCY_SAMPLE, RunRecord
 from harness.scenario.requests import RequestMaker
 from harness.scenario.result import RunResult
-from harness.scenario.services import CallableService, ModelService, Outcomes, Service
+from harness.scenario.services import ModelService, Outcomes, Service
 from harness.seeding import Seeds
 
 __all__ = ["SimulatedEngine"]
@@ -67,15 +68,15 @@ class SimulatedEngine:
             spec = self.scenario.versions[version]
             if spec.model is not None:
                 services[name] = ModelService(name, spec.model)
-            elif spec.callable is not None:
-                rng = self.seeds.stream(f"callable/{name}")
-                services[name] = CallableService(name, spec.callable, rng)
-            else:
-                from harness.errors import InvalidConfig
-
+            elif spec.http is not None:
                 raise InvalidConfig(
                     f"version {name!r} is an HTTP service; run this scenario with --mode live "
-                    "(simulated mode needs model or callable versions)."
+                    "(simulated mode needs model, callable or asgi versions)."
+                )
+            else:
+                raise InvalidConfig(
+                    f"version {name!r} runs real code; the real-code engine runs it "
+                    "(harness.scenario.realcode.RealCodeEngine, which run_scenario picks)."
                 )
         return services
 

@@ -122,6 +122,7 @@ class ShadowDriver(_ControllerDriver):
         self.stable_error_rate = stable_model.error_rate if stable_model is not None else 0.0
         self.rng = seeds.stream("shadow/responses")
         self.sequence = 0
+        self.offered: list[Exchange] | None = None
         self.flow = ShadowFlow(
             ShadowConfig(
                 primary=self.stable,
@@ -141,8 +142,18 @@ class ShadowDriver(_ControllerDriver):
         """Mirror to the candidate until the comparison is decided."""
         return None if self.flow.terminal else (self.candidate, self.spec.mirror_fraction)
 
+    def offer(self, exchange: Exchange) -> None:
+        """A triple of real responses (a real-code run), used instead of modelled ones, up to the cap."""
+        if self.offered is None:
+            self.offered = []
+        if len(self.offered) < self.spec.max_exchanges_per_window:
+            self.offered.append(exchange)
+
     def exchanges(self, start: float, end: float, served: Mapping[str, Outcomes]) -> tuple[Exchange, ...]:
         """One (primary, secondary, candidate) triple per mirrored request, up to the per-window cap."""
+        if self.offered is not None:
+            offered, self.offered = tuple(self.offered), []
+            return () if self.flow.terminal else offered
         mirrored = served.get(self.candidate)
         if mirrored is None or self.flow.terminal:
             return ()

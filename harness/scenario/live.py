@@ -195,6 +195,8 @@ class LiveEngine:
         finally:
             if self.stack is not None:
                 await self.stack.stop()
+        if self.traffic.fatal is not None:
+            raise self.traffic.fatal
         return self._finish(load)
 
     def _finish(self, load: DriverResult) -> RunResult:

@@ -36,6 +36,7 @@ from harness.journal import Journal
 from harness.rollout.contract import Exchange
 from harness.rollout.mirror import MirrorConfig, MirrorOutcome, MirrorPool
 from harness.rollout.router import Router
+from harness.runtime.failures import ContractBroken
 from harness.scenario.faults import FaultEffects
 from harness.scenario.live_versions import LiveVersion
 from harness.scenario.requests import RequestMaker
@@ -141,6 +142,7 @@ class LiveTraffic:
         )
         self.handlers = {name: functools.partial(self._call, name) for name in versions}
         self.origin = 0.0
+        self.fatal: ContractBroken | None = None
         self.routes: list[str] = []
         self.sequence = hashlib.sha256()
         self.closed = 0  # windows whose decision has been taken
@@ -247,11 +249,20 @@ class LiveTraffic:
                 await clock.sleep(delay)
             p_fail = effects.failure_probability(t)
             if p_fail and self.fault_rng.random() < p_fail:
-                raise RuntimeError(f"injected {name} fault")
+                return _Call((clock.now() - start, True), None)  # an injected fault: a failed request
             response = await self.versions[name].call(request)
-        except Exception:  # noqa: BLE001 - a failed request is an outcome
+        except Exception as exc:  # noqa: BLE001 - a failed request is an outcome, unless the adapter broke
+            self._classify(name, exc)
             return _Call((clock.now() - start, True), None)
         return _Call((clock.now() - start, False), response)
+
+    def _classify(self, name: str, exc: Exception) -> None:
+        """Keep the first contract break (the engine stops the run with it); failures are outcomes."""
+        try:
+            self.versions[name].policy.check(name, exc)
+        except ContractBroken as broken:
+            if self.fatal is None:
+                self.fatal = broken
 
     # -- mirrors ---------------------------------------------------------------------------------
 

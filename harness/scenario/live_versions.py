@@ -15,12 +15,13 @@ import abc
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from harness.clock import Clock, VirtualClock
 from harness.errors import InvalidConfig
 from harness.load.checks import CheckFailed, ResponseChecks
 from harness.load.checks import check_response as check_load_response
+from harness.runtime.failures import FailurePolicy
 from harness.scenario.imports import resolve_callable
 from harness.scenario.model import RequestKind, ResponseCheck, Scenario
 from harness.seeding import Seeds
@@ -32,6 +33,7 @@ __all__ = [
     "LiveVersion",
     "build_versions",
     "check_response",
+    "request_path",
     "wire_request",
 ]
 
@@ -40,9 +42,13 @@ _HARNESS_FIELDS = ("id", "endpoint")  # the request's number and kind: sent as h
 
 
 class LiveVersion(abc.ABC):
-    """One version reachable for real: ``call(request)`` raises on failure."""
+    """One version reachable for real: ``call(request)`` raises on failure.
+
+    ``policy`` says which of its exceptions are the service failing and which a broken adapter.
+    """
 
     name: str
+    policy: FailurePolicy = FailurePolicy()
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open what calls need (default: nothing)."""
@@ -58,9 +64,13 @@ class LiveVersion(abc.ABC):
 class CallableVersion(LiveVersion):
     """The scenario's callable, built with the engine's clock and a seeded ``random.Random``."""
 
-    def __init__(self, name: str, target: str, rng: random.Random, clock: Clock) -> None:
+    def __init__(
+        self, name: str, target: str, rng: random.Random, clock: Clock, failures: Sequence[str] = ()
+    ) -> None:
         self.name = name
-        handler = resolve_callable(target)(rng, clock)
+        factory = resolve_callable(target)
+        self.policy = FailurePolicy.for_adapter(factory, failures)
+        handler = factory(rng, clock)
         if not callable(handler):
             raise InvalidConfig(f"callable {target!r} returned {handler!r}, not a request handler")
         self.handler: Handler = handler
@@ -83,6 +93,13 @@ def wire_request(kind: RequestKind, request: Mapping[str, Any]) -> dict[str, Any
     else:
         out["params"] = {k: _query_value(v) for k, v in payload.items() if _is_scalar(v)}
     return out
+
+
+def request_path(kind: RequestKind, request: Mapping[str, Any]) -> str | None:
+    """The kind's path, each ``{field}`` filled (URL-quoted) from the request; None without a path."""
+    if kind.path is None or "{" not in kind.path:
+        return kind.path
+    return kind.path.format_map({k: quote(str(v), safe="") for k, v in request.items()})
 
 
 def _is_scalar(value: object) -> bool:
@@ -130,16 +147,15 @@ class HttpVersion(LiveVersion):
         self._proxied = urlunsplit(self._parts._replace(netloc=self.proxy.listen))
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
 
-    def _url(self, kind: RequestKind | None) -> str:
-        if kind is None or kind.path is None:
-            return self._proxied
-        return self._proxied.rstrip("/") + kind.path
+    def _url(self, kind: RequestKind | None, request: Mapping[str, Any]) -> str:
+        path = None if kind is None else request_path(kind, request)
+        return self._proxied if path is None else self._proxied.rstrip("/") + path
 
     async def call(self, request: dict[str, Any]) -> Any:
         """Send ``request`` as its kind says; the checked, parsed response."""
         kind = self.kinds.get(str(request.get("endpoint")))
         args = wire_request(kind or RequestKind(name="request"), request)
-        async with self._session.request(url=self._url(kind), **args) as resp:
+        async with self._session.request(url=self._url(kind, request), **args) as resp:
             text = await resp.text(errors="replace")
             return check_response(kind.check if kind is not None else None, resp.status, text)
 
@@ -155,11 +171,13 @@ def _build(
 ) -> LiveVersion:
     spec = scenario.versions[version]
     if spec.callable is not None:
-        return CallableVersion(name, spec.callable.target, seeds.stream(f"callable/{name}"), clock)
+        rng = seeds.stream(f"callable/{name}")
+        return CallableVersion(name, spec.callable.target, rng, clock, spec.callable.failures)
     if spec.http is None:
+        kind = "an ASGI app run in process" if spec.asgi is not None else "a model"
         raise InvalidConfig(
-            f"version {version!r} is a model; live mode needs callable or http versions "
-            "(run model scenarios in simulated mode)."
+            f"version {version!r} is {kind}; live mode needs callable or http versions "
+            "(run it in simulated mode, or serve the app and name its URL)."
         )
     if isinstance(clock, VirtualClock):
         raise InvalidConfig(

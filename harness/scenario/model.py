@@ -43,8 +43,10 @@ __all__ = [
     "MAX_DURATION",
     "MAX_RATE",
     "SHADOW_SECONDARY",
+    "SIMULATED_DEPENDENCY_FAULTS",
     "TEXT_CONTEXT",
     "AbortSpec",
+    "AsgiSpec",
     "CallableSpec",
     "CanarySpec",
     "ChampionSpec",
@@ -74,6 +76,7 @@ __all__ = [
     "ScenarioFaultKind",
     "ServiceSpec",
     "ShadowSpec",
+    "SimulateSpec",
     "SteadyStateProbe",
     "TrafficSpec",
     "VersionSpec",
@@ -232,10 +235,39 @@ class ModelSpec(_Spec):
         return value
 
 
-class CallableSpec(_Spec):
-    """A version implemented by a Python callable ``"package.module:attr"`` (sync or async)."""
+_TARGET = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+_EXCEPTION = r"^[A-Za-z_][\w.]*(:[A-Za-z_][\w.]*)?$"
 
-    target: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+class CallableSpec(_Spec):
+    """A version implemented by Python code: a factory ``"package.module:make"``.
+
+    ``make(rng, clock)`` (or ``make(rng, clock, deps)``, ``deps`` mapping each dependency name to
+    its address) returns the handler, called with one request dict per request; it may be sync or
+    async. ``env`` is set in ``os.environ`` for the run (``${deps.NAME.url}`` is replaced by the
+    dependency's address). ``failures`` lists the exceptions that are the service failing
+    (builtins by name, others as ``package.module:Class``); by default every exception is, except
+    a ``TypeError``/``KeyError``/``AttributeError``/``ImportError`` raised in the factory's own
+    module, which stops the run as a broken adapter (see :mod:`harness.runtime.failures`).
+    """
+
+    target: str = Field(pattern=_TARGET)
+    env: dict[str, str] = Field(default_factory=dict)
+    failures: list[Annotated[str, Field(pattern=_EXCEPTION)]] = Field(default_factory=list)
+
+
+class AsgiSpec(_Spec):
+    """A version that is an ASGI 3 application ``"package.module:app"`` (Starlette, FastAPI...).
+
+    Simulated mode runs it in process on virtual time: its lifespan at the start and end of the
+    run, one task per request. ``env`` is set in ``os.environ`` before the app is imported (its
+    package is imported afresh for each run), with ``${deps.NAME.url}`` replaced by the dependency's
+    address. A 5xx response, or an exception out of the app, is a failed request.
+    """
+
+    app: str = Field(pattern=_TARGET)
+    env: dict[str, str] = Field(default_factory=dict)
+    failures: list[Annotated[str, Field(pattern=_EXCEPTION)]] = Field(default_factory=list)
 
 
 class HttpSpec(_Spec):
@@ -258,18 +290,26 @@ class HttpSpec(_Spec):
 
 
 class VersionSpec(_Spec):
-    """One version of the system under test: exactly one of model, callable or http."""
+    """One version of the system under test: exactly one of model, callable, asgi or http."""
 
     model: ModelSpec | None = None
     callable: CallableSpec | None = None
+    asgi: AsgiSpec | None = None
     http: HttpSpec | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> VersionSpec:
-        given = [k for k in ("model", "callable", "http") if getattr(self, k) is not None]
+        given = [k for k in ("model", "callable", "asgi", "http") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"a version needs exactly one of model, callable or http; got {given or 'none'}")
+            raise ValueError(
+                f"a version needs exactly one of model, callable, asgi or http; got {given or 'none'}"
+            )
         return self
+
+    @property
+    def real_code(self) -> bool:
+        """Whether the version runs the user's code (callable or ASGI app) rather than a model."""
+        return self.callable is not None or self.asgi is not None
 
 
 class HttpMethod(enum.StrEnum):
@@ -310,6 +350,8 @@ class ResponseCheck(_Spec):
 class RequestKind(_Spec):
     """One kind of request in the traffic mix.
 
+    ``method``, ``path`` and ``headers`` are what an HTTP or ASGI version receives (the payload is
+    the JSON body of methods that carry one; ``{name}`` in the path is filled from the request).
     ``payload`` names a polyfactory factory (``"harness.examples.factories:CheckoutRequestFactory"``)
     whose ``build()`` makes each request's payload, seeded from the run. ``latency_factor``
     scales a model version's latency for this kind (a search costs more than a ping).
@@ -370,19 +412,67 @@ class TrafficSpec(_Spec):
 
 
 class ScenarioFaultKind(enum.StrEnum):
-    """What a scenario fault does to the requests that reach its target."""
+    """What a scenario fault does to the requests that reach its target.
+
+    ``outage``, ``errors``, ``latency`` and ``brownout`` act in every mode; ``corrupt`` on a model
+    or callable. ``readonly``, ``oom`` and ``drop`` act on a simulated Redis dependency, ``reset``
+    and ``timeout`` on a simulated dependency (see :mod:`harness.runtime.redis` and
+    :mod:`harness.runtime.http`) or through the live fault proxy, ``bandwidth`` and ``slicer``
+    through the live fault proxy only. A kind no mode carries out on a target is refused at load;
+    one the chosen mode cannot is refused before the run (:mod:`harness.scenario.modes`).
+    """
 
     OUTAGE = "outage"
     ERRORS = "errors"
     LATENCY = "latency"
     BROWNOUT = "brownout"
     CORRUPT = "corrupt"
+    READONLY = "readonly"
+    OOM = "oom"
+    DROP = "drop"
     BANDWIDTH = "bandwidth"
     RESET = "reset"
     TIMEOUT = "timeout"
     SLICER = "slicer"
 
 
+class DependencyKind(enum.StrEnum):
+    """What protocol a dependency speaks (its address is written accordingly)."""
+
+    REDIS = "redis"
+    HTTP = "http"
+    TCP = "tcp"
+
+
+class SimulateSpec(_Spec):
+    """What serves a simulated HTTP dependency: exactly one of a model, an ASGI app or a callable.
+
+    A ``callable`` target is a factory ``make(rng, clock) -> handler`` whose handler takes a request
+    dict (``method``, ``path``, ``query``, ``headers``, ``json``) and returns a JSON body, or a
+    ``(status, body)`` pair (see :func:`harness.runtime.handler_server`).
+    """
+
+    model: ModelSpec | None = None
+    asgi: AsgiSpec | None = None
+    callable: CallableSpec | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> SimulateSpec:
+        given = [k for k in ("model", "asgi", "callable") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"simulate needs exactly one of model, asgi or callable; got {given or 'none'}")
+        return self
+
+
+_MODEL_FAULTS = frozenset(
+    {
+        ScenarioFaultKind.OUTAGE,
+        ScenarioFaultKind.ERRORS,
+        ScenarioFaultKind.LATENCY,
+        ScenarioFaultKind.BROWNOUT,
+        ScenarioFaultKind.CORRUPT,
+    }
+)
 LIVE_ONLY_FAULT_KINDS = frozenset(
     {
         ScenarioFaultKind.BANDWIDTH,
@@ -391,7 +481,51 @@ LIVE_ONLY_FAULT_KINDS = frozenset(
         ScenarioFaultKind.SLICER,
     }
 )
-"""Fault kinds carried out by the live fault proxy's toxics only (no simulated model)."""
+"""Fault kinds the live fault proxy's toxics carry out; on a version they need live mode."""
+_LIVE_DEPENDENCY_FAULTS = (
+    frozenset(
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.ERRORS,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.BROWNOUT,
+        }
+    )
+    | LIVE_ONLY_FAULT_KINDS
+)
+SIMULATED_DEPENDENCY_FAULTS = {
+    DependencyKind.REDIS: frozenset(
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.ERRORS,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.BROWNOUT,
+            ScenarioFaultKind.READONLY,
+            ScenarioFaultKind.OOM,
+            ScenarioFaultKind.DROP,
+            ScenarioFaultKind.TIMEOUT,
+        }
+    ),
+    DependencyKind.HTTP: frozenset(
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.ERRORS,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.BROWNOUT,
+            ScenarioFaultKind.RESET,
+            ScenarioFaultKind.TIMEOUT,
+        }
+    ),
+    DependencyKind.TCP: frozenset(
+        {
+            ScenarioFaultKind.OUTAGE,
+            ScenarioFaultKind.LATENCY,
+            ScenarioFaultKind.RESET,
+            ScenarioFaultKind.TIMEOUT,
+        }
+    ),
+}
+"""What the real-code engine's simulated dependencies can suffer, by kind (:mod:`harness.runtime`)."""
 
 
 class FaultSpec(_Spec):
@@ -443,14 +577,6 @@ class FaultSpec(_Spec):
         return self
 
 
-class DependencyKind(enum.StrEnum):
-    """What protocol a dependency speaks (its address is written accordingly)."""
-
-    REDIS = "redis"
-    HTTP = "http"
-    TCP = "tcp"
-
-
 _DEPENDENCY_URL = {
     DependencyKind.REDIS: (r"^rediss?://[^/:]+:\d+(/\d*)?$", "redis://127.0.0.1:6379/0"),
     DependencyKind.HTTP: (r"^https?://[^/:]+:\d+(/.*)?$", "http://127.0.0.1:9100"),
@@ -464,6 +590,10 @@ class DependencySpec(_Spec):
     In live mode it is real: attach to a running one by ``url``, or name the entry of ``services:``
     that starts it. The harness puts one fault proxy per traffic group in front of it and hands each
     group its proxy's address through ``${deps.NAME.url|host|port}``.
+
+    In simulated mode (callable and ASGI versions) a ``redis`` dependency is a fresh fakeredis
+    server per run and an ``http`` one is served in memory by ``simulate``; ``latency`` is each
+    call's latency on virtual time, drawn from the run's seed.
     """
 
     kind: DependencyKind
@@ -473,9 +603,15 @@ class DependencySpec(_Spec):
     ``127.0.0.1:5432`` for tcp)."""
     service: str | None = Field(default=None, min_length=1, max_length=100)
     """Live: the entry of ``services:`` that provides it (a shared service, started once)."""
+    latency: LatencySpec | None = None
+    """Simulated: each call's latency on virtual time."""
+    simulate: SimulateSpec | None = None
+    """Simulated: what serves an http dependency (a model, an ASGI app or a callable)."""
 
     @model_validator(mode="after")
     def _address(self) -> DependencySpec:
+        if self.simulate is not None and self.kind is not DependencyKind.HTTP:
+            raise ValueError(f"simulate serves http dependencies; a {self.kind.value} dependency has none")
         if self.url is not None and self.service is not None:
             raise ValueError("a dependency has a url (attach) or a service (start it), not both")
         if self.url is not None:
@@ -876,6 +1012,10 @@ class Scenario(_Spec):
     duration: Duration
     window: Duration = 10.0
     versions: dict[str, VersionSpec]
+    dependencies: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9-]{0,62}$")], DependencySpec] = (
+        Field(default_factory=dict, max_length=100)
+    )
+    """What the versions call, by name (faults and ``${deps.NAME...}`` refer to these names)."""
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
     faults: list[FaultSpec] = Field(default_factory=list)
     resilience: ResilienceSpec | None = None
@@ -883,8 +1023,6 @@ class Scenario(_Spec):
     expectations: Expectations = Field(default_factory=Expectations)
     baseline: str | None = None
     live: LiveSpec | None = None
-    dependencies: dict[str, DependencySpec] = Field(default_factory=dict, max_length=100)
-    """What the versions call, by name (faults and ``${deps.NAME...}`` refer to these names)."""
     services: dict[str, ServiceSpec] = Field(default_factory=dict, max_length=100)
     """Live mode: the processes the harness starts or attaches to, by name."""
 
@@ -910,16 +1048,8 @@ class Scenario(_Spec):
         self._check_services()
         dependencies = {
             d for v in self.versions.values() if v.model is not None for d in v.model.dependencies
-        } | set(self.dependencies)
-        targets = names | dependencies
-        for fault in self.faults:
-            if fault.target not in targets:
-                raise ValueError(
-                    f"fault target {fault.target!r} is neither a version nor a dependency; "
-                    f"known: {sorted(targets)}"
-                )
-            if fault.at >= self.duration:
-                raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
+        }
+        self._check_faults(names, dependencies)
         if self.live is not None and self.duration * self.live.window / self.window > 3600:
             raise ValueError(
                 f"live mode would run {self.duration * self.live.window / self.window:.0f}s; "
@@ -931,6 +1061,60 @@ class Scenario(_Spec):
                 f"known: {sorted(dependencies)}"
             )
         return self
+
+    def _check_faults(self, names: set[str], modelled: set[str]) -> None:
+        """Every fault targets a version or a dependency, within the run, with a kind it can suffer."""
+        clash = sorted(names & set(self.dependencies))
+        if clash:
+            raise ValueError(f"{clash} name both a version and a dependency; rename one")
+        targets = names | modelled | set(self.dependencies)
+        for index, fault in enumerate(self.faults):
+            if fault.target not in targets:
+                raise ValueError(
+                    f"fault target {fault.target!r} is neither a version nor a dependency; "
+                    f"known: {sorted(targets)}"
+                )
+            if fault.at >= self.duration:
+                raise ValueError(f"fault on {fault.target!r} starts at {fault.at}s, after the run ends")
+            self._check_fault_kind(index, fault)
+
+    def fault_kinds(self, target: str) -> frozenset[ScenarioFaultKind]:
+        """The fault kinds ``target`` can suffer in some mode (:func:`harness.scenario.modes` narrows
+        them to what the chosen mode carries out)."""
+        declared = self.dependencies.get(target)
+        if declared is None:
+            return _MODEL_FAULTS | LIVE_ONLY_FAULT_KINDS if target in self.versions else _MODEL_FAULTS
+        return SIMULATED_DEPENDENCY_FAULTS[declared.kind] | _LIVE_DEPENDENCY_FAULTS
+
+    @staticmethod
+    def model_fault_kinds() -> frozenset[ScenarioFaultKind]:
+        """The fault kinds every version and modelled dependency suffers in simulated mode."""
+        return _MODEL_FAULTS
+
+    def simulated_fault_kinds(self, target: str) -> frozenset[ScenarioFaultKind]:
+        """The fault kinds simulated mode carries out on ``target``."""
+        declared = self.dependencies.get(target)
+        return _MODEL_FAULTS if declared is None else SIMULATED_DEPENDENCY_FAULTS[declared.kind]
+
+    def _check_fault_kind(self, index: int, fault: FaultSpec) -> None:
+        """A fault's kind must be one its target can suffer (a version, or a dependency of a kind)."""
+        declared = self.dependencies.get(fault.target)
+        allowed = self.fault_kinds(fault.target)
+        if fault.kind not in allowed:
+            what = "a version" if declared is None else f"a {declared.kind.value} dependency"
+            if declared is None and fault.target not in self.versions:
+                what = "a modelled dependency"
+            raise _located(
+                ("faults", index, "kind"),
+                f"{fault.kind.value!r} cannot act on {fault.target!r} ({what}); "
+                f"valid: {', '.join(sorted(k.value for k in allowed))}",
+                fault.kind.value,
+            )
+
+    @property
+    def real_code(self) -> bool:
+        """Whether any version runs the user's code (callable or ASGI app)."""
+        return any(v.real_code for v in self.versions.values())
 
     @property
     def groups(self) -> dict[str, str]:

@@ -20,6 +20,11 @@ __all__ = ["ModeProblem", "check_mode", "mode_problems"]
 
 Location = tuple[str | int, ...]
 
+_SIMULATED_ONLY = frozenset(
+    {ScenarioFaultKind.CORRUPT, ScenarioFaultKind.READONLY, ScenarioFaultKind.OOM, ScenarioFaultKind.DROP}
+)
+"""Dependency faults only a simulated dependency suffers (the live proxy sees bytes, not commands)."""
+
 
 @dataclass(frozen=True, slots=True)
 class ModeProblem:
@@ -59,11 +64,12 @@ def _simulated(scenario: Scenario) -> Iterator[ModeProblem]:
     if scenario.services:
         yield ModeProblem(("services",), "services are started in live mode only; run with --mode live")
     for i, fault in enumerate(scenario.faults):
-        if fault.kind in LIVE_ONLY_FAULT_KINDS:
+        if fault.kind not in scenario.simulated_fault_kinds(fault.target):
             yield ModeProblem(
                 ("faults", i, "kind"),
-                f"a {fault.kind.value} fault is carried out by the live fault proxy only; "
-                "run with --mode live",
+                f"a {fault.kind.value} fault on {fault.target!r} is carried out by the live fault proxy "
+                "only; run with --mode live"
+                + ("" if fault.target in scenario.dependencies else " (or put it on a declared dependency)"),
             )
         if fault.jitter:
             yield ModeProblem(("faults", i, "jitter"), "jitter is a live proxy fault; run with --mode live")
@@ -117,11 +123,11 @@ def _live_fault(scenario: Scenario, index: int, fault: FaultSpec) -> Iterator[Mo
             "(attach) or a service (start it) to fault it live",
         )
         return
-    if fault.kind is ScenarioFaultKind.CORRUPT:
+    if fault.kind in _SIMULATED_ONLY:
         yield ModeProblem(
             ("faults", index, "kind"),
-            "a corrupt fault is simulated only; on a dependency use outage, errors, latency, brownout "
-            "or a proxy fault (reset, timeout, bandwidth, slicer)",
+            f"a {fault.kind.value} fault is simulated only; on a live dependency use outage, errors, "
+            "latency, brownout or a proxy fault (reset, timeout, bandwidth, slicer)",
         )
     if not _reaching_groups(scenario, fault):
         yield ModeProblem(

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness._checks import one_of
+from harness._extras import missing_extra, require
 from harness.mode import Mode
 from harness.scenario.control import Progress
 from harness.scenario.engine import SimulatedEngine
@@ -14,6 +16,9 @@ from harness.scenario.model import Scenario
 from harness.scenario.modes import check_mode
 from harness.scenario.result import RunResult
 from harness.seeding import parse_seed, random_seed
+
+if TYPE_CHECKING:
+    from harness.scenario.realcode import RealCodeEngine
 
 __all__ = ["DEFAULT_SEED", "SPEC_KEY", "resolve_seed", "run_scenario"]
 
@@ -31,6 +36,17 @@ def resolve_seed(scenario: Scenario, seed: int | str | None) -> int:
     if seed is not None:
         return parse_seed(seed)
     return scenario.seed if scenario.seed is not None else DEFAULT_SEED
+
+
+def _real_code_engine() -> type[RealCodeEngine]:
+    """The real-code engine, or :class:`~harness.errors.MissingExtra` naming the ``sim`` extra."""
+    feature = "simulating callables and ASGI apps on virtual time"
+    require("sim", feature)
+    try:
+        from harness.scenario.realcode import RealCodeEngine
+    except ModuleNotFoundError as exc:
+        raise missing_extra(exc, feature) from None
+    return RealCodeEngine
 
 
 def run_scenario(
@@ -60,6 +76,8 @@ def run_scenario(
         from harness.scenario.live import LiveEngine
 
         result = LiveEngine(scenario, chosen, logs=logs, notify=notify).run(progress)
+    elif scenario.real_code:
+        result = _real_code_engine()(scenario, chosen).run(progress)
     else:
         result = SimulatedEngine(scenario, chosen).run(progress)
     result.journal.meta[SPEC_KEY] = scenario.model_dump(mode="json")

@@ -1,31 +1,25 @@
-"""Simulated versions: vectorised model services and Python callables on per-request virtual time.
+"""Simulated model versions: a window's outcomes drawn vectorised, and the outcomes' shape.
 
 A service turns the arrival times of the requests routed to it in one window into outcomes
-(latency, error, per-request metrics). Model services draw everything with numpy in one go;
-callable services call the user's function once per request with a :class:`RequestClock`, whose
-sleeps add to that request's latency instead of moving the run's clock, so thousands of
-concurrent requests cost one function call each.
+(latency, error, per-request metrics); model services draw everything with numpy in one go.
+Versions that run the user's code (callables, ASGI apps) are served per request on a virtual-time
+loop by :mod:`harness.scenario.realcode`, which fills the same :class:`Outcomes`.
 """
 
 from __future__ import annotations
 
 import abc
-import random
-from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from types import CoroutineType
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from harness.errors import InvalidConfig
 from harness.scenario.faults import FaultEffects
-from harness.scenario.imports import resolve_callable
-from harness.scenario.model import CallableSpec, ModelSpec
+from harness.scenario.model import ModelSpec
 from harness.scenario.requests import RequestMaker
 
-__all__ = ["CallableService", "ModelService", "Outcomes", "RequestClock", "Service"]
+__all__ = ["ModelService", "Outcomes", "Service"]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -126,118 +120,3 @@ def _queueing(
         return latencies / (1.0 - utilisation), errors
     shed = rng.random(latencies.size) < max(0.0, 1.0 - 0.95 / utilisation)
     return latencies * 20.0, errors | shed
-
-
-class RequestClock:
-    """The clock a callable version sees while serving one request.
-
-    ``now()`` is the request's arrival plus the time it has spent so far; ``sleep`` and
-    ``sleep_sync`` add to that time and return at once. The run's own clock does not move, so
-    requests that overlap in virtual time do not delay each other.
-    """
-
-    __slots__ = ("_start", "elapsed")
-
-    def __init__(self) -> None:
-        self._start = 0.0
-        self.elapsed = 0.0
-
-    def begin(self, arrival: float) -> None:
-        """Start timing a request that arrived at ``arrival``."""
-        self._start = arrival
-        self.elapsed = 0.0
-
-    def now(self) -> float:
-        """The request's current virtual time."""
-        return self._start + self.elapsed
-
-    async def sleep(self, seconds: float) -> None:
-        """Spend ``seconds`` of this request's time."""
-        if seconds > 0:
-            self.elapsed += seconds
-
-    def sleep_sync(self, seconds: float) -> None:
-        """Spend ``seconds`` of this request's time."""
-        if seconds > 0:
-            self.elapsed += seconds
-
-
-Handler = Callable[[dict[str, Any]], Any]
-
-
-def _not_on_clock(target: str) -> InvalidConfig:
-    return InvalidConfig(
-        f"callable {target!r} awaited something other than the clock it was given; in simulated "
-        "mode async versions must wait only on that clock (clock.sleep)."
-    )
-
-
-def _drive(coro: Coroutine[Any, Any, Any], target: str) -> Any:
-    """Run a coroutine that waits only on its RequestClock (it never suspends) to completion."""
-    try:
-        coro.send(None)
-    except StopIteration as stop:
-        return stop.value
-    except RuntimeError as exc:
-        if "no running event loop" in str(exc):
-            raise _not_on_clock(target) from None
-        raise
-    coro.close()
-    raise _not_on_clock(target)
-
-
-class CallableService(Service):
-    """A version implemented by Python code, called once per request on virtual time.
-
-    The target is a factory ``make(rng: random.Random, clock) -> handler``; the handler takes a
-    request dict and returns a response (or raises to fail). Async handlers are supported as
-    long as they wait only on the clock they are given.
-    """
-
-    def __init__(self, name: str, spec: CallableSpec, rng: random.Random) -> None:
-        self.name = name
-        self.target = spec.target
-        self.clock = RequestClock()
-        factory = resolve_callable(spec.target)
-        try:
-            handler = factory(rng, self.clock)
-        except TypeError as exc:
-            raise InvalidConfig(
-                f"callable {spec.target!r} must be a factory make(rng, clock) -> handler ({exc})"
-            ) from None
-        if not callable(handler):
-            raise InvalidConfig(f"callable {spec.target!r} returned {handler!r}, not a request handler")
-        self.handler: Callable[[dict[str, Any]], Any | Awaitable[Any]] = handler
-
-    def serve(
-        self,
-        arrivals: FloatArray,
-        effects: FaultEffects,
-        rng: np.random.Generator,
-        *,
-        window_rate: float,
-        requests: RequestMaker,
-    ) -> Outcomes:
-        """Call the handler for every request, in arrival order."""
-        n = arrivals.size
-        kinds = requests.draw(n).tolist()
-        latencies = np.empty(n)
-        errors = np.zeros(n, dtype=bool)
-        responses: list[Any] = []
-        clock, handler, target = self.clock, self.handler, self.target
-        for i, arrival in enumerate(arrivals.tolist()):
-            clock.begin(arrival)
-            request = requests.request(kinds[i])
-            try:
-                result = handler(request)
-                if type(result) is CoroutineType:
-                    result = _drive(result, target)
-                responses.append(result)
-            except InvalidConfig:
-                raise
-            except Exception:  # noqa: BLE001 - a failing request is an outcome, not a crash
-                errors[i] = True
-                responses.append(None)
-            latencies[i] = clock.elapsed
-        latencies, errors = effects.apply(arrivals, latencies, errors, rng)
-        return Outcomes(latencies=latencies, errors=errors, responses=responses)

@@ -40,7 +40,6 @@ from harness.errors import InvalidConfig
 from harness.scenario.expectations import unproducible
 from harness.scenario.loader import check_runnable
 from harness.scenario.model import (
-    LIVE_ONLY_FAULT_KINDS,
     TEXT_CONTEXT,
     Expectations,
     FaultSpec,
@@ -60,9 +59,10 @@ __all__ = [
 ]
 
 SIMULATED_KINDS: tuple[ScenarioFaultKind, ...] = tuple(
-    k for k in ScenarioFaultKind if k not in LIVE_ONLY_FAULT_KINDS
+    k for k in ScenarioFaultKind if k in Scenario.model_fault_kinds()
 )
-"""The fault kinds the simulated engine carries out (the default of every strategy here)."""
+"""The fault kinds simulated mode carries out on every version (the default of the schedule
+strategies; :func:`with_faults` also generates the kinds a declared dependency suffers)."""
 
 
 def fault_specs(
@@ -126,33 +126,47 @@ def with_faults(
     scenario: Scenario,
     *,
     targets: Sequence[str] | None = None,
-    kinds: Sequence[ScenarioFaultKind | str] = SIMULATED_KINDS,
+    kinds: Sequence[ScenarioFaultKind | str] = tuple(ScenarioFaultKind),
     max_duration: float = 60.0,
     max_faults: int = 3,
     keep_existing: bool = False,
 ) -> st.SearchStrategy[Scenario]:
     """``scenario`` with its fault schedule replaced (or extended) by a generated one.
 
-    ``targets`` defaults to every version and dependency of the scenario. Schedules under which a
-    steady-state probe of the scenario has nothing to measure (a ``during`` probe and no fault, an
-    ``after`` probe and a fault to the end) are not generated: ``run_scenario`` refuses them.
-    Expectations no schedule can make measurable (a breaker without ``resilience:``) are refused
-    here, as ``InvalidScenario``.
+    ``targets`` defaults to every version and dependency (declared or modelled) of the scenario;
+    each generated fault has a kind simulated mode carries out on its target
+    (``Scenario.simulated_fault_kinds``), so a simulated Redis gets ``readonly`` or ``drop`` and a
+    version never does. The scenarios are validated, so the schedules drive the real-code engine
+    as well as the vectorised one. Schedules under which a steady-state probe of the scenario has
+    nothing to measure (a ``during`` probe and no fault, an ``after`` probe and a fault to the end)
+    are not generated: ``run_scenario`` refuses them. Expectations no schedule can make measurable
+    (a breaker without ``resilience:``) are refused here, as ``InvalidScenario``.
     """
-    known = set(scenario.versions) | {
-        d for v in scenario.versions.values() if v.model is not None for d in v.model.dependencies
-    }
+    known = (
+        set(scenario.versions)
+        | set(scenario.dependencies)
+        | {d for v in scenario.versions.values() if v.model is not None for d in v.model.dependencies}
+    )
     chosen = list(targets) if targets is not None else sorted(known)
     unknown = sorted(set(chosen) - known)
     if unknown:
         raise InvalidConfig(f"targets {unknown} are not versions or dependencies; known: {sorted(known)}")
-    schedules = fault_windows(
-        chosen, kinds=kinds, horizon=scenario.duration, max_duration=max_duration, max_faults=max_faults
+    parsed = [one_of("kinds", k, ScenarioFaultKind) for k in kinds]
+    per_target = [
+        fault_specs([t], kinds=usable, horizon=scenario.duration, max_duration=max_duration)
+        for t in chosen
+        if (usable := [k for k in parsed if k in scenario.simulated_fault_kinds(t)])
+    ]
+    if not per_target:
+        raise InvalidConfig(f"none of the kinds {[k.value for k in parsed]} can act on targets {chosen}")
+    schedules = st.lists(st.one_of(per_target), max_size=max_faults).map(
+        lambda fs: sorted(fs, key=lambda f: f.at)
     )
     without_probes = scenario.expectations.model_copy(update={"steady_state": []})
     check_runnable(scenario.model_copy(update={"expectations": without_probes}))
     base = list(scenario.faults) if keep_existing else []
-    generated = schedules.map(lambda faults: scenario.model_copy(update={"faults": base + faults}))
+    data = scenario.model_dump(exclude={"faults"})
+    generated = schedules.map(lambda faults: Scenario.model_validate({**data, "faults": base + faults}))
     return generated.filter(lambda s: not unproducible(s))
 
 

@@ -21,6 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 _WAIT = 30.0  # seconds; a bound for a loaded machine, reached only when the behaviour is missing
+_CONTINUED_EARLY: set[int] = set()  # children seen continued while the test waited for their stop
 
 PAUSER = """
 import os, signal, sys
@@ -80,9 +81,14 @@ def pause_from_helper(child: subprocess.Popen[bytes]) -> Iterator[Callable[[str]
         helpers.append(helper)
         assert helper.stdout is not None
         assert helper.stdout.readline() == "paused\n"
-        status = _wait_status(child.pid, os.WUNTRACED)
+        # A helper that exits at once may be rescued (SIGCONT) before this wait: the stop is then
+        # no longer reported, its continuation is (which shows it was stopped).
+        status = _wait_status(child.pid, os.WUNTRACED | os.WCONTINUED)
         assert status is not None, "the helper did not stop the child"
-        assert os.WIFSTOPPED(status)
+        if os.WIFCONTINUED(status):
+            _CONTINUED_EARLY.add(child.pid)
+        else:
+            assert os.WIFSTOPPED(status)
         return helper
 
     try:
@@ -94,6 +100,9 @@ def pause_from_helper(child: subprocess.Popen[bytes]) -> Iterator[Callable[[str]
 
 
 def _assert_continued(child: subprocess.Popen[bytes]) -> None:
+    if child.pid in _CONTINUED_EARLY:
+        _CONTINUED_EARLY.discard(child.pid)
+        return
     status = _wait_status(child.pid, os.WCONTINUED)
     assert status is not None, f"child {child.pid} left stopped"
     assert os.WIFCONTINUED(status)

@@ -75,6 +75,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "harness.__main__",
             "harness._entry",
             "harness.cli",
+            "harness.examples",
             "harness.pytest_fixtures",
             "harness.pytest_plugin",
             "harness.servers",

@@ -178,7 +178,7 @@ def test_bad_live_scenarios_name_line_and_field(text: str, line: int, fragment: 
             _swap("{kind: outage, target: redis,", "{kind: corrupt, target: redis,"),
             Mode.LIVE,
             27,
-            "faults.0.kind: a corrupt fault is simulated only",
+            "faults.0.kind: 'corrupt' cannot act on 'redis' (a redis dependency)",
         ),
     ],
 )
@@ -201,7 +201,7 @@ def test_simulated_mode_lists_every_live_only_part() -> None:
     assert [(p.dotted, p.message.split(";")[0]) for p in problems] == [
         ("versions.v1.http", "an HTTP version runs in live mode only"),
         ("services", "services are started in live mode only"),
-        ("faults.0.kind", "a reset fault is carried out by the live fault proxy only"),
+        ("faults.0.kind", "a reset fault on 'redis' is carried out by the live fault proxy only"),
     ]
 
 

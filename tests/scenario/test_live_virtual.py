@@ -16,9 +16,9 @@ import pytest
 from harness.clock import VirtualClock
 from harness.errors import InvalidConfig
 from harness.scenario import Scenario, load_scenario, parse_scenario
-from harness.scenario.engine import SimulatedEngine
 from harness.scenario.live import LiveEngine
 from harness.scenario.live_traffic import MIRROR_TIMEOUT
+from harness.scenario.realcode import RealCodeEngine
 from harness.scenario.result import RunResult
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -146,7 +146,7 @@ live: {{window: 1s, rate: 200}}
     )
     routes = _live(scenario, seed=9).routes
     assert len(routes) > 500
-    router = SimulatedEngine(scenario, 9).router
+    router = RealCodeEngine(scenario, 9).router
     simulated = [router.versions[i] for i in router.assign(len(routes))]
     assert list(routes) == simulated
     assert {"a", "b"} == set(routes)

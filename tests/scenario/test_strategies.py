@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from harness.cli import main
@@ -63,6 +63,7 @@ def test_a_failing_property_shrinks_to_a_minimal_timeline_written_as_a_scenario(
         database=None,
         derandomize=True,
         suppress_health_check=[HealthCheck.too_slow],
+        phases=(Phase.generate, Phase.shrink),
     )
     @given(
         with_faults(
