@@ -1,8 +1,8 @@
 """What the swarm costs and what it buys: scaling from 1 to 2 workers, per-run overhead, client memory.
 
 Three measurements on the bundled model scenarios (the two ``sample-*`` scenarios run real Python
-callables for ~9 s a run and are left out unless ``--all``), each on a fresh ``LocalCluster``
-started before the clock starts:
+callables for ~9 s a run and are left out unless ``--all``), each on a fresh local cluster
+(``swarm_client``: a scheduler process and worker processes) started before the clock starts:
 
 1. **Scaling**: the same runs (every scenario at ``--seeds`` seeds) on 1 worker process, then on
    2; runs per second of each and the ratio (target: >= 1.7x on this 2-core machine).
