@@ -1,8 +1,8 @@
 """What the swarm costs and what it buys: scaling from 1 to 2 workers, per-run overhead, client memory.
 
 Three measurements on the bundled model scenarios (the two ``sample-*`` scenarios run real Python
-callables for ~9 s a run and are left out unless ``--all``), each on a fresh ``LocalCluster``
-started before the clock starts:
+callables for ~9 s a run and are left out unless ``--all``), each on a fresh local cluster
+(``swarm_client``: a scheduler process and worker processes) started before the clock starts:
 
 1. **Scaling**: the same runs (every scenario at ``--seeds`` seeds) on 1 worker process, then on
    2; runs per second of each and the ratio (target: >= 1.7x on this 2-core machine).
@@ -66,28 +66,37 @@ def overhead(paths: list[Path], seeds: SeedRange) -> None:
     print("  target: < 5% at the default batch size")
 
 
+def _rss_mib() -> float:
+    return float(psutil.Process().memory_info().rss) / 2**20
+
+
 def memory(seeds: SeedRange) -> None:
-    me = psutil.Process(os.getpid())
-    samples: list[tuple[int, float]] = []
+    """Client RSS as results stream in; the scheduler's RSS beside it (Dask's per-task history)."""
+    samples: list[tuple[int, float, float]] = []
     marks = {len(seeds) * k // 10 for k in range(1, 11)}
-
-    def sample(p: SwarmProgress) -> None:
-        if p.done >= min(marks, default=p.total + 1):
-            marks.discard(min(marks))
-            samples.append((p.done, me.memory_info().rss / 2**20))
-
     scenarios = load_swarm_scenarios([FASTEST], max_failure_rate=0.5)
     with swarm_client(workers=2) as client:
-        before = me.memory_info().rss / 2**20
+
+        def sample(p: SwarmProgress) -> None:
+            if p.done >= min(marks, default=p.total + 1):
+                marks.discard(min(marks))
+                samples.append((p.done, _rss_mib(), client.run_on_scheduler(_rss_mib)))
+
+        before = _rss_mib()
         start = time.perf_counter()
         result = run_swarm(client, scenarios, seeds, progress=sample)
         elapsed = time.perf_counter() - start
     print(f"memory: {result.runs} runs of {FASTEST.name} on 2 workers in {elapsed:.0f} s")
     print(f"  client RSS before the first task: {before:.1f} MiB")
-    for done, rss in samples:
-        print(f"  after {done:>7} runs: {rss:7.1f} MiB")
+    for done, rss, scheduler in samples:
+        print(f"  after {done:>7} runs: client {rss:7.1f} MiB, scheduler process {scheduler:7.1f} MiB")
     if samples:
-        print(f"  growth from 10% to 100% of the runs: {samples[-1][1] - samples[0][1]:+.1f} MiB")
+        client_growth = samples[-1][1] - samples[0][1]
+        scheduler_growth = samples[-1][2] - samples[0][2]
+        print(
+            f"  growth from 10% to 100% of the runs: client {client_growth:+.1f} MiB (target: flat), "
+            f"scheduler {scheduler_growth:+.1f} MiB"
+        )
 
 
 def main() -> None:

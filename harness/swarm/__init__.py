@@ -2,7 +2,8 @@
 
 A scenario that passes at one seed says little: statistical flows fail at a calibrated rate, and
 a bug that needs an unlucky interleaving shows up at one seed in thousands. ``run_swarm`` runs
-each scenario at every seed of a range on a Dask cluster (a local one by default,
+each scenario at every seed of a range on a Dask cluster (by default a ``dask scheduler`` and
+worker processes on this machine,
 ``swarm_client(scheduler="tcp://HOST:PORT")`` for many machines) and reports per scenario the
 failure rate with its Wilson interval and, for each failing seed, the command that replays it.
 Each run is the same run ``harness run PATH --seed S`` makes: same digest.
@@ -20,6 +21,7 @@ from harness._lazy import lazy_exports
 if TYPE_CHECKING:
     from harness.swarm.cluster import INSTALL_HINT, SwarmUnavailable, require_distributed, swarm_client
     from harness.swarm.engine import SwarmProgress, SwarmResult, run_swarm
+    from harness.swarm.local import LocalClusterFailed
     from harness.swarm.plan import SeedRange, SwarmScenario, flow_alpha, load_swarm_scenarios
     from harness.swarm.render import render_swarm_html, render_swarm_markdown, swarm_json, write_swarm_reports
     from harness.swarm.search import Counterexample, SearchResult, SearchSettings, run_search
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "INSTALL_HINT",
     "Counterexample",
+    "LocalClusterFailed",
     "ScenarioStats",
     "SearchResult",
     "SearchSettings",
@@ -58,6 +61,7 @@ __all__ = [
 _MODULES = {
     "harness.swarm.cluster": "INSTALL_HINT SwarmUnavailable require_distributed swarm_client",
     "harness.swarm.engine": "SwarmProgress SwarmResult run_swarm",
+    "harness.swarm.local": "LocalClusterFailed",
     "harness.swarm.plan": "SeedRange SwarmScenario flow_alpha load_swarm_scenarios",
     "harness.swarm.render": "render_swarm_html render_swarm_markdown swarm_json write_swarm_reports",
     "harness.swarm.search": "Counterexample SearchResult SearchSettings run_search",

@@ -4,8 +4,9 @@
 swarm starts, and nowhere else. Without it, :func:`require_distributed` raises a usage error that
 says how to install it.
 
-The local cluster is ``K`` worker processes with one thread each (a run is CPU-bound Python; a
-second thread would only contend for the GIL), listening on 127.0.0.1 only, without dashboards.
+The local cluster is a ``dask scheduler`` process and ``K`` worker processes with one thread each
+(a run is CPU-bound Python; a second thread would only contend for the GIL), listening on
+127.0.0.1 only, without dashboards (:mod:`harness.swarm.local` says why not ``LocalCluster``).
 A remote cluster is whatever a ``dask scheduler`` at ``tcp://HOST:PORT`` has; every worker must
 run the same chaos-harness version as the client (checked: the digests depend on it) and be able
 to import the scenarios' callables.
@@ -14,11 +15,8 @@ to import the scenarios' callables.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import re
-import signal
-import threading
 from collections.abc import Iterator, Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING
 from harness._checks import integer, invalid
 from harness._version import __version__
 from harness.errors import UsageError
+from harness.swarm.local import START_TIMEOUT, LocalClusterFailed, local_processes
 from harness.swarm.task import warm_worker
 
 if TYPE_CHECKING:
@@ -35,7 +34,6 @@ __all__ = [
     "INSTALL_HINT",
     "SwarmUnavailable",
     "client_paths",
-    "leave_interrupts_to_the_client",
     "require_distributed",
     "swarm_client",
 ]
@@ -69,22 +67,6 @@ def _check_address(address: str) -> str:
     return address
 
 
-def _local(distributed: ModuleType, workers: int) -> contextlib.AbstractContextManager[object]:
-    cluster = distributed.LocalCluster(
-        n_workers=workers,
-        processes=True,
-        threads_per_worker=1,
-        host="127.0.0.1",
-        scheduler_port=0,
-        dashboard_address=None,
-        worker_dashboard_address=None,
-        # the scheduler's small HTTP server (health, metrics) on a free loopback port, not :8787
-        scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.CRITICAL,  # a worker that loses its scheduler on Ctrl-C logs tracebacks
-    )
-    return contextlib.closing(cluster)
-
-
 def _connect(distributed: ModuleType, address: str) -> Client:
     try:
         client: Client = distributed.Client(address, timeout=CONNECT_TIMEOUT)
@@ -113,19 +95,6 @@ def _warm(client: Client, paths: Sequence[str]) -> None:
         )
 
 
-def leave_interrupts_to_the_client() -> bool:
-    """On a local worker process: ignore SIGINT, so Ctrl-C reaches only the client, which shuts down.
-
-    A terminal sends Ctrl-C to the whole process group; without this each worker would die with
-    a KeyboardInterrupt traceback while the client is still cancelling and closing the cluster.
-    Only the swarm's own local workers do this, never the workers of a user's cluster.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    return True
-
-
 def client_paths() -> tuple[str, ...]:
     """What the workers add to ``sys.path``: the client's working directory (where callables resolve)."""
     return (os.getcwd(),)
@@ -149,7 +118,15 @@ def swarm_client(*, workers: int | None = None, scheduler: str | None = None) ->
             yield client
         return
     count = integer("workers", workers if workers is not None else os.cpu_count() or 1, at_least=1)
-    with _local(distributed, count) as cluster, distributed.Client(cluster) as local:
-        local.run(leave_interrupts_to_the_client)
-        _warm(local, client_paths())
-        yield local
+    with local_processes(count) as cluster:
+        local: Client = distributed.Client(cluster.address, timeout=CONNECT_TIMEOUT)
+        with contextlib.closing(local):
+            try:
+                local.wait_for_workers(count, timeout=START_TIMEOUT)
+            except TimeoutError:
+                raise LocalClusterFailed(
+                    f"the local Dask workers did not start within {START_TIMEOUT:.0f} s:\n"
+                    f"{cluster.log_tail()}"
+                ) from None
+            _warm(local, client_paths())
+            yield local

@@ -14,6 +14,8 @@ import builtins
 import contextlib
 import functools
 import itertools
+import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -27,6 +29,7 @@ __all__ = [
     "Mapper",
     "completed",
     "default_in_flight",
+    "deferred_interrupts",
     "ordered",
     "swarm_map",
     "swarm_mapper",
@@ -39,6 +42,37 @@ T = TypeVar("T")
 
 Mapper = Callable[[Callable[[Any], Any], Iterable[Any]], Iterator[Any]]
 """What ``map`` is: a function and an iterable in, the results in order out."""
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def deferred_interrupts() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM until the block ends, then deliver them to the handlers in place.
+
+    Around one Dask client call (``submit``, ``cancel``, ``release``): an interrupt raised inside
+    one lands between the client registering a future and the caller holding it, so the caller
+    cannot cancel that task, or between queuing a message and its IO thread sending it. Waiting
+    for results stays interruptible. Only the main thread receives signals; elsewhere this does
+    nothing.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+
+    def hold(signum: int, frame: object) -> None:
+        pending.append(signum)
+
+    previous = {signum: signal.signal(signum, hold) for signum in _HELD}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for held in dict.fromkeys(pending):
+            signal.raise_signal(held)
 
 
 def worker_threads(client: Client) -> int:
@@ -66,9 +100,10 @@ def completed(
     def submit_next() -> None:
         job = next(todo, None)
         if job is not None:
-            future = client.submit(fn, job, pure=False)
-            running.add(future)
-            queue.add(future)
+            with deferred_interrupts():
+                future = client.submit(fn, job, pure=False)
+                running.add(future)
+                queue.add(future)
 
     try:
         for _ in range(limit):
@@ -76,13 +111,15 @@ def completed(
         for future in queue:
             running.discard(future)
             result: R = future.result()
-            future.release()
+            with deferred_interrupts():
+                future.release()
             yield result
             submit_next()
     finally:
         queue.clear()
         if running:
-            client.cancel(list(running))
+            with deferred_interrupts():
+                client.cancel(list(running))
 
 
 def ordered(
@@ -93,20 +130,22 @@ def ordered(
     window: deque[Future[R]] = deque()
     try:
         for job in jobs:
-            window.append(client.submit(fn, job, pure=False))
+            with deferred_interrupts():
+                window.append(client.submit(fn, job, pure=False))
             if len(window) >= limit:
                 yield _take(window)
         while window:
             yield _take(window)
     finally:
         if window:
-            client.cancel(list(window))
+            with deferred_interrupts():
+                client.cancel(list(window))
 
 
 def _take(window: deque[Future[R]]) -> R:
-    future = window.popleft()
-    result: R = future.result()
-    future.release()
+    result: R = window[0].result()
+    with deferred_interrupts():
+        window.popleft().release()
     return result
 
 

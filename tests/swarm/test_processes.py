@@ -133,7 +133,7 @@ def _dask_cluster(workdir: Path) -> Iterator[str]:
 def test_a_separately_started_cluster_gives_the_digests_of_the_local_cluster_and_of_sequential_runs(
     tmp_path: Path, dask_client: Client
 ) -> None:
-    """Same per-seed digests from `dask scheduler` + 2 `dask worker`, a LocalCluster, and one by one."""
+    """Same per-seed digests from `dask scheduler` + 2 `dask worker`, the local cluster, and one by one."""
     with _dask_cluster(ROOT) as address:
         from distributed import Client
 
