@@ -132,15 +132,12 @@ def _stop(procs: list[subprocess.Popen[bytes]], clock: Clock) -> None:
                 os.killpg(proc.pid, signal.SIGTERM)
     deadline = clock.now() + STOP_TIMEOUT
     for proc in procs:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.wait(timeout=max(0.0, deadline - clock.now()))
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-        # the group may hold a worker process whose nanny has exited already
+        # past the deadline, or a worker process left in the group after its nanny exited
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 @contextlib.contextmanager
