@@ -40,6 +40,7 @@ SEED = 20261203
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 # version -> (latency scale in seconds, error probability)
 VERSIONS = {"good": (0.02, 0.01), "twin": (0.02, 0.01), "slow": (0.035, 0.01)}
+SETTLED = 0.2  # seconds the full count must have been in Prometheus before the range ends
 
 
 def _until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
@@ -97,8 +98,11 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     try:
 
         def scraped() -> bool:
+            # Asked at 0.2 s ago, so the sample is at least two 0.1 s range-query steps
+            # before ``end``: a range query's last step (somewhere in ``(end - 0.1, end]``)
+            # could otherwise fall before a scrape made just before ``end`` and see nothing.
             try:
-                values = source.query("sum(sample_requests_total)", time.time())
+                values = source.query("sum(sample_requests_total)", time.time() - SETTLED)
             except PrometheusError:
                 return False
             return bool(values) and values[0][1] == 600 * len(VERSIONS)
