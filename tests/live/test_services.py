@@ -7,6 +7,7 @@ is alive and no port it used still accepts connections.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -158,18 +159,28 @@ live: {{window: 10s, rate: 20}}
         cwd=tmp_path,
     )
     assert proc.stderr is not None
-    ready = []
-    for line in proc.stderr:
-        if "ready at" in line:
-            ready.append(line)
-        if len(ready) == 2:
-            break
-    proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=30)
-    proc.stderr.close()
-    pids = [int(line.split("(pid ")[1].split(",")[0]) for line in ready]
+    ready: list[str] = []
+    try:
+        for line in proc.stderr:
+            if "ready at" in line:
+                ready.append(line)
+            if len(ready) == 2:
+                break
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    finally:  # a failure above must not leave a 10-minute live run and its services behind
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stderr.close()
+        pids = [int(line.split("(pid ")[1].split(",")[0]) for line in ready]
+        leftover = [pid for pid in pids if alive(pid)]
+        for pid in leftover:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)  # each service leads its own session
     ports = [int(line.split("ready at 127.0.0.1:")[1].split()[0]) for line in ready]
+    assert len(ready) == 2, ready
     assert proc.returncode != 0
-    assert [alive(pid) for pid in pids] == [False, False]
+    assert leftover == []
     assert [asyncio.run(tcp_ready("127.0.0.1", port)) for port in ports] == [False, False]
     assert os.listdir(tmp_path / "reports" / "interrupted")  # the logs went to the report folder
