@@ -51,11 +51,14 @@ _HELD = (signal.SIGINT, signal.SIGTERM)
 def deferred_interrupts() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the block ends, then deliver them to the handlers in place.
 
-    Around one Dask client call (``submit``, ``cancel``, ``release``): an interrupt raised inside
-    one lands between the client registering a future and the caller holding it, so the caller
-    cannot cancel that task, or between queuing a message and its IO thread sending it. Waiting
-    for results stays interruptible. Only the main thread receives signals; elsewhere this does
-    nothing.
+    Around every Dask client call that returns at once (``submit``, ``cancel``, ``release``,
+    ``nthreads``, ``result`` of a finished future): an interrupt raised inside one lands between
+    the client registering a future and the caller holding it, so the caller cannot cancel that
+    task, or between queuing a message and its IO thread sending it, or inside
+    ``distributed.utils.sync`` before its coroutine started, whose clean-up then fails with a
+    ``NameError`` traceback on the client's loop (distributed 2026.8). Waiting for a task to
+    finish stays interruptible, and is done outside ``Client.sync`` (:func:`_settled`, or
+    ``as_completed``). Only the main thread receives signals; elsewhere this does nothing.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -77,7 +80,8 @@ def deferred_interrupts() -> Iterator[None]:
 
 def worker_threads(client: Client) -> int:
     """How many tasks the cluster runs at once (its workers' threads), at least 1."""
-    threads: dict[str, int] = client.nthreads()
+    with deferred_interrupts():
+        threads: dict[str, int] = client.nthreads()
     return max(1, sum(threads.values()))
 
 
@@ -108,10 +112,10 @@ def completed(
     try:
         for _ in range(limit):
             submit_next()
-        for future in queue:
-            running.discard(future)
-            result: R = future.result()
+        for future in queue:  # the one wait, interruptible
             with deferred_interrupts():
+                running.discard(future)
+                result: R = future.result()  # finished: returns at once
                 future.release()
             yield result
             submit_next()
@@ -142,9 +146,23 @@ def ordered(
                 client.cancel(list(window))
 
 
+def _settled(future: Future[Any]) -> None:
+    """Wait, interruptibly, until ``future`` has finished, failed or been cancelled.
+
+    Not ``future.result()``: that waits inside ``Client.sync``, whose interrupt clean-up can fail
+    (see :func:`deferred_interrupts`). The done callback runs on Dask's callback thread; the wait
+    wakes every 0.1 s, so an interrupt delivered to another thread is seen within that time.
+    """
+    done = threading.Event()
+    future.add_done_callback(lambda _: done.set())
+    while not done.wait(0.1):
+        pass
+
+
 def _take(window: deque[Future[R]]) -> R:
-    result: R = window[0].result()
+    _settled(window[0])
     with deferred_interrupts():
+        result: R = window[0].result()
         window.popleft().release()
     return result
 

@@ -29,15 +29,31 @@ pytestmark = [requires_dask, pytest.mark.slow]
 BIN = Path(sys.executable).parent
 
 
-def _harness(*args: str, cwd: Path = ROOT) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [str(BIN / "harness"), *args],
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+@contextlib.contextmanager
+def _harness(*args: str, cwd: Path = ROOT) -> Iterator[subprocess.Popen[str]]:
+    """``harness ARGS`` in its own session; still running when the block ends (a failed test),
+    its group is killed, and with it the local cluster (its processes die with their parent)."""
+    # A shell's background job (``pytest ... &``) ignores SIGINT, and a child keeps an ignored
+    # signal ignored, so the Ctrl-C tests would wait forever; a handled signal is reset at exec.
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen(
+            [str(BIN / "harness"), *args],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+    finally:
+        signal.signal(signal.SIGINT, inherited)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
 
 
 def _runs(folder: Path) -> dict[tuple[str, int], str]:
@@ -48,8 +64,8 @@ def _runs(folder: Path) -> dict[tuple[str, int], str]:
 
 def test_workers_2_runs_prints_the_table_and_exits_0(tmp_path: Path) -> None:
     """The README's form: local worker processes, the table with intervals, reports, exit 0."""
-    proc = _harness("swarm", str(FAST), "--seeds", "1..6", "--workers", "2", "--report", str(tmp_path))
-    out, _ = proc.communicate(timeout=300)
+    with _harness("swarm", str(FAST), "--seeds", "1..6", "--workers", "2", "--report", str(tmp_path)) as proc:
+        out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out
     assert "runs on 2 workers" in out
     assert "rollback-lineage │ 6    │ 0" in out
@@ -68,20 +84,22 @@ def test_ctrl_c_cancels_reports_what_finished_and_leaves_no_process(
     stops the swarm: exit 130, the reports of the runs that finished, no worker process left."""
     import psutil
 
-    proc = _harness("swarm", str(FAST), "--seeds", "1..1000000", "--workers", "2", "--report", str(tmp_path))
-    assert proc.stdout is not None
-    started = proc.stdout.readline()
-    assert started.startswith("swarm: 1 scenarios x 1000000 seeds"), started
-    children = psutil.Process(proc.pid).children(recursive=True)
-    assert len(children) >= 2
-    if whole_group:
-        os.killpg(proc.pid, signum)
-    else:
-        os.kill(proc.pid, signum)
-    out, _ = proc.communicate(timeout=120)
+    with _harness(
+        "swarm", str(FAST), "--seeds", "1..1000000", "--workers", "2", "--report", str(tmp_path)
+    ) as proc:
+        assert proc.stdout is not None
+        started = proc.stdout.readline()
+        assert started.startswith("swarm: 1 scenarios x 1000000 seeds"), started
+        children = psutil.Process(proc.pid).children(recursive=True)
+        assert len(children) >= 2
+        if whole_group:
+            os.killpg(proc.pid, signum)
+        else:
+            os.kill(proc.pid, signum)
+        out, _ = proc.communicate(timeout=120)
     assert proc.returncode == 130, out
     assert "interrupted:" in out
-    assert "Traceback" not in out
+    assert "Traceback" not in out, out
     _, alive = psutil.wait_procs(children, timeout=30)
     assert alive == []
     (report,) = tmp_path.glob("swarm/*/swarm.json")
@@ -140,8 +158,8 @@ def test_a_separately_started_cluster_gives_the_digests_of_the_local_cluster_and
         with Client(address, timeout=30) as waiting:
             waiting.wait_for_workers(2, timeout=60)
         args = ["swarm", str(FAST), str(REGRESSION), "--seeds", "1..4", "--scheduler", address]
-        proc = _harness(*args, "--report", str(tmp_path))
-        out, _ = proc.communicate(timeout=300)
+        with _harness(*args, "--report", str(tmp_path)) as proc:
+            out, _ = proc.communicate(timeout=300)
     assert proc.returncode == 0, out
     assert "runs on 2 workers" in out
     remote = _runs(tmp_path)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -21,6 +23,9 @@ class _Future:
 
     def release(self) -> None:
         self.released = True
+
+    def add_done_callback(self, fn: Callable[[_Future], None]) -> None:
+        fn(self)  # finished from the start
 
 
 class _InterruptedClient:
@@ -99,3 +104,89 @@ def test_results_come_in_order_and_are_released() -> None:
     client = Client()
     assert list(ordered(client, lambda job: job + 1, range(5), in_flight=2)) == [1, 2, 3, 4, 5]  # type: ignore[arg-type]
     assert all(f.released for f in client.futures)
+
+
+class _Calls:
+    """A client whose every call records its start and end, and on which Ctrl-C arrives in the
+    middle of the call named ``interrupted`` (the first time it runs)."""
+
+    def __init__(self, interrupted: str) -> None:
+        self.interrupted = interrupted
+        self.log: list[str] = []
+        self.cancelled: list[_CallsFuture] = []
+
+    def call(self, name: str) -> None:
+        self.log.append(f"start {name}")
+        if name == self.interrupted and f"end {name}" not in self.log:
+            signal.raise_signal(signal.SIGINT)
+        self.log.append(f"end {name}")
+
+    def nthreads(self) -> dict[str, int]:
+        self.call("nthreads")
+        return {"worker": 1}
+
+    def submit(self, fn: Callable[[int], int], job: int, pure: bool) -> _CallsFuture:
+        self.call("submit")
+        return _CallsFuture(self, fn(job))
+
+    def cancel(self, futures: list[_CallsFuture]) -> None:
+        self.call("cancel")
+        self.cancelled.extend(futures)
+
+
+class _CallsFuture:
+    def __init__(self, client: _Calls, value: int) -> None:
+        self.client = client
+        self.value = value
+
+    def add_done_callback(self, fn: Callable[[_CallsFuture], None]) -> None:
+        fn(self)
+
+    def result(self) -> int:
+        self.client.call("result")
+        return self.value
+
+    def release(self) -> None:
+        self.client.call("release")
+
+
+@pytest.mark.usefixtures("interrupt_handlers")
+@pytest.mark.parametrize("call", ["nthreads", "submit", "result", "release"])
+def test_ctrl_c_during_a_client_call_waits_for_the_call_to_return(call: str) -> None:
+    """Cut short, ``Client.sync`` calls (``nthreads``, ``result``) log a NameError traceback from
+    distributed's clean-up, and ``submit``/``release`` leave the cluster's state unknown; held,
+    each call ends, then the interrupt stops the stream and what is in flight is cancelled."""
+    client = _Calls(call)
+    results = ordered(client, lambda job: job, iter(range(10)))  # type: ignore[arg-type]
+    with pytest.raises(KeyboardInterrupt):
+        list(results)
+    started = [entry.removeprefix("start ") for entry in client.log if entry.startswith("start")]
+    ended = [entry.removeprefix("end ") for entry in client.log if entry.startswith("end")]
+    assert started == ended
+    assert call in ended
+    nothing_submitted = call == "nthreads"  # asked first, for the default in-flight limit
+    assert client.log[-1] == ("end nthreads" if nothing_submitted else "end cancel")
+
+
+class _NeverFinished(_Future):
+    def add_done_callback(self, fn: Callable[[_Future], None]) -> None:
+        """The task runs on; Ctrl-C comes from another thread, as a terminal's does."""
+        threading.Thread(target=os.kill, args=(os.getpid(), signal.SIGINT)).start()
+
+
+@pytest.mark.usefixtures("interrupt_handlers")
+def test_waiting_for_a_task_stays_interruptible() -> None:
+    class Client:
+        def __init__(self) -> None:
+            self.cancelled: list[_Future] = []
+
+        def submit(self, fn: Callable[[int], int], job: int, pure: bool) -> _Future:
+            return _NeverFinished(job)
+
+        def cancel(self, futures: list[_Future]) -> None:
+            self.cancelled.extend(futures)
+
+    client = Client()
+    with pytest.raises(KeyboardInterrupt):
+        list(ordered(client, lambda job: job, range(3), in_flight=2))  # type: ignore[arg-type]
+    assert [f.value for f in client.cancelled] == [0, 1]
