@@ -33,20 +33,14 @@ BIN = Path(sys.executable).parent
 def _harness(*args: str, cwd: Path = ROOT) -> Iterator[subprocess.Popen[str]]:
     """``harness ARGS`` in its own session; still running when the block ends (a failed test),
     its group is killed, and with it the local cluster (its processes die with their parent)."""
-    # A shell's background job (``pytest ... &``) ignores SIGINT, and a child keeps an ignored
-    # signal ignored, so the Ctrl-C tests would wait forever; a handled signal is reset at exec.
-    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        proc = subprocess.Popen(
-            [str(BIN / "harness"), *args],
-            cwd=cwd,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
-    finally:
-        signal.signal(signal.SIGINT, inherited)
+    proc = subprocess.Popen(
+        [str(BIN / "harness"), *args],
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         yield proc
     finally:
