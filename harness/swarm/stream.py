@@ -51,7 +51,7 @@ _HELD = (signal.SIGINT, signal.SIGTERM)
 def deferred_interrupts() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM until the block ends, then deliver them to the handlers in place.
 
-    Around every Dask client call that returns at once (``submit``, ``cancel``, ``release``,
+    Around every Dask client call that returns promptly (``submit``, ``cancel``, ``release``,
     ``nthreads``, ``result`` of a finished future): an interrupt raised inside one lands between
     the client registering a future and the caller holding it, so the caller cannot cancel that
     task, or between queuing a message and its IO thread sending it, or inside
@@ -115,7 +115,7 @@ def completed(
         for future in queue:  # the one wait, interruptible
             with deferred_interrupts():
                 running.discard(future)
-                result: R = future.result()  # finished: returns at once
+                result: R = future.result()  # finished: only its data to fetch
                 future.release()
             yield result
             submit_next()
