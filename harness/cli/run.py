@@ -16,6 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harness._checks import one_of
+from harness.cli._signals import sigterm_as_interrupt
 from harness.errors import InvalidConfig, InvalidInput
 from harness.journal import JournalFile
 from harness.report import report_dir
@@ -162,7 +163,8 @@ def run(  # noqa: PLR0917 - typer maps each parameter to a CLI option
             result, same = _twice(path, seed, console)
             regressions += 0 if same else 1
         else:
-            result = _run_one(path, scenario, seed, mode, console, out=out)
+            with sigterm_as_interrupt():  # a live run's services are stopped on the way out
+                result = _run_one(path, scenario, seed, mode, console, out=out)
         if out is not None:
             write_scenario_reports(result, out)
         rows.append((result, out))

@@ -9,8 +9,6 @@ interrupted (Ctrl-C or SIGTERM), after printing and writing what finished.
 from __future__ import annotations
 
 import contextlib
-import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness.cli._options import duration_flag
+from harness.cli._signals import sigterm_as_interrupt
 from harness.mode import Mode
 
 if TYPE_CHECKING:
@@ -71,23 +70,6 @@ def _progress_bar(console: Console, total: int) -> Iterator[Callable[[SwarmProgr
                 )
 
         yield update
-
-
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (a CI job cancelled, ``kill``) stops the swarm as Ctrl-C does: cancel, close, report."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _table(result: SwarmResult) -> Table:
@@ -294,7 +276,7 @@ def swarm(  # noqa: PLR0917 - typer maps each parameter to a CLI option
     cluster: dict[str, int | str | None] = {"workers": workers, "scheduler": scheduler}
     out = _out_dir(report, no_report)
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             if search:
                 options: dict[str, object] = {
                     "examples": examples,

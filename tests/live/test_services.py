@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -127,10 +128,11 @@ async def test_a_missing_program_is_a_clear_error(tmp_path: Path) -> None:
         await service.start()
 
 
-def test_services_are_stopped_after_ctrl_c_of_a_live_run(tmp_path: Path) -> None:
-    """``harness run --mode live`` interrupted by SIGINT once every service is ready: the run
-    exits and every service process is gone, and its ports refuse connections."""
-    import signal
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_services_are_stopped_after_ctrl_c_of_a_live_run(tmp_path: Path, signum: signal.Signals) -> None:
+    """``harness run --mode live`` interrupted by SIGINT, or by SIGTERM as when a CI job is
+    cancelled, once every service is ready: the run exits 130 and every service process is gone,
+    and its ports refuse connections (SIGTERM killed the run and left the services running)."""
     import subprocess
 
     scenario = tmp_path / "s.yaml"
@@ -166,7 +168,7 @@ live: {{window: 10s, rate: 20}}
                 ready.append(line)
             if len(ready) == 2:
                 break
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         proc.wait(timeout=30)
     finally:  # a failure above must not leave a 10-minute live run and its services behind
         if proc.poll() is None:
@@ -180,7 +182,7 @@ live: {{window: 10s, rate: 20}}
                 os.killpg(pid, signal.SIGKILL)  # each service leads its own session
     ports = [int(line.split("ready at 127.0.0.1:")[1].split()[0]) for line in ready]
     assert len(ready) == 2, ready
-    assert proc.returncode != 0
+    assert proc.returncode == 130
     assert leftover == []
     assert [asyncio.run(tcp_ready("127.0.0.1", port)) for port in ports] == [False, False]
     assert os.listdir(tmp_path / "reports" / "interrupted")  # the logs went to the report folder
